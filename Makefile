@@ -1,0 +1,28 @@
+GO ?= go
+BIN := bin/crmmock
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: run test build bench fuzz vet clean
+
+## run: start the mock on the built-in default scenario (http://127.0.0.1:8080)
+run:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/crmmock serve $(ARGS)
+
+## test: vet, then every test under the race detector
+test: vet
+	$(GO) test -race -count=1 ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmmock
+
+## bench: Go benchmarks of the full stack
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

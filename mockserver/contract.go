@@ -1,0 +1,151 @@
+package mockserver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/crmmock/crmmock"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+)
+
+// docBasePath is the server URL in openapi.yaml (F1); an instance's --base-path is
+// mapped onto it before routing, so the loaded document is never changed.
+const docBasePath = "/crmapi/rest/v2"
+
+// Contract is openapi.yaml, loaded, validated and routed once per process.
+type Contract struct {
+	Doc    *openapi3.T
+	Router routers.Router
+}
+
+var (
+	contractOnce sync.Once
+	contract     *Contract
+	contractErr  error
+)
+
+// LoadContract returns the process's parsed contract.
+func LoadContract() (*Contract, error) {
+	contractOnce.Do(func() {
+		loader := openapi3.NewLoader()
+		doc, err := loader.LoadFromData(crmmock.OpenAPI)
+		if err != nil {
+			contractErr = fmt.Errorf("openapi.yaml: %w", err)
+			return
+		}
+		if err := doc.Validate(loader.Context); err != nil {
+			contractErr = fmt.Errorf("openapi.yaml does not validate: %w", err)
+			return
+		}
+		router, err := gorillamux.NewRouter(doc)
+		if err != nil {
+			contractErr = fmt.Errorf("openapi.yaml routes: %w", err)
+			return
+		}
+		contract = &Contract{Doc: doc, Router: router}
+	})
+	return contract, contractErr
+}
+
+var validateOptions = func() *openapi3filter.Options {
+	o := &openapi3filter.Options{
+		AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc, // the key is the handler's to judge
+		SkipSettingDefaults: true,
+	}
+	o.WithCustomSchemaErrorFunc(func(err *openapi3.SchemaError) string {
+		field := strings.Join(err.JSONPointer(), ".")
+		if field == "" {
+			return err.Reason
+		}
+		return fmt.Sprintf("field %q: %s", field, err.Reason)
+	})
+	return o
+}()
+
+// route finds the contract operation of a Web API request whose path (below the
+// instance's base path) is rest. An unknown path or method is a violation.
+func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.Route, map[string]string, *apiError) {
+	u := *r.URL
+	u.Path = docBasePath + rest
+	u.RawPath = ""
+	routed := r.Clone(r.Context())
+	routed.URL = &u
+	route, params, err := c.Router.FindRoute(routed)
+	switch {
+	case errors.Is(err, routers.ErrMethodNotAllowed):
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusMethodNotAllowed,
+			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation)", r.Method, rest)}
+	case err != nil:
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
+			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>/<action>)", rest)}
+	}
+	return routed, route, params, nil
+}
+
+// validate checks a routed request (its body already read) against the contract.
+func (c *Contract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, body []byte) *apiError {
+	routed.Body = io.NopCloser(bytes.NewReader(body))
+	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
+		Request:    routed,
+		PathParams: params,
+		Route:      route,
+		Options:    validateOptions,
+	})
+	if err == nil {
+		return nil
+	}
+	e := &apiError{Code: CodeInvalidRequest, Violation: true, Description: describeViolation(err)}
+	if strings.Contains(e.Description, "Content-Type") {
+		e.Mapped = http.StatusUnsupportedMediaType
+	}
+	return e
+}
+
+// describeViolation turns a validator error into one line naming the field.
+func describeViolation(err error) string {
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		switch {
+		case re.Parameter != nil:
+			reason := re.Reason
+			if re.Err != nil {
+				reason = re.Err.Error()
+			}
+			return fmt.Sprintf("%s parameter %q: %s", re.Parameter.In, re.Parameter.Name, reason)
+		case re.RequestBody != nil:
+			msg := re.Reason
+			if re.Err != nil {
+				var se *openapi3.SchemaError
+				if errors.As(re.Err, &se) {
+					msg = schemaMessage(se)
+				} else if msg == "" || strings.Contains(re.Err.Error(), "Content-Type") || strings.Contains(msg, "failed to decode") {
+					msg = strings.TrimSpace(msg + ": " + re.Err.Error())
+				}
+			}
+			return "request body: " + strings.TrimPrefix(strings.TrimSpace(msg), ": ")
+		}
+		return re.Error()
+	}
+	var se *openapi3filter.SecurityRequirementsError
+	if errors.As(err, &se) {
+		return "security: " + se.Error()
+	}
+	return err.Error()
+}
+
+func schemaMessage(se *openapi3.SchemaError) string {
+	field := strings.Join(se.JSONPointer(), ".")
+	if field == "" {
+		return se.Reason
+	}
+	return fmt.Sprintf("field %q: %s", field, se.Reason)
+}

@@ -1,0 +1,284 @@
+package mockserver
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// DefaultVersion is the release emulated when neither options nor scenario name one.
+const DefaultVersion = "R12"
+
+// DefaultBodyLimit is the largest request body accepted (REQUEST_TOO_LARGE above it).
+const DefaultBodyLimit = 1 << 20
+
+// ErrRealClock is returned by clock moves on a mock that runs on the wall clock.
+var ErrRealClock = errors.New("the mock runs on the real clock; it cannot be moved")
+
+// Options configure a Mock. The zero value is the CLI's defaults: R12 (or the
+// scenario's version), the built-in scenario, a fake clock, /crmapi/rest/v2.
+type Options struct {
+	// Version is the release to emulate (see ParseRelease); empty: the scenario's
+	// version, else DefaultVersion.
+	Version string
+	// Scenario is the fixtures; nil: the built-in scenarios/default.yaml.
+	Scenario *Scenario
+	// Start is the fake clock's start; zero: the scenario's clock.start, else now
+	// (UTC, whole seconds). Ignored when Clock is set.
+	Start time.Time
+	// Clock, when set, is the fake clock to use (a test may share it with other fakes).
+	Clock *clockwork.FakeClock
+	// RealClock runs the mock on the wall clock; the control API's clock moves answer 409.
+	RealClock bool
+	// BasePath prefixes the Web API; empty: /crmapi/rest/v2 (F1).
+	BasePath string
+	// MappedErrors answers API errors with 4xx/5xx statuses instead of HTTP 200
+	// (--error-status mapped).
+	MappedErrors bool
+	// AdminToken, when set, is required as "Authorization: Bearer <token>" on /__admin.
+	AdminToken string
+	// JWTSecret signs R12+ tokens; empty: 32 random bytes.
+	JWTSecret []byte
+	// BodyLimit caps request bodies; zero: DefaultBodyLimit.
+	BodyLimit int64
+	// Logger receives the mock's logs; nil: discarded.
+	Logger *slog.Logger
+}
+
+// Mock is the CRM.COM authentication Web API emulator: an http.Handler serving the Web
+// API under its base path and the control API under /__admin. It is safe for
+// concurrent use; every time it reads comes from its one clock.
+type Mock struct {
+	contract  *Contract
+	clock     clockwork.Clock
+	fake      *clockwork.FakeClock // nil on the real clock
+	clockMu   sync.Mutex           // serialises moves of the fake clock
+	start     time.Time
+	basePath  string
+	mapped    bool
+	adminTok  string
+	secret    []byte
+	bodyLimit int64
+	log       *slog.Logger
+
+	forcedVersion bool // Options.Version was given: a scenario's version does not replace it
+	startRelease  Release
+	release       atomic.Pointer[Release]
+	world         atomic.Pointer[world]
+	scenario      atomic.Pointer[Scenario]
+
+	tokens  *store
+	journal *journal
+	admin   http.Handler
+}
+
+// New builds a Mock. Errors name the bad option.
+func New(opts Options) (*Mock, error) {
+	c, err := LoadContract()
+	if err != nil {
+		return nil, err
+	}
+	sc := opts.Scenario
+	if sc == nil {
+		sc = DefaultScenario()
+	}
+	w, err := compile(sc, nil)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	m := &Mock{
+		contract:  c,
+		basePath:  strings.TrimRight(opts.BasePath, "/"),
+		mapped:    opts.MappedErrors,
+		adminTok:  opts.AdminToken,
+		secret:    opts.JWTSecret,
+		bodyLimit: opts.BodyLimit,
+		log:       opts.Logger,
+		tokens:    newStore(),
+		journal:   newJournal(defaultJournalSize),
+	}
+	if opts.BasePath == "" {
+		m.basePath = docBasePath
+	} else if !strings.HasPrefix(m.basePath, "/") {
+		return nil, fmt.Errorf("base path %q must start with /", opts.BasePath)
+	}
+	if m.bodyLimit <= 0 {
+		m.bodyLimit = DefaultBodyLimit
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if len(m.secret) == 0 {
+		m.secret = make([]byte, 32)
+		_, _ = rand.Read(m.secret)
+	}
+	version := opts.Version
+	m.forcedVersion = version != ""
+	if version == "" {
+		version = w.version
+	}
+	if version == "" {
+		version = DefaultVersion
+	}
+	rel, err := ParseRelease(version)
+	if err != nil {
+		return nil, fmt.Errorf("version: %w", err)
+	}
+	m.startRelease = rel
+	m.release.Store(&rel)
+	m.world.Store(w)
+	m.scenario.Store(sc)
+
+	switch {
+	case opts.RealClock:
+		m.clock = clockwork.NewRealClock()
+	case opts.Clock != nil:
+		m.fake = opts.Clock
+	default:
+		start := opts.Start
+		if start.IsZero() {
+			start = w.start
+		}
+		if start.IsZero() {
+			start = time.Now().UTC().Truncate(time.Second) // the one wall-clock read: the default start
+		}
+		m.fake = clockwork.NewFakeClockAt(start.UTC())
+	}
+	if m.fake != nil {
+		m.clock = m.fake
+		m.start = m.fake.Now()
+	}
+	m.admin = m.adminRoutes()
+	return m, nil
+}
+
+// Now is the mock's clock.
+func (m *Mock) Now() time.Time { return m.clock.Now() }
+
+// Clock is the mock's clock: a *clockwork.FakeClock unless the mock runs on the real one.
+func (m *Mock) Clock() clockwork.Clock { return m.clock }
+
+// FakeClock is the mock's fake clock, or nil on the real clock.
+func (m *Mock) FakeClock() *clockwork.FakeClock { return m.fake }
+
+// Advance moves the fake clock forward by d (d must not be negative).
+func (m *Mock) Advance(d time.Duration) (time.Time, error) {
+	if m.fake == nil {
+		return time.Time{}, ErrRealClock
+	}
+	if d < 0 {
+		return time.Time{}, fmt.Errorf("duration %s is negative: the clock only advances (use clock/set to go back)", d)
+	}
+	m.clockMu.Lock()
+	defer m.clockMu.Unlock()
+	m.fake.Advance(d)
+	return m.fake.Now(), nil
+}
+
+// SetNow sets the fake clock, forward or back.
+func (m *Mock) SetNow(t time.Time) error {
+	if m.fake == nil {
+		return ErrRealClock
+	}
+	m.clockMu.Lock()
+	defer m.clockMu.Unlock()
+	m.fake.Advance(t.Sub(m.fake.Now())) // clockwork moves back on a negative duration
+	return nil
+}
+
+// Version is the emulated release.
+func (m *Mock) Version() Release { return *m.release.Load() }
+
+// SetVersion switches the emulated release. Tokens already issued keep the rule of the
+// release that issued them.
+func (m *Mock) SetVersion(name string) (Release, error) {
+	r, err := ParseRelease(name)
+	if err != nil {
+		return Release{}, err
+	}
+	m.release.Store(&r)
+	m.log.Info("release switched", "version", r.Name, "profile", r.Profile.Name)
+	return r, nil
+}
+
+// SetScenario replaces the fixtures. Tokens issued so far stay; a scenario version
+// switches the release unless Options.Version was given.
+func (m *Mock) SetScenario(sc *Scenario) error {
+	w, err := compile(sc, nil)
+	if err != nil {
+		return err
+	}
+	m.world.Store(w)
+	m.scenario.Store(sc)
+	if w.version != "" && !m.forcedVersion {
+		r := MustParseRelease(w.version)
+		m.release.Store(&r)
+	}
+	return nil
+}
+
+// Scenario is the fixtures in force.
+func (m *Mock) Scenario() *Scenario { return m.scenario.Load() }
+
+// Tokens lists every token issued since the last reset, in issue order.
+func (m *Mock) Tokens() []Token { return m.tokens.list(m.clock.Now().UnixNano()) }
+
+// Token looks one token up.
+func (m *Mock) Token(value string) (Token, bool) {
+	return m.tokens.get(value, m.clock.Now().UnixNano())
+}
+
+// Journal is the requests received since the last reset (the newest 10 000).
+func (m *Mock) Journal() []JournalEntry { return m.journal.list(false) }
+
+// Violations is the journal's requests that broke the contract.
+func (m *Mock) Violations() []JournalEntry { return m.journal.list(true) }
+
+// ClearJournal empties the request journal.
+func (m *Mock) ClearJournal() { m.journal.clear() }
+
+// Reset drops tokens and journal, puts the clock back to its start and the release
+// back to the start-up one. The fixtures stay.
+func (m *Mock) Reset() {
+	m.tokens.reset()
+	m.journal.clear()
+	if m.fake != nil {
+		_ = m.SetNow(m.start)
+	}
+	r := m.startRelease
+	m.release.Store(&r)
+}
+
+// BasePath is the Web API prefix.
+func (m *Mock) BasePath() string { return m.basePath }
+
+// ServeHTTP routes /__admin to the control API and the base path to the Web API.
+func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			m.log.Error("handler panic", "panic", v, "method", r.Method, "path", r.URL.Path)
+			m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "internal error: %v", v)}, m.world.Load())
+		}
+	}()
+	p := r.URL.Path
+	switch {
+	case p == "/__admin" || strings.HasPrefix(p, "/__admin/"):
+		m.admin.ServeHTTP(w, r)
+	case strings.HasPrefix(p, m.basePath+"/"):
+		m.serveAPI(w, r, p[len(m.basePath):])
+	default:
+		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound, Violation: true,
+			Description: fmt.Sprintf("path %s is outside the Web API base path %s", p, m.basePath)}}, m.world.Load())
+	}
+}
