@@ -1,0 +1,190 @@
+package mockserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/stretchr/testify/require"
+)
+
+// The documentation's own example fixtures (scenarios/default.yaml).
+const (
+	docUser = "mpadministrator"
+	docPass = "1234"
+	docOrg  = "CRMDEMO"
+	docUnit = "EE63A82C4FEBE02FF34E90DD1EBA5ABE"
+	docKey  = "EE73C0AE64524371B5DDEFF5F7BB2192"
+)
+
+var t0 = time.Date(2024, 1, 1, 9, 0, 0, 0, time.UTC)
+
+// reply is a decoded Web API answer.
+type reply struct {
+	HTTP   int
+	Header http.Header
+	Raw    []byte
+	Status struct {
+		Code        string  `json:"code"`
+		Message     *string `json:"message"`
+		Description *string `json:"description"`
+	} `json:"status"`
+	Data json.RawMessage `json:"data"`
+}
+
+func (r reply) token(t *testing.T) string {
+	t.Helper()
+	var d struct {
+		Token string `json:"token"`
+	}
+	require.NoError(t, json.Unmarshal(r.Data, &d), "data: %s", r.Raw)
+	require.NotEmpty(t, d.Token, "no token in %s", r.Raw)
+	return d.Token
+}
+
+// harness drives one test server and checks every answer against openapi.yaml.
+type harness struct {
+	t *testing.T
+	*Server
+}
+
+func start(t *testing.T, opts Options) *harness {
+	t.Helper()
+	if opts.Start.IsZero() && opts.Clock == nil && !opts.RealClock {
+		opts.Start = t0
+	}
+	return &harness{t: t, Server: Start(t, opts)}
+}
+
+func startVersion(t *testing.T, version string) *harness {
+	return start(t, Options{Version: version})
+}
+
+// do sends a request and checks the answer against the contract.
+func (h *harness) do(req *http.Request) reply {
+	h.t.Helper()
+	var reqBody []byte
+	if req.Body != nil {
+		reqBody, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
+	resp, err := h.Client().Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	var r reply
+	r.HTTP, r.Header, r.Raw = resp.StatusCode, resp.Header, body
+	require.NoError(h.t, json.Unmarshal(body, &r), "answer is not JSON: %s", body)
+	require.Equal(h.t, "application/json", resp.Header.Get("Content-Type"))
+	checkAnswer(h.t, h.Mock, req, reqBody, resp.StatusCode, resp.Header, body)
+	return r
+}
+
+// checkAnswer validates an answer against openapi.yaml: the mock never answers outside
+// its own contract.
+func checkAnswer(t *testing.T, m *Mock, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
+	t.Helper()
+	c, err := LoadContract()
+	require.NoError(t, err)
+	rest := strings.TrimPrefix(req.URL.Path, m.BasePath())
+	routed, route, params, aerr := c.route(req, rest)
+	if aerr != nil { // no operation: the answer must still be the error envelope
+		var v any
+		require.NoError(t, json.Unmarshal(body, &v))
+		require.NoError(t, c.Doc.Components.Schemas["ErrorEnvelope"].Value.VisitJSON(v), "answer %s", body)
+		return
+	}
+	routed.Body = io.NopCloser(bytes.NewReader(reqBody))
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: routed, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	})
+	require.NoError(t, err, "answer outside the contract: %d %s", status, body)
+}
+
+func (h *harness) post(method string, body any, header ...string) reply {
+	h.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case string:
+		raw = []byte(b)
+	case nil:
+	default:
+		var err error
+		raw, err = json.Marshal(b)
+		require.NoError(h.t, err)
+	}
+	req, err := http.NewRequest(http.MethodPost, h.APIURL(method), bytes.NewReader(raw))
+	require.NoError(h.t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] == "" {
+			req.Header.Del(header[i])
+		} else {
+			req.Header.Set(header[i], header[i+1])
+		}
+	}
+	return h.do(req)
+}
+
+func (h *harness) get(method string, query url.Values) reply {
+	h.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.APIURL(method)+"?"+query.Encode(), nil)
+	require.NoError(h.t, err)
+	return h.do(req)
+}
+
+func creds(extra ...string) map[string]any {
+	m := map[string]any{"username": docUser, "password": docPass, "organisation": docOrg}
+	for i := 0; i+1 < len(extra); i += 2 {
+		m[extra[i]] = extra[i+1]
+	}
+	return m
+}
+
+func basic(key string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"))
+}
+
+// login issues a user token and fails the test unless it is OK.
+func (h *harness) login() string {
+	h.t.Helper()
+	r := h.post("authentication/token", creds())
+	require.Equal(h.t, "OK", r.Status.Code, "%s", r.Raw)
+	return r.token(h.t)
+}
+
+// keyLogin issues a Web API key token.
+func (h *harness) keyLogin() string {
+	h.t.Helper()
+	r := h.post("authentication/web_api_key/token", nil, "Authorization", basic(docKey))
+	require.Equal(h.t, "OK", r.Status.Code, "%s", r.Raw)
+	return r.token(h.t)
+}
+
+// use calls another Web API method with the token (GET, query token: F5).
+func (h *harness) use(token string) reply {
+	h.t.Helper()
+	return h.get("contact_information/show", url.Values{"token": {token}})
+}
+
+func (h *harness) advance(d time.Duration) {
+	h.t.Helper()
+	_, err := h.Advance(d)
+	require.NoError(h.t, err)
+}
+
+func (h *harness) code(r reply) string { return r.Status.Code }
