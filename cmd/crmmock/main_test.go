@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "crmmock-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "crmmock")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic("build: " + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// proc is a running crmmock binary.
+type proc struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *bytes.Buffer
+}
+
+// startBinary runs the binary on :0 and reads its listening line.
+func startBinary(t *testing.T, env []string, args ...string) *proc {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}}
+	cmd.Stderr = p.stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err, "stderr: %s", p.stderr)
+	require.True(t, strings.HasPrefix(line, "crmmock listening on http://127.0.0.1:"), line)
+	p.url = strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+	require.NotEqual(t, "http://127.0.0.1:0", p.url, "the real port, not 0")
+	return p
+}
+
+func call(t *testing.T, method, url, body string, hdr ...string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(raw, &v), "%s", raw)
+	return resp.StatusCode, resp.Header, v
+}
+
+func code(v map[string]any) string {
+	st, _ := v["status"].(map[string]any)
+	c, _ := st["code"].(string)
+	return c
+}
+
+func token(t *testing.T, v map[string]any) string {
+	d, ok := v["data"].(map[string]any)
+	require.True(t, ok, "%v", v)
+	return d["token"].(string)
+}
+
+const login = `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`
+
+// Ensure the binary serves the documented flow end to end over HTTP, on R10 (F6, F7, F8).
+func TestBinaryEndToEnd(t *testing.T) {
+	p := startBinary(t, nil, "--version", "R10", "--start", "2024-01-01T09:00:00Z")
+	api := p.url + "/crmapi/rest/v2/"
+	_, _, v := call(t, "POST", api+"authentication/token", login)
+	require.Equal(t, "OK", code(v), "%v", v)
+	tok := token(t, v)
+	assert.Regexp(t, `^[0-9A-F]{32}$`, tok, "F6")
+
+	_, _, v = call(t, "POST", p.url+"/__admin/clock/advance", `{"duration":"59m59s"}`)
+	assert.Equal(t, "2024-01-01T09:59:59Z", v["now"])
+	_, _, v = call(t, "GET", api+"contact_information/show?token="+tok, "")
+	assert.Equal(t, "OK", code(v), "F6: live at 59m59s")
+	call(t, "POST", p.url+"/__admin/clock/advance", `{"duration":"1h"}`)
+	_, _, v = call(t, "GET", api+"contact_information/show?token="+tok, "")
+	assert.Equal(t, "TOKEN_EXPIRED", code(v), "F6: dead one idle hour after the last use")
+
+	_, _, v = call(t, "POST", api+"authentication/web_api_key/token", "", "Authorization", "Basic RUU3M0MwQUU2NDUyNDM3MUI1RERFRkY1RjdCQjIxOTI6")
+	require.Equal(t, "OK", code(v), "%v", v)
+	key := token(t, v)
+	_, h, v := call(t, "POST", api+"authentication/token/release", `{"token":"`+key+`"}`)
+	assert.Equal(t, "OK", code(v))
+	assert.Empty(t, h.Get("Deprecation"))
+
+	call(t, "PUT", p.url+"/__admin/version", `{"version":"R12"}`)
+	_, _, v = call(t, "POST", api+"authentication/token", login)
+	assert.Regexp(t, `^eyJ`, token(t, v), "F9: a JWT after the run-time switch")
+
+	_, _, v = call(t, "GET", p.url+"/__admin/tokens", "")
+	assert.Len(t, v["tokens"], 3)
+}
+
+// Ensure flags come from CRMMOCK_* and the flag wins; pre-R10 answers 404 for keys.
+func TestBinaryEnvAndFlags(t *testing.T) {
+	p := startBinary(t, []string{"CRMMOCK_VERSION=R12", "CRMMOCK_ERROR_STATUS=mapped"}, "--version", "R9")
+	api := p.url + "/crmapi/rest/v2/"
+	st, _, v := call(t, "POST", api+"authentication/web_api_key/token", "")
+	assert.Equal(t, 404, st)
+	assert.Equal(t, "METHOD_NOT_AVAILABLE", code(v), "--version R9 beat CRMMOCK_VERSION")
+	st, _, v = call(t, "POST", api+"authentication/token", `{"username":"x","password":"y","organisation":"CRMDEMO"}`)
+	assert.Equal(t, 401, st, "CRMMOCK_ERROR_STATUS=mapped")
+	assert.Equal(t, "INVALID_CREDENTIALS", code(v))
+}
+
+// Ensure bad configuration exits 2 with one line naming the problem.
+func TestBinaryBadConfig(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("organisations:\n  - name: A\n    unitz: []\n"), 0o644))
+	for name, c := range map[string]struct {
+		args []string
+		want string
+	}{
+		"version":      {[]string{"--version", "X9"}, "--version"},
+		"clock":        {[]string{"--clock", "slow"}, "--clock"},
+		"start":        {[]string{"--start", "soon"}, "--start"},
+		"error-status": {[]string{"--error-status", "404"}, "--error-status"},
+		"scenario":     {[]string{"--scenario", bad}, `line 3: unknown key "unitz"`},
+		"missing file": {[]string{"--scenario", "/nope.yaml"}, "--scenario"},
+		"addr":         {[]string{"--addr", "256.0.0.1:1"}, "--addr"},
+		"unknown flag": {[]string{"--verzion", "R9"}, "verzion"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := exec.Command(binary, append([]string{"serve"}, c.args...)...).CombinedOutput()
+			var ee *exec.ExitError
+			require.ErrorAs(t, err, &ee, "%s", out)
+			assert.Equal(t, 2, ee.ExitCode(), "%s", out)
+			assert.Contains(t, string(out), c.want)
+		})
+	}
+	out, err := exec.Command(binary, "nonsense").CombinedOutput()
+	require.Error(t, err)
+	assert.Contains(t, string(out), "unknown command")
+}
+
+// Ensure SIGTERM shuts down gracefully with exit 0.
+func TestBinaryGracefulShutdown(t *testing.T) {
+	p := startBinary(t, nil)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("did not stop")
+	}
+	assert.Contains(t, p.stderr.String(), "shutting down")
+}
+
+// Ensure `crmmock version` prints a version.
+func TestBinaryVersion(t *testing.T) {
+	out, err := exec.Command(binary, "version").Output()
+	require.NoError(t, err)
+	assert.Regexp(t, `^crmmock \S+\n$`, string(out))
+}
+
+// Ensure start to first answer is at most 20 ms.
+func TestBinaryStartToFirstAnswer(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing under -race is not the product's")
+	}
+	best := time.Hour
+	for i := 0; i < 5; i++ {
+		begin := time.Now()
+		p := startBinary(t, nil)
+		resp, err := http.Get(p.url + "/__admin/health")
+		require.NoError(t, err)
+		resp.Body.Close()
+		best = min(best, time.Since(begin))
+		_ = p.cmd.Process.Kill()
+	}
+	t.Logf("start to first answer: best of 5 = %s", best)
+	assert.Less(t, best, 20*time.Millisecond)
+}
