@@ -1,12 +1,14 @@
 package mockserver
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -15,61 +17,66 @@ import (
 // adminBodyLimit caps control API bodies (a scenario is the largest).
 const adminBodyLimit = 8 << 20
 
-// adminRoutes is the control API of INTERFACE §3.
-func (m *Mock) adminRoutes() http.Handler {
+// mockKey carries the *Mock to the process-wide control router.
+type mockKey struct{}
+
+// adminRouter is the control API of INTERFACE §3, built once per process (a router per
+// instance would cost most of a test server's start); handlers find their Mock in the
+// request context.
+var adminRouter = sync.OnceValue(func() *mux.Router {
 	r := mux.NewRouter()
 	a := r.PathPrefix("/__admin").Subrouter()
-	a.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+	on := func(path string, f func(*Mock, http.ResponseWriter, *http.Request), methods ...string) {
+		a.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			f(r.Context().Value(mockKey{}).(*Mock), w, r)
+		}).Methods(methods...)
+	}
+	on("/health", func(_ *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	}).Methods(http.MethodGet)
-	a.HandleFunc("/clock", m.getClock).Methods(http.MethodGet)
-	a.HandleFunc("/clock/advance", m.advanceClock).Methods(http.MethodPost)
-	a.HandleFunc("/clock/set", m.setClock).Methods(http.MethodPost)
-	a.HandleFunc("/version", m.getVersion).Methods(http.MethodGet)
-	a.HandleFunc("/version", m.putVersion).Methods(http.MethodPut, http.MethodPost)
-	a.HandleFunc("/tokens", func(w http.ResponseWriter, _ *http.Request) {
+	}, http.MethodGet)
+	on("/clock", (*Mock).getClock, http.MethodGet)
+	on("/clock/advance", (*Mock).advanceClock, http.MethodPost)
+	on("/clock/set", (*Mock).setClock, http.MethodPost)
+	on("/version", (*Mock).getVersion, http.MethodGet)
+	on("/version", (*Mock).putVersion, http.MethodPut, http.MethodPost)
+	on("/tokens", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens()})
-	}).Methods(http.MethodGet)
-	a.HandleFunc("/requests", func(w http.ResponseWriter, _ *http.Request) {
+	}, http.MethodGet)
+	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"requests": m.Journal()})
-	}).Methods(http.MethodGet)
-	a.HandleFunc("/requests", func(w http.ResponseWriter, _ *http.Request) {
+	}, http.MethodGet)
+	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		m.ClearJournal()
 		writeJSON(w, http.StatusOK, map[string]any{"requests": []JournalEntry{}})
-	}).Methods(http.MethodDelete)
-	a.HandleFunc("/violations", func(w http.ResponseWriter, _ *http.Request) {
+	}, http.MethodDelete)
+	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
-	}).Methods(http.MethodGet)
-	a.HandleFunc("/scenario", m.putScenario).Methods(http.MethodPut, http.MethodPost)
-	a.HandleFunc("/scenario", func(w http.ResponseWriter, _ *http.Request) {
+	}, http.MethodGet)
+	on("/scenario", (*Mock).putScenario, http.MethodPut, http.MethodPost)
+	on("/scenario", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Scenario())
-	}).Methods(http.MethodGet)
-	a.HandleFunc("/reset", func(w http.ResponseWriter, _ *http.Request) {
+	}, http.MethodGet)
+	on("/reset", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		m.Reset()
 		writeJSON(w, http.StatusOK, m.clockState())
-	}).Methods(http.MethodPost)
+	}, http.MethodPost)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 	})
-	return m.requireAdmin(r)
-}
+	return r
+})
 
-func (m *Mock) requireAdmin(next http.Handler) http.Handler {
-	if m.adminTok == "" {
-		return next
+// serveAdmin answers a control call, behind the admin token when one is set.
+func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
+		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+		return
 	}
-	want := []byte("Bearer " + m.adminTok)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
-			adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mockKey{}, m)))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

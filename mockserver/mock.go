@@ -77,7 +77,6 @@ type Mock struct {
 
 	tokens  *store
 	journal *journal
-	admin   http.Handler
 }
 
 // New builds a Mock. Errors name the bad option.
@@ -156,7 +155,6 @@ func New(opts Options) (*Mock, error) {
 		m.clock = m.fake
 		m.start = m.fake.Now()
 	}
-	m.admin = m.adminRoutes()
 	return m, nil
 }
 
@@ -274,7 +272,7 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case p == "/__admin" || strings.HasPrefix(p, "/__admin/"):
-		m.admin.ServeHTTP(w, r)
+		m.serveAdmin(w, r)
 	case strings.HasPrefix(p, m.basePath+"/"):
 		m.serveAPI(w, r, p[len(m.basePath):])
 	default:
