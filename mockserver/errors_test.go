@@ -274,6 +274,17 @@ func TestLenientContentType(t *testing.T) {
 	assert.Equal(t, "INVALID_REQUEST", r.Status.Code, "a wrong type is still wrong")
 }
 
+// Ensure contract: {organization_spelling: true} accepts F14's early spelling.
+func TestOrganizationSpelling(t *testing.T) {
+	sc := *DefaultScenario()
+	sc.Contract.OrganizationSpelling = true
+	h := start(t, Options{Scenario: &sc})
+	r := h.post("authentication/token", map[string]string{"username": docUser, "password": docPass, "organization": docOrg})
+	assert.Equal(t, "OK", r.Status.Code, "%s", r.Raw)
+	r = h.post("authentication/token", map[string]string{"username": docUser, "password": docPass, "organization": "NOPE"})
+	assert.Equal(t, "INVALID_ORGANISATION", r.Status.Code)
+}
+
 // Ensure the body limit answers REQUEST_TOO_LARGE and state is untouched.
 func TestBodyLimit(t *testing.T) {
 	h := start(t, Options{BodyLimit: 100})

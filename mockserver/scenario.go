@@ -43,6 +43,9 @@ type ContractSpec struct {
 	// LenientContentType accepts a POST body without a Content-Type header as JSON
 	// (assumed: whether CRM.COM enforces application/json is unknown).
 	LenientContentType bool `yaml:"lenient_content_type,omitempty" json:"lenient_content_type,omitempty"`
+	// OrganizationSpelling accepts the login field `organization` (F14: an early page
+	// spells it so) as `organisation`; off, it is answered as a missing organisation.
+	OrganizationSpelling bool `yaml:"organization_spelling,omitempty" json:"organization_spelling,omitempty"`
 }
 
 // ErrorOverride replaces the code and/or message an error answers with.
@@ -194,6 +197,7 @@ type world struct {
 	errors       map[Code]ErrorOverride
 	numericDates bool
 	lenientCT    bool
+	orgSpelling  bool
 	version      string
 	start        time.Time
 }
@@ -254,6 +258,7 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		errors:       map[Code]ErrorOverride{},
 		numericDates: sc.JWT.NumericDates,
 		lenientCT:    sc.Contract.LenientContentType,
+		orgSpelling:  sc.Contract.OrganizationSpelling,
 	}
 	if sc.Version != "" {
 		r, err := ParseRelease(sc.Version)

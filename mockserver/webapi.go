@@ -109,6 +109,9 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	if wd.lenientCT && r.Method == http.MethodPost && routed.Header.Get("Content-Type") == "" {
 		routed.Header.Set("Content-Type", "application/json")
 	}
+	if wd.orgSpelling && op == "authenticationToken" {
+		body = respellOrganization(body)
+	}
 	if aerr := m.contract.validate(r.Context(), routed, route, params, body); aerr != nil {
 		return answer{err: aerr}
 	}
@@ -136,6 +139,22 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	}
 	a.deprecated = avail == Deprecated && a.err == nil
 	return a
+}
+
+// respellOrganization renames a login body's `organization` to `organisation` (F14),
+// when the scenario asks for it and the body has only the former.
+func respellOrganization(body []byte) []byte {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil || fields["organization"] == nil || fields["organisation"] != nil {
+		return body
+	}
+	fields["organisation"] = fields["organization"]
+	delete(fields, "organization")
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
