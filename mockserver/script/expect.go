@@ -251,6 +251,9 @@ func (r *runner) lookupVar(ref string) (any, error) {
 	if hasDef {
 		return def, nil
 	}
+	if why, ok := r.unsaved[name]; ok {
+		return nil, fmt.Errorf("${%s} is not set: %s", name, why)
+	}
 	return nil, fmt.Errorf("${%s} is neither saved by an earlier step nor set in the environment", name)
 }
 

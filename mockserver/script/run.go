@@ -176,7 +176,7 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 	for _, rel := range releases {
 		suite := Suite{File: s.File, Release: rel, Target: root}
 		rr := *r
-		rr.admin, rr.release, rr.vars, rr.tainted = true, mockserver.MustParseRelease(rel), nil, ""
+		rr.admin, rr.release, rr.vars, rr.unsaved, rr.tainted = true, mockserver.MustParseRelease(rel), nil, nil, ""
 		if err := rr.setup(s, rel); err != nil {
 			suite.Error = err.Error()
 		} else {
@@ -197,6 +197,7 @@ type runner struct {
 	release    mockserver.Release
 	env        func(string) (string, bool)
 	vars       map[string]any
+	unsaved    map[string]string // name → why a save found nothing
 	tainted    string // why every later request is skipped
 }
 
@@ -271,6 +272,9 @@ func (r *runner) run(s *Script, suite *Suite) {
 	start := time.Now()
 	suite.Steps = make([]StepResult, 0, len(s.Steps))
 	for i := range s.Steps {
+		if !s.Steps[i].runsOn(r.release) {
+			continue
+		}
 		t0 := time.Now()
 		res := r.step(i, &s.Steps[i])
 		res.Duration = time.Since(t0)
@@ -365,14 +369,16 @@ func (r *runner) step(i int, st *Step) StepResult {
 	for _, name := range sortedKeys(st.Save) {
 		path := st.Save[name]
 		v, ok := lookup(x.json, path)
+		if r.vars == nil {
+			r.vars, r.unsaved = map[string]any{}, map[string]string{}
+		}
 		if !ok {
-			res.Failures = append(res.Failures, Failure{What: "save " + name, Want: "a value at " + path, Got: "nothing there"})
+			delete(r.vars, name)
+			r.unsaved[name] = fmt.Sprintf("step %d found no %s in its answer", res.Index, path)
 			continue
 		}
-		if r.vars == nil {
-			r.vars = map[string]any{}
-		}
 		r.vars[name] = v
+		delete(r.unsaved, name)
 	}
 	if len(res.Failures) > 0 {
 		res.Status = Failed

@@ -64,7 +64,11 @@ type Step struct {
 	// profile matches the key's (pre-R10 = R9 and older, R10 = R10/R11, R12 = R12+).
 	ExpectByRelease map[string]*Expect `yaml:"expect_by_release,omitempty" json:"expect_by_release,omitempty"`
 	// Save keeps values of the answer for later steps as ${name}: name → JSON path.
+	// A path the answer lacks leaves the name unset (a later use fails, saying why).
 	Save map[string]string `yaml:"save,omitempty" json:"save,omitempty"`
+	// Releases, when given, limits the step to the releases whose profile matches one
+	// of these; on other releases it is left out of the run and the report.
+	Releases []string `yaml:"releases,omitempty" json:"releases,omitempty"`
 
 	line    int
 	byLine  map[string]int // expect_by_release key → line
@@ -249,6 +253,11 @@ func (st *Step) check(saved map[string]bool, at func(path ...any) int) error {
 	if r := st.req(); r != nil && r.Body != nil && r.RawBody != nil {
 		return errAt(at(), "body and raw_body exclude each other")
 	}
+	for i, name := range st.Releases {
+		if _, err := mockserver.ParseRelease(name); err != nil {
+			return errAt(at("releases", i), "releases: %v", err)
+		}
+	}
 	st.profile = map[string]string{}
 	st.byLine = map[string]int{}
 	for name := range st.ExpectByRelease {
@@ -344,6 +353,19 @@ func (e *Expect) checkRegexps() error {
 		}
 	}
 	return nil
+}
+
+// runsOn tells whether the step belongs to a run on rel.
+func (st *Step) runsOn(rel mockserver.Release) bool {
+	if len(st.Releases) == 0 {
+		return true
+	}
+	for _, name := range st.Releases {
+		if mockserver.MustParseRelease(name).Profile.Name == rel.Profile.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // forRelease is the step's expectation on a release: Expect with the matching
