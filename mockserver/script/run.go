@@ -198,7 +198,7 @@ type runner struct {
 	env        func(string) (string, bool)
 	vars       map[string]any
 	unsaved    map[string]string // name → why a save found nothing
-	tainted    string // why every later request is skipped
+	tainted    string            // why every later request is skipped
 }
 
 // probe tells whether the target has a control API.
