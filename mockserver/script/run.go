@@ -316,7 +316,7 @@ func (r *runner) step(i int, st *Step) StepResult {
 	// later request is skipped too (its answer could depend on the time or release).
 	if st.Advance != "" || st.SetClock != "" || st.Release != "" {
 		if !r.admin {
-			r.tainted = fmt.Sprintf("step %d (%s) was skipped and this answer may depend on it", res.Index, res.Name)
+			r.taint(res)
 			return skip("the target has no control API (/__admin)")
 		}
 		var x *exchange
@@ -333,7 +333,7 @@ func (r *runner) step(i int, st *Step) StepResult {
 			}
 		}
 		if x != nil && x.status == http.StatusConflict && st.Release == "" {
-			r.tainted = fmt.Sprintf("step %d (%s) was skipped and this answer may depend on it", res.Index, res.Name)
+			r.taint(res)
 			return skip("the target's clock is real and cannot be moved")
 		}
 		if err != nil {
@@ -386,6 +386,13 @@ func (r *runner) step(i int, st *Step) StepResult {
 		res.Response = x.describe()
 	}
 	return res
+}
+
+// taint skips every later request: its answer may depend on the skipped step.
+func (r *runner) taint(res StepResult) {
+	if r.tainted == "" {
+		r.tainted = fmt.Sprintf("step %d (%s) was skipped and this answer may depend on it", res.Index, res.Name)
+	}
 }
 
 // build makes the request's headers, body and query, with ${name} replaced.
