@@ -228,9 +228,10 @@ func plain(v any) string {
 
 var wholeRef = regexp.MustCompile(`^\$\{([^}]*)\}$`)
 
-// lookupVar resolves a ${…} reference: NAME (a value saved by an earlier step, then
-// the environment), env.NAME (the environment only), release (the release the suite
-// runs on); NAME:-default gives a default.
+// lookupVar resolves a ${…} reference: NAME (a value saved by an earlier step; then,
+// on a target whose fixtures the script cannot load, the environment), env.NAME (the
+// environment, always), release (the release the suite runs on); NAME:-default gives a
+// default.
 func (r *runner) lookupVar(ref string) (any, error) {
 	name, def, hasDef := strings.Cut(ref, ":-")
 	if env, ok := strings.CutPrefix(name, "env."); ok {
@@ -244,8 +245,10 @@ func (r *runner) lookupVar(ref string) (any, error) {
 		if name == "release" {
 			return r.release.Name, nil
 		}
-		if v, ok := r.env(name); ok {
-			return v, nil
+		if r.plainEnv {
+			if v, ok := r.env(name); ok {
+				return v, nil
+			}
 		}
 	}
 	if hasDef {

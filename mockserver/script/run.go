@@ -33,7 +33,9 @@ type Options struct {
 	AdminToken string
 	// Client sends the requests to a target; nil: a client with a 30 s timeout.
 	Client *http.Client
-	// LookupEnv resolves ${NAME} from the environment; nil: os.LookupEnv.
+	// LookupEnv reads the environment for ${env.NAME}, and for ${NAME} on a target
+	// without a control API (where the script's fixtures are not in force); nil:
+	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 }
 
@@ -168,7 +170,7 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		rel := releases[len(releases)-1]
 		suite := Suite{File: s.File, Release: rel, Target: root, Notes: []string{fmt.Sprintf(
 			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--version says which release it runs)", rel)}}
-		r.release = mockserver.MustParseRelease(rel)
+		r.release, r.plainEnv = mockserver.MustParseRelease(rel), true
 		r.run(s, &suite)
 		return []Suite{suite}
 	}
@@ -196,6 +198,7 @@ type runner struct {
 	admin      bool // the target has a control API
 	release    mockserver.Release
 	env        func(string) (string, bool)
+	plainEnv   bool // ${NAME} may come from the environment: the script's fixtures are not in force
 	vars       map[string]any
 	unsaved    map[string]string // name → why a save found nothing
 	tainted    string            // why every later request is skipped

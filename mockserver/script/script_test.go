@@ -128,15 +128,16 @@ func mustParse(t *testing.T, src string) *script.Script {
 	return s
 }
 
-// Ensure ${NAME} comes from a saved value first, then the environment; ${env.NAME}
-// only from the environment; ${NAME:-default} when neither has it.
+// Ensure ${NAME} is a saved value, or ${NAME:-default} where the script's fixtures are
+// in force (the environment only on a target without a control API); ${env.NAME} is
+// always the environment.
 func TestSubstitution(t *testing.T) {
 	s := mustParse(t, `releases: [R10]
 steps:
   - request:
       method: POST
       action: authentication/token
-      body: {username: "${CRM_USERNAME:-nobody}", password: "${env.CRM_PASSWORD}", organisation: "${CRM_ORG:-CRMDEMO}"}
+      body: {username: "${CRM_USERNAME:-mpadministrator}", password: "${env.CRM_PASSWORD}", organisation: "${CRM_ORG:-CRMDEMO}"}
     expect: {code: OK}
     save: {CRM_USERNAME: data.token}
   - request: {method: GET, action: contact_information/show, query: {token: "${CRM_USERNAME}"}}
@@ -144,20 +145,33 @@ steps:
   - request: {method: GET, action: contact_information/show, query: {token: "${missing}"}}
     expect: {code: OK}
 `)
-	env := map[string]string{"CRM_USERNAME": "mpadministrator", "CRM_PASSWORD": "1234"}
-	suites := script.Run(context.Background(), s, script.Options{LookupEnv: func(k string) (string, bool) {
+	env := map[string]string{"CRM_USERNAME": "nobody", "CRM_PASSWORD": "1234"}
+	lookup := func(k string) (string, bool) {
 		v, ok := env[k]
 		return v, ok
-	}})
+	}
+	suites := script.Run(context.Background(), s, script.Options{LookupEnv: lookup})
 	if len(suites) != 1 {
 		t.Fatalf("got %d suites, want 1", len(suites))
 	}
 	st := suites[0].Steps
 	if st[0].Status != script.Passed || st[1].Status != script.Passed {
-		t.Fatalf("steps 1-2: got %v / %v, want passed (saved token must win over $CRM_USERNAME): %+v", st[0].Status, st[1].Status, st)
+		t.Fatalf("in-process steps 1-2: got %v / %v, want passed (the default, not $CRM_USERNAME; then the saved token): %+v", st[0].Status, st[1].Status, st)
 	}
 	if st[2].Status != script.Failed || !strings.Contains(st[2].Failures[0].Got, "${missing} is neither saved") {
 		t.Fatalf("step 3: got %+v, want a failure naming ${missing}", st[2])
+	}
+
+	// On a server without a control API, ${CRM_USERNAME} comes from the environment.
+	srv := webAPIOnly(t, "R10")
+	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, LookupEnv: lookup})
+	if got := suites[0].Steps[0]; got.Status != script.Failed || !strings.Contains(got.Response, `\"nobody\" is not a user`) {
+		t.Errorf("target step 1: got %+v, want the environment's user nobody refused", got)
+	}
+	env["CRM_USERNAME"] = "mpadministrator"
+	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, LookupEnv: lookup})
+	if got := suites[0].Steps[1]; got.Status != script.Passed {
+		t.Errorf("target step 2: got %+v, want passed with the saved token winning over $CRM_USERNAME", got)
 	}
 }
 
