@@ -52,6 +52,12 @@ func (r *runner) check(e *Expect, x *exchange) []Failure {
 			add(what, "/"+pat+"/", showAt(v, ok))
 		}
 	}
+	for _, p := range sortedKeys(e.Types) {
+		v, ok := lookup(x.json, p)
+		if !ok || jsonType(v) != e.Types[p] {
+			add(p, "a JSON "+e.Types[p], typeAt(v, ok))
+		}
+	}
 	if e.Token != "" {
 		v, ok := lookup(x.json, "data.token")
 		match("data.token", e.Token, v, ok)
@@ -113,6 +119,12 @@ func (r *runner) check(e *Expect, x *exchange) []Failure {
 		for _, k := range sortedKeys(j.Match) {
 			got, ok := claims[k]
 			match("jwt claim "+k, j.Match[k], got, ok)
+		}
+		for _, k := range sortedKeys(j.Types) {
+			got, ok := claims[k]
+			if !ok || jsonType(got) != j.Types[k] {
+				add("jwt claim "+k, "a JSON "+j.Types[k], typeAt(got, ok))
+			}
 		}
 		if j.Lifetime != nil {
 			iat, err1 := unixSeconds(claims["iat"])
@@ -215,6 +227,13 @@ func showAt(v any, ok bool) string {
 		return "nothing (no such path)"
 	}
 	return show(v)
+}
+
+func typeAt(v any, ok bool) string {
+	if !ok {
+		return "nothing (no such path)"
+	}
+	return fmt.Sprintf("a JSON %s: %s", jsonType(v), show(v))
 }
 
 // plain is a value as a regular expression sees it: a string as it is, else its JSON.

@@ -108,6 +108,9 @@ type Expect struct {
 	JSON map[string]any `yaml:"json,omitempty" json:"json,omitempty"`
 	// Match: JSON path → regular expression the value (a string, else its JSON) matches.
 	Match map[string]string `yaml:"match,omitempty" json:"match,omitempty"`
+	// Types: JSON path → the JSON type of the value there (string, number, boolean,
+	// object, array, null).
+	Types map[string]string `yaml:"types,omitempty" json:"types,omitempty"`
 	// Token is a regular expression data.token matches.
 	Token string `yaml:"token,omitempty" json:"token,omitempty"`
 	// Headers: header → value; null means the header must be absent.
@@ -126,6 +129,8 @@ type JWTExpect struct {
 	Claims map[string]any `yaml:"claims,omitempty" json:"claims,omitempty"`
 	// Match: claim → regular expression.
 	Match map[string]string `yaml:"match,omitempty" json:"match,omitempty"`
+	// Types: claim → JSON type (e.g. iat: string, F10).
+	Types map[string]string `yaml:"types,omitempty" json:"types,omitempty"`
 	// Lifetime is exp - iat in seconds (strings or numbers alike).
 	Lifetime *int64 `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
 }
@@ -345,6 +350,15 @@ func (e *Expect) checkRegexps() error {
 			return err
 		}
 	}
+	types := e.Types
+	if e.JWT != nil {
+		types = mergeMap(types, e.JWT.Types)
+	}
+	for p, ty := range types {
+		if !knownType[ty] {
+			return fmt.Errorf("types %s: %q: want string, number, boolean, object, array or null", p, ty)
+		}
+	}
 	if e.JWT != nil {
 		for c, re := range e.JWT.Match {
 			if err := check("jwt match "+c, re); err != nil {
@@ -396,11 +410,33 @@ func (st *Step) forRelease(rel mockserver.Release) *Expect {
 	}
 	e.JSON = mergeMap(base.JSON, over.JSON)
 	e.Match = mergeMap(base.Match, over.Match)
+	e.Types = mergeMap(base.Types, over.Types)
 	e.Headers = mergeMap(base.Headers, over.Headers)
 	if over.JWT != nil {
 		e.JWT = over.JWT
 	}
 	return &e
+}
+
+var knownType = map[string]bool{"string": true, "number": true, "boolean": true, "object": true, "array": true, "null": true}
+
+// jsonType names the JSON type of a decoded value.
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "boolean"
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func mergeMap[V any](a, b map[string]V) map[string]V {

@@ -355,3 +355,20 @@ steps:
 		t.Errorf("R12 suite: got a failure %+v", doc.Suites[1].Cases[0].Failure)
 	}
 }
+
+// Ensure types tell a string claim from a number (F10: iat/exp are strings).
+func TestJWTClaimTypes(t *testing.T) {
+	s := mustParse(t, `releases: [R12]
+jwt: {numeric_dates: true}
+steps:
+  - request: {method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}
+    expect:
+      types: {data.token: string}
+      jwt: {types: {iat: string, exp: number}, lifetime: 7200}
+`)
+	suites := script.Run(context.Background(), s, script.Options{})
+	st := suites[0].Steps[0]
+	if len(st.Failures) != 1 || !strings.HasPrefix(st.Failures[0].String(), "jwt claim iat: want a JSON string, got a JSON number: ") {
+		t.Errorf("got failures %v, want only iat's type", st.Failures)
+	}
+}
