@@ -345,26 +345,26 @@ func (r *runner) step(i int, st *Step) StepResult {
 		return res
 	}
 	req := st.Request
-	url := ""
+	var target string
 	if st.Admin != nil {
 		if !r.admin {
 			return skip("the target has no control API (/__admin)")
 		}
 		req = st.Admin
-		url = r.root + "/__admin/" + strings.TrimPrefix(req.Path, "/")
+		target = r.root + "/__admin/" + strings.TrimPrefix(req.Path, "/")
 	} else {
 		if r.tainted != "" {
 			return skip(r.tainted)
 		}
-		url = r.root + r.base + "/" + strings.TrimPrefix(req.Action, "/")
+		target = r.root + r.base + "/" + strings.TrimPrefix(req.Action, "/")
 	}
 	h, body, query, err := r.build(req, st.Admin != nil)
 	if err != nil {
 		return fail("request", "every ${name} defined", err.Error())
 	}
-	x, err := r.send(req.Method, url, query, body, h)
+	x, err := r.send(req.Method, target, query, body, h)
 	if err != nil {
-		res.Request = describeRequest(req.Method, url, query, body, h)
+		res.Request = describeRequest(req.Method, target, query, body, h)
 		return fail("answer", "an HTTP answer", err.Error())
 	}
 	e := st.forRelease(r.release)

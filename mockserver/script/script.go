@@ -149,7 +149,10 @@ func Load(path string) (*Script, error) {
 	return s, nil
 }
 
-var varRef = regexp.MustCompile(`\$\{([^}]*)\}`)
+var (
+	varRef   = regexp.MustCompile(`\$\{([^}]*)\}`)
+	factName = regexp.MustCompile(`^F[0-9]+$`)
+)
 
 // Parse reads and checks a script. Errors name the line ("line N: …").
 func Parse(data []byte) (*Script, error) {
@@ -177,7 +180,7 @@ func Parse(data []byte) (*Script, error) {
 		return nil, errAt(at("steps"), "steps: a script needs at least one step")
 	}
 	for _, fact := range f.Facts {
-		if !regexp.MustCompile(`^F[0-9]+$`).MatchString(fact) {
+		if !factName.MatchString(fact) {
 			return nil, errAt(at("facts"), "facts: %q: want fact numbers like F6 (see CRMCOM-FACTS)", fact)
 		}
 	}
@@ -193,18 +196,17 @@ func Parse(data []byte) (*Script, error) {
 		return nil, err
 	}
 	s := &Script{Description: strings.TrimSpace(f.Description), Facts: f.Facts, Releases: f.Releases, Steps: f.Steps, Fixtures: &sc}
-	saved := map[string]bool{}
 	for i := range s.Steps {
 		st := &s.Steps[i]
 		st.line = at("steps", i)
-		if err := st.check(saved, func(path ...any) int { return at(append([]any{"steps", i}, path...)...) }); err != nil {
+		if err := st.check(func(path ...any) int { return at(append([]any{"steps", i}, path...)...) }); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (st *Step) check(saved map[string]bool, at func(path ...any) int) error {
+func (st *Step) check(at func(path ...any) int) error {
 	errAt := func(line int, format string, args ...any) error {
 		return fmt.Errorf("line %d: step %d: %s", line, st.line, fmt.Sprintf(format, args...))
 	}
@@ -283,14 +285,10 @@ func (st *Step) check(saved map[string]bool, at func(path ...any) int) error {
 			return errAt(at("expect"), "%v", err)
 		}
 	}
-	// ${name} must be saved by an earlier step or come from the environment at run
-	// time; names saved later are a likely typo only when never saved at all, so the
-	// check is at run time.
 	for name := range st.Save {
-		if name == "" || strings.ContainsAny(name, "${}. ") {
+		if name == "" || strings.ContainsAny(name, "${}.: ") {
 			return errAt(at("save"), "save: %q is not a usable name", name)
 		}
-		saved[name] = true
 	}
 	return nil
 }
