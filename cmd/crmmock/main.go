@@ -28,6 +28,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, stdout, stderr)
+	case "run":
+		return runCommand(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmmock", buildVersion())
 		return 0

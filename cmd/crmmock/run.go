@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/crmmock/crmmock/mockserver"
+	"github.com/crmmock/crmmock/mockserver/script"
+)
+
+const runUsage = `usage: crmmock run [flags] FILE|DIR...
+
+Runs scenario scripts (docs/scripts.md): by default each file on a fresh in-process
+mock per release it lists; with --target, against a running server. A directory stands
+for the *.yaml files in it. Exit 0: all passed; 1: a step failed; 2: bad usage or script.
+
+`
+
+// runCommand is `crmmock run`.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o script.Options
+	var format, output string
+	fs := flag.NewFlagSet("crmmock run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, runUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.Version, "version", "", "run only this release (pre-R10, R9, R10, R12 …); with a --target without control API: the release it runs")
+	fs.StringVar(&o.Target, "target", "", "root URL of a server to run against (default: a fresh in-process mock per release)")
+	fs.StringVar(&o.BasePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API on the target")
+	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token for the target's control API (/__admin)")
+	fs.StringVar(&format, "format", "text", "report format: text, json or junit")
+	fs.StringVar(&output, "output", "", "write the report to this file (default: stdout)")
+	// Flags may come before or after the files.
+	var files []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	bad := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "crmmock run: "+format+"\n", a...)
+		return 2
+	}
+	write := map[string]func(io.Writer, []script.Suite) error{
+		"text": script.WriteText, "json": script.WriteJSON, "junit": script.WriteJUnit,
+	}[format]
+	if write == nil {
+		return bad("--format: %q: want text, json or junit", format)
+	}
+	if o.Version != "" {
+		if _, err := mockserver.ParseRelease(o.Version); err != nil {
+			return bad("--version: %v", err)
+		}
+	}
+	if o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
+		return bad("--target: %q: want the server's root URL, e.g. http://127.0.0.1:8080", o.Target)
+	}
+	if !strings.HasPrefix(o.BasePath, "/") {
+		return bad("--base-path: %q must start with /", o.BasePath)
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return 2
+	}
+	paths, err := expandFiles(files)
+	if err != nil {
+		return bad("%v", err)
+	}
+	scripts := make([]*script.Script, 0, len(paths))
+	for _, p := range paths {
+		s, err := script.Load(p)
+		if err != nil {
+			return bad("%v", err)
+		}
+		scripts = append(scripts, s)
+	}
+	var suites []script.Suite
+	for _, s := range scripts {
+		suites = append(suites, script.Run(ctx, s, o)...)
+	}
+	var buf bytes.Buffer
+	if err := write(&buf, suites); err != nil {
+		return bad("%v", err)
+	}
+	if output != "" {
+		if err := os.WriteFile(output, buf.Bytes(), 0o644); err != nil {
+			return bad("--output: %v", err)
+		}
+		fmt.Fprintln(stdout, script.Summary(suites)) // the report is in the file
+	} else {
+		_, _ = stdout.Write(buf.Bytes())
+	}
+	if _, failed, _ := script.Totals(suites); failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// expandFiles turns directories into their *.yaml files, sorted.
+func expandFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(a, "*.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%s: no *.yaml scripts in the directory", a)
+		}
+		sort.Strings(m)
+		out = append(out, m...)
+	}
+	return out, nil
+}

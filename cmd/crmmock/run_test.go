@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/crmmock/crmmock/mockserver"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), append([]string{"run"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+var summaryLine = regexp.MustCompile(`(?m)^\d+ passed, \d+ failed, \d+ skipped$`)
+
+// Ensure the shipped catalogue passes in-process and ends with the summary line.
+func TestRunCatalogue(t *testing.T) {
+	code, out, errOut := runCLI(t, filepath.Join("..", "..", "scenarios", "scripts"))
+	if code != 0 {
+		t.Fatalf("exit %d, want 0\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "✓ 1. log in without a unit\n") {
+		t.Errorf("no ✓ line for a step:\n%s", out)
+	}
+	if m := summaryLine.FindAllString(out, -1); len(m) != 1 || !strings.HasSuffix(out, m[0]+"\n") || !strings.HasSuffix(m[0], ", 0 failed, 0 skipped") {
+		t.Errorf("summary: got %q, want one last line N passed, 0 failed, 0 skipped", m)
+	}
+}
+
+func writeScript(t *testing.T, src string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Ensure bad usage and bad scripts exit 2 with a one-line reason, failures exit 1.
+func TestRunExitCodes(t *testing.T) {
+	bad := writeScript(t, "releases: [R10]\nsteps:\n  - advance: 1h\n    expct: {}\n")
+	failing := writeScript(t, `releases: [pre-R10]
+steps:
+  - request: {method: POST, action: authentication/web_api_key/token, basic: EE73C0AE64524371B5DDEFF5F7BB2192, body: {}}
+    expect: {code: OK}
+`)
+	for _, c := range []struct {
+		args    []string
+		code    int
+		errPart string
+	}{
+		{nil, 2, "usage: crmmock run"},
+		{[]string{"--format", "xml", failing}, 2, `--format: "xml"`},
+		{[]string{"--version", "X1", failing}, 2, "--version: unknown release"},
+		{[]string{"--target", "localhost:8080", failing}, 2, "--target"},
+		{[]string{bad}, 2, `line 4: unknown key "expct"`},
+		{[]string{"no-such-file.yaml"}, 2, "no-such-file.yaml"},
+		{[]string{failing}, 1, ""},
+		{[]string{failing, "--version", "R10"}, 0, ""},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		if code != c.code || !strings.Contains(errOut, c.errPart) {
+			t.Errorf("run %v: exit %d, stderr %q; want exit %d, stderr with %q\n%s", c.args, code, errOut, c.code, c.errPart, out)
+		}
+	}
+}
+
+// Ensure --format junit --output writes JUnit XML and prints the summary line.
+func TestRunJUnitOutput(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "report.xml")
+	code, out, errOut := runCLI(t, "--format", "junit", "--output", dst, filepath.Join("..", "..", "scenarios", "scripts", "release-token.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, errOut)
+	}
+	if !summaryLine.MatchString(out) {
+		t.Errorf("stdout: got %q, want the summary line", out)
+	}
+	xml, _ := os.ReadFile(dst)
+	for _, want := range []string{`<testsuites tests="`, `<testsuite name="../../scenarios/scripts/release-token.yaml @ pre-R10"`, `<testcase name="2. release the token"`} {
+		if !strings.Contains(string(xml), want) {
+			t.Errorf("report lacks %q:\n%s", want, xml)
+		}
+	}
+}
+
+// Ensure --format json gives the totals and every step.
+func TestRunJSON(t *testing.T) {
+	code, out, _ := runCLI(t, "--format=json", "--version=R12", filepath.Join("..", "..", "scenarios", "scripts", "jwt-shape.yaml"))
+	var doc struct {
+		Passed, Failed, Skipped int
+		Suites                  []struct {
+			Release string
+			Steps   []struct{ Status string }
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v:\n%s", code, err, out)
+	}
+	if len(doc.Suites) != 1 || doc.Suites[0].Release != "R12" || doc.Passed != len(doc.Suites[0].Steps) || doc.Failed != 0 {
+		t.Errorf("got %+v", doc)
+	}
+}
+
+// Ensure --target against a server without /__admin skips the clock steps and the
+// requests after them, and says why, and does not fail the run.
+func TestRunTargetWithoutControlAPI(t *testing.T) {
+	m, err := mockserver.New(mockserver.Options{Version: "R12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/__admin") {
+			http.NotFound(w, r)
+			return
+		}
+		m.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	code, out, errOut := runCLI(t, "--target", srv.URL, filepath.Join("..", "..", "scenarios", "scripts", "key-token-absolute.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d, want 0 (skips are not failures):\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"note: the target has no control API (/__admin)",
+		"  ✓ 1. get a token for the Web API key\n",
+		"  skipped 2. the key's token is its user's, on the user's default unit: the target has no control API (/__admin)\n",
+		"  skipped 4. advance the clock 30m: the target has no control API (/__admin)\n",
+		"  skipped 5. used at 30m: step 4 (advance the clock 30m) was skipped and this answer may depend on it\n",
+		"2 passed, 0 failed, 11 skipped\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,374 @@
+package script_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/crmmock/crmmock/mockserver"
+	"github.com/crmmock/crmmock/mockserver/script"
+)
+
+var shipped = filepath.Join("..", "..", "scenarios", "scripts", "*.yaml")
+
+// Ensure every shipped script passes on every release it lists (the catalogue).
+func TestCatalogue(t *testing.T) {
+	files, err := filepath.Glob(shipped)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped scripts at %s (%v)", shipped, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
+			script.RunFile(t, f)
+		})
+	}
+}
+
+// Ensure the catalogue names every fact the mock models: F2 and F5–F10.
+func TestCatalogueCoversFacts(t *testing.T) {
+	files, _ := filepath.Glob(shipped)
+	covered := map[string]bool{}
+	for _, f := range files {
+		s, err := script.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Description == "" || len(s.Facts) == 0 {
+			t.Errorf("%s: a shipped script needs a description and facts", f)
+		}
+		for _, fact := range s.Facts {
+			covered[fact] = true
+		}
+	}
+	for _, want := range []string{"F2", "F5", "F6", "F7", "F8", "F9", "F10"} {
+		if !covered[want] {
+			t.Errorf("no shipped script names fact %s", want)
+		}
+	}
+}
+
+// Ensure unknown keys, bad values and bad fixtures are errors naming the line.
+func TestParseErrorsNameTheLine(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"unknown step key", `releases: [R10]
+steps:
+  - request: {method: GET, action: contact_information/show}
+    expct: {code: OK}
+`, `line 4: unknown key "expct"`},
+		{"unknown expect key", `releases: [R10]
+steps:
+  - request: {method: GET, action: contact_information/show}
+    expect:
+      code: OK
+      stauts: 200
+`, `line 6: unknown key "stauts"`},
+		{"unknown top-level key", `releases: [R10]
+step: []
+`, `line 2: unknown key "step"`},
+		{"bad release", `releases: [R10, X9]
+steps: [{advance: 1h}]
+`, `line 1: releases: unknown release "X9"`},
+		{"bad duration", `releases: [R10]
+steps:
+  - advance: 1h
+  - advance: soon
+`, `line 4: step 4: advance: "soon" is not a positive Go duration`},
+		{"two kinds in a step", `releases: [R10]
+steps:
+  - advance: 1h
+    release: R12
+`, `line 3: step 3: a step does exactly one of`},
+		{"bad expect_by_release", `releases: [R10]
+steps:
+  - request: {method: GET, action: a/b}
+    expect_by_release:
+      R99x: {code: OK}
+`, `line 5: step 3: expect_by_release: unknown release "R99x"`},
+		{"dangling fixture reference", `releases: [R10]
+organisations:
+  - name: CRMDEMO
+    units: [{id: U1}]
+    users:
+      - {username: u, password: p, default_unit: NOPE}
+steps: [{advance: 1h}]
+`, `line 6: default_unit "NOPE"`},
+		{"no releases", `steps: [{advance: 1h}]
+`, `releases: list the releases`},
+		{"bad regexp", `releases: [R10]
+steps:
+  - request: {method: GET, action: a/b}
+    expect: {token: "^[0-9"}
+`, `line 4: step 3: token: error parsing regexp`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := script.Parse([]byte(c.src))
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("got error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+func mustParse(t *testing.T, src string) *script.Script {
+	t.Helper()
+	s, err := script.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.File = t.Name() + ".yaml"
+	return s
+}
+
+// Ensure ${NAME} is a saved value, or ${NAME:-default} where the script's fixtures are
+// in force (the environment only on a target without a control API); ${env.NAME} is
+// always the environment.
+func TestSubstitution(t *testing.T) {
+	s := mustParse(t, `releases: [R10]
+steps:
+  - request:
+      method: POST
+      action: authentication/token
+      body: {username: "${CRM_USERNAME:-mpadministrator}", password: "${env.CRM_PASSWORD}", organisation: "${CRM_ORG:-CRMDEMO}"}
+    expect: {code: OK}
+    save: {CRM_USERNAME: data.token}
+  - request: {method: GET, action: contact_information/show, query: {token: "${CRM_USERNAME}"}}
+    expect: {code: OK}
+  - request: {method: GET, action: contact_information/show, query: {token: "${missing}"}}
+    expect: {code: OK}
+`)
+	env := map[string]string{"CRM_USERNAME": "nobody", "CRM_PASSWORD": "1234"}
+	lookup := func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}
+	suites := script.Run(context.Background(), s, script.Options{LookupEnv: lookup})
+	if len(suites) != 1 {
+		t.Fatalf("got %d suites, want 1", len(suites))
+	}
+	st := suites[0].Steps
+	if st[0].Status != script.Passed || st[1].Status != script.Passed {
+		t.Fatalf("in-process steps 1-2: got %v / %v, want passed (the default, not $CRM_USERNAME; then the saved token): %+v", st[0].Status, st[1].Status, st)
+	}
+	if st[2].Status != script.Failed || !strings.Contains(st[2].Failures[0].Got, "${missing} is neither saved") {
+		t.Fatalf("step 3: got %+v, want a failure naming ${missing}", st[2])
+	}
+
+	// On a server without a control API, ${CRM_USERNAME} comes from the environment.
+	srv := webAPIOnly(t, "R10")
+	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, LookupEnv: lookup})
+	if got := suites[0].Steps[0]; got.Status != script.Failed || !strings.Contains(got.Response, `\"nobody\" is not a user`) {
+		t.Errorf("target step 1: got %+v, want the environment's user nobody refused", got)
+	}
+	env["CRM_USERNAME"] = "mpadministrator"
+	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, LookupEnv: lookup})
+	if got := suites[0].Steps[1]; got.Status != script.Passed {
+		t.Errorf("target step 2: got %+v, want passed with the saved token winning over $CRM_USERNAME", got)
+	}
+}
+
+// Ensure expect_by_release matches by profile (R11 uses the R10 entry) and --version
+// runs only that release, or nothing for a script not meant for it.
+func TestExpectByReleaseProfiles(t *testing.T) {
+	s := mustParse(t, `releases: [R10, R12]
+steps:
+  - request: {method: POST, action: authentication/token/release, body: {token: "00000000000000000000000000000000"}}
+    expect: {code: INVALID_TOKEN}
+    expect_by_release:
+      pre-R10: {http: 404, code: METHOD_NOT_AVAILABLE}
+`)
+	for _, v := range []string{"R10", "R11", "R12.0.0", "R15"} {
+		suites := script.Run(context.Background(), s, script.Options{Version: v})
+		if p, f, sk := script.Totals(suites); p != 1 || f != 0 || sk != 0 || suites[0].Release != v {
+			t.Errorf("--version %s: got %d/%d/%d on %q, want 1 passed on %s", v, p, f, sk, suites[0].Release, v)
+		}
+	}
+	suites := script.Run(context.Background(), s, script.Options{Version: "R9"})
+	if p, f, _ := script.Totals(suites); p+f != 0 || len(suites[0].Notes) == 0 {
+		t.Errorf("--version R9 on an R10/R12 script: got %+v, want no steps and a note", suites)
+	}
+}
+
+// webAPIOnly serves a mock's Web API but no control API: a stand-in for a real
+// installation.
+func webAPIOnly(t *testing.T, version string) *httptest.Server {
+	m, err := mockserver.New(mockserver.Options{Version: version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/__admin") {
+			http.NotFound(w, r)
+			return
+		}
+		m.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Ensure that on a target without a control API clock steps, and every request after
+// them, are skipped with the reason, while the steps before them run.
+func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
+	srv := webAPIOnly(t, "R10")
+	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "idle-expiry.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suites := script.Run(context.Background(), s, script.Options{Target: srv.URL})
+	if len(suites) != 1 || suites[0].Release != "R10" {
+		t.Fatalf("got %d suites, want one, on R10 (the last listed release)", len(suites))
+	}
+	steps := suites[0].Steps
+	if steps[0].Status != script.Passed || steps[1].Status != script.Passed {
+		t.Errorf("steps before the first clock move: got %s, %s, want passed", steps[0].Status, steps[1].Status)
+	}
+	if steps[2].Status != script.Skipped || steps[2].Reason != "the target has no control API (/__admin)" {
+		t.Errorf("step 3 (advance): got %s %q, want skipped for the missing control API", steps[2].Status, steps[2].Reason)
+	}
+	for _, st := range steps[3:] {
+		if st.Status != script.Skipped || st.Reason == "" {
+			t.Errorf("step %d (%s): got %s %q, want skipped with a reason", st.Index, st.Name, st.Status, st.Reason)
+		}
+	}
+	var out bytes.Buffer
+	if err := script.WriteText(&out, suites); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  skipped 3. advance the clock 59m59s: the target has no control API (/__admin)\n",
+		"  skipped 4. A is live at 59m59s idle (the use restarts its hour): step 3 (advance the clock 59m59s) was skipped and this answer may depend on it\n",
+		"\n2 passed, 0 failed, 13 skipped\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// Ensure a script expecting R12 JWTs, pointed at a server emulating R10, fails with a
+// diff naming what was expected and what came back.
+func TestTargetOnOtherReleaseFailsReadably(t *testing.T) {
+	srv := webAPIOnly(t, "R10")
+	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "jwt-shape.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suites := script.Run(context.Background(), s, script.Options{Target: srv.URL})
+	first := suites[0].Steps[0]
+	if first.Status != script.Failed {
+		t.Fatalf("step 1 on R10: got %s, want failed", first.Status)
+	}
+	var whats []string
+	for _, f := range first.Failures {
+		whats = append(whats, f.What)
+	}
+	if !slices.Contains(whats, "data.token") || !slices.Contains(whats, "jwt at data.token") {
+		t.Errorf("failures: got %v, want the token pattern and the JWT decoding", whats)
+	}
+	var out bytes.Buffer
+	_ = script.WriteText(&out, suites)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`✗ 1\. a user token is a JWT \(line \d+\)`),
+		regexp.MustCompile(`expected data\.token: /\^\[A-Za-z0-9_-\]\+.*/\n\s+got data\.token: "[0-9A-F]{32}"`),
+		regexp.MustCompile(`request\s+POST /crmapi/rest/v2/authentication/token`),
+		regexp.MustCompile(`"password":"\*\*\*"`),
+		regexp.MustCompile(`response\s+HTTP 200`),
+		regexp.MustCompile(`(?m)^1 passed, 2 failed, 7 skipped$`),
+	} {
+		if !want.MatchString(out.String()) {
+			t.Errorf("report does not match %s:\n%s", want, out.String())
+		}
+	}
+}
+
+// Ensure that against a target with a control API the script's fixtures, release and
+// clock are put in place, per release, and the steps pass as in-process.
+func TestTargetWithControlAPI(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{Version: "pre-R10", AdminToken: "s3cret"})
+	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "other-methods.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suites := script.Run(context.Background(), s, script.Options{Target: srv.URL, AdminToken: "s3cret"})
+	if p, f, sk := script.Totals(suites); f != 0 || sk != 0 || p != 3*len(s.Steps) || len(suites) != 3 {
+		var out bytes.Buffer
+		_ = script.WriteText(&out, suites)
+		t.Fatalf("got %d passed, %d failed, %d skipped in %d suites, want all %d passed:\n%s", p, f, sk, len(suites), 3*len(s.Steps), out.String())
+	}
+	if got := srv.Version().Profile.Name; got != "R12" {
+		t.Errorf("target release after the run: got %s, want R12 (the last listed)", got)
+	}
+	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL})
+	if suites[0].Error == "" || !strings.Contains(suites[0].Error, "--admin-token") {
+		t.Errorf("without the admin token: got %+v, want an error asking for --admin-token", suites[0])
+	}
+}
+
+// Ensure the JUnit report has a testsuite per file × release and a testcase per step.
+func TestJUnit(t *testing.T) {
+	s := mustParse(t, `releases: [pre-R10, R12]
+steps:
+  - name: key tokens
+    request: {method: POST, action: authentication/web_api_key/token, basic: EE73C0AE64524371B5DDEFF5F7BB2192, body: {}}
+    expect: {code: OK}
+  - advance: 1h
+`)
+	suites := script.Run(context.Background(), s, script.Options{})
+	var out bytes.Buffer
+	if err := script.WriteJUnit(&out, suites); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatalf("not XML: %v\n%s", err, out.String())
+	}
+	if doc.Tests != 4 || doc.Failures != 1 || len(doc.Suites) != 2 {
+		t.Fatalf("got tests=%d failures=%d suites=%d, want 4, 1, 2:\n%s", doc.Tests, doc.Failures, len(doc.Suites), out.String())
+	}
+	c := doc.Suites[0].Cases[0]
+	if doc.Suites[0].Name != "TestJUnit.yaml @ pre-R10" || c.Name != "1. key tokens" || c.Failure == nil ||
+		!strings.Contains(c.Failure.Message, `status.code: want "OK", got "METHOD_NOT_AVAILABLE"`) {
+		t.Errorf("pre-R10 suite: got %+v", doc.Suites[0])
+	}
+	if doc.Suites[1].Cases[0].Failure != nil {
+		t.Errorf("R12 suite: got a failure %+v", doc.Suites[1].Cases[0].Failure)
+	}
+}
+
+// Ensure types tell a string claim from a number (F10: iat/exp are strings).
+func TestJWTClaimTypes(t *testing.T) {
+	s := mustParse(t, `releases: [R12]
+jwt: {numeric_dates: true}
+steps:
+  - request: {method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}
+    expect:
+      types: {data.token: string}
+      jwt: {types: {iat: string, exp: number}, lifetime: 7200}
+`)
+	suites := script.Run(context.Background(), s, script.Options{})
+	st := suites[0].Steps[0]
+	if len(st.Failures) != 1 || !strings.HasPrefix(st.Failures[0].String(), "jwt claim iat: want a JSON string, got a JSON number: ") {
+		t.Errorf("got failures %v, want only iat's type", st.Failures)
+	}
+}

@@ -1,0 +1,69 @@
+package script
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// RunFile runs a script file from a Go test on every release it lists, each on a fresh
+// in-process mock: a subtest per release, and in it a subtest per step (failed
+// expectations are test errors, skipped steps are skipped subtests). A file that does
+// not load fails t.
+func RunFile(t *testing.T, path string) {
+	t.Helper()
+	RunFileWith(t, path, Options{})
+}
+
+// RunFileWith is RunFile with options (e.g. Target to check a running server, or
+// Version to run one release only).
+func RunFileWith(t *testing.T, path string, o Options) {
+	t.Helper()
+	s, err := Load(path)
+	if err != nil {
+		t.Fatalf("script %v", err)
+	}
+	releases := s.Releases
+	if o.Version != "" || o.Target != "" {
+		releases = []string{o.Version} // one run; Run picks the release(s)
+	}
+	for _, rel := range releases {
+		name := rel
+		if name == "" {
+			name = "target"
+		}
+		t.Run(name, func(t *testing.T) {
+			if o.Target == "" {
+				t.Parallel()
+			}
+			ro := o
+			ro.Version = rel
+			for _, suite := range Run(t.Context(), s, ro) {
+				ReportTo(t, suite)
+			}
+		})
+	}
+}
+
+// ReportTo reports a suite's steps as subtests of t.
+func ReportTo(t *testing.T, suite Suite) {
+	t.Helper()
+	for _, n := range suite.Notes {
+		t.Log(n)
+	}
+	if suite.Error != "" {
+		t.Errorf("%s @ %s: could not run: %s", suite.File, suite.Release, suite.Error)
+	}
+	for _, st := range suite.Steps {
+		t.Run(fmt.Sprintf("%02d %s", st.Index, st.Name), func(t *testing.T) {
+			switch st.Status {
+			case Skipped:
+				t.Skip(st.Reason)
+			case Failed:
+				var b strings.Builder
+				writeFailure(&b, st)
+				t.Errorf("%s:%d: step %d failed on %s:\n%s", suite.File, st.Line, st.Index, suite.Release, b.String())
+			}
+		})
+	}
+}
