@@ -152,8 +152,9 @@ func cleanYAMLError(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 }
 
-// lineOf finds the line of the node at path (map keys and slice indexes) under root.
-func lineOf(root *yaml.Node, path ...any) int {
+// LineOf finds the line of the node at path (map keys and slice indexes) under root,
+// the node DecodeStrict returned; where the path ends early, the line of the last node found.
+func LineOf(root *yaml.Node, path ...any) int {
 	n := root
 	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
@@ -243,7 +244,7 @@ func lineErr(root *yaml.Node, format string, args ...any) func(path ...any) erro
 		if root == nil { // a scenario built in Go has no lines
 			return errors.New(msg)
 		}
-		return fmt.Errorf("line %d: %s", lineOf(root, path...), msg)
+		return fmt.Errorf("line %d: %s", LineOf(root, path...), msg)
 	}
 }
 

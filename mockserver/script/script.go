@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/mockserver"
-	"go.yaml.in/yaml/v3"
 )
 
 // Script is a parsed, checked scenario script.
@@ -161,7 +160,7 @@ func Parse(data []byte) (*Script, error) {
 	if err != nil {
 		return nil, err
 	}
-	at := func(path ...any) int { return lineOf(root, path...) }
+	at := func(path ...any) int { return mockserver.LineOf(root, path...) }
 	errAt := func(line int, format string, args ...any) error {
 		return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
 	}
@@ -451,38 +450,3 @@ func mergeMap[V any](a, b map[string]V) map[string]V {
 	return out
 }
 
-// lineOf finds the line of the node at path (map keys and slice indexes).
-func lineOf(root *yaml.Node, path ...any) int {
-	n := root
-	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for _, p := range path {
-		if n == nil {
-			return 0
-		}
-		var next *yaml.Node
-		switch k := p.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						next = n.Content[i+1]
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && k < len(n.Content) {
-				next = n.Content[k]
-			}
-		}
-		if next == nil {
-			return n.Line
-		}
-		n = next
-	}
-	if n == nil {
-		return 0
-	}
-	return n.Line
-}
