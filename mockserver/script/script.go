@@ -449,4 +449,3 @@ func mergeMap[V any](a, b map[string]V) map[string]V {
 	}
 	return out
 }
-
