@@ -24,5 +24,15 @@ build:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+## fuzz: run each fuzz target for FUZZTIME (one at a time, FUZZPARALLEL workers)
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZ_TARGETS := FuzzAuthenticationToken FuzzWebAPIKeyToken FuzzReleaseToken FuzzOtherMethod FuzzParseScenario FuzzTokenCheck
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test ./mockserver -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL); \
+	done
+
 clean:
 	rm -rf bin
