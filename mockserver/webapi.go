@@ -120,9 +120,9 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	case "webApiKeyToken":
 		a = m.keyToken(r, body, rel, wd, now)
 	case "releaseToken":
-		a = m.releaseToken(body, now)
+		a = m.releaseToken(body)
 	case "otherMethodGet":
-		a = m.otherMethod(r, rest, r.URL.Query().Get("token"), wd, now)
+		a = m.otherMethod(r, rest, r.URL.Query().Get("token"), wd)
 	case "otherMethodPost":
 		var req struct {
 			Token string `json:"token"`
@@ -130,7 +130,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return answer{err: errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)}
 		}
-		a = m.otherMethod(r, rest, req.Token, wd, now)
+		a = m.otherMethod(r, rest, req.Token, wd)
 	default:
 		return answer{err: errorf(CodeInternal, "operation %q has no handler", op)}
 	}
@@ -299,7 +299,7 @@ type tokenData struct {
 }
 
 // checkToken judges a presented token: its JWT shape and signature, then the store.
-func (m *Mock) checkToken(value string, now time.Time, touch bool) (*record, *apiError) {
+func (m *Mock) checkToken(value string, touch bool) (*record, *apiError) {
 	if value == "" {
 		return nil, errorf(CodeInvalidToken, "token: missing")
 	}
@@ -308,29 +308,29 @@ func (m *Mock) checkToken(value string, now time.Time, touch bool) (*record, *ap
 			return nil, errorf(CodeInvalidToken, "%v", err)
 		}
 	}
-	return m.tokens.use(value, now.UnixNano(), touch)
+	return m.tokens.use(value, touch) // judged on the clock as it is under the store's lock
 }
 
 // releaseToken is authentication/token/release (F8).
-func (m *Mock) releaseToken(body []byte, now time.Time) answer {
+func (m *Mock) releaseToken(body []byte) answer {
 	var req struct {
 		Token string `json:"token"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
-	if _, aerr := m.checkToken(req.Token, now, false); aerr != nil {
+	if _, aerr := m.checkToken(req.Token, false); aerr != nil {
 		return answer{err: aerr}
 	}
-	if aerr := m.tokens.release(req.Token, now.UnixNano()); aerr != nil {
+	if aerr := m.tokens.release(req.Token); aerr != nil {
 		return answer{err: aerr}
 	}
 	return answer{data: emptyObject}
 }
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
-func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world, now time.Time) answer {
-	if _, aerr := m.checkToken(token, now, true); aerr != nil {
+func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world) answer {
+	if _, aerr := m.checkToken(token, true); aerr != nil {
 		return answer{err: aerr}
 	}
 	ma, ok := wd.methods[r.Method+" "+strings.TrimPrefix(rest, "/")]
