@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -283,6 +284,9 @@ func FuzzOtherMethod(f *testing.F) {
 		if u, err := url.ParseRequestURI(target); err == nil && strings.HasPrefix(u.Path, "/__admin") {
 			return // the control API answers its own shape, not the envelope
 		}
+		if u, err := url.ParseRequestURI(target); err == nil && strings.HasPrefix(u.Path, m.BasePath()+"/") {
+			hzCheckFastRoute(t, method, u.Path[len(m.BasePath()):])
+		}
 		code, _, served := hzFuzzServe(t, m, raw)
 		if !served {
 			return
@@ -431,4 +435,18 @@ func FuzzTokenCheck(f *testing.F) {
 			t.Fatalf("GET answered %s, the check %s", code, want)
 		}
 	})
+}
+
+// hzCheckFastRoute holds Contract.fastRoute to the router's answer.
+func hzCheckFastRoute(t *testing.T, method, rest string) {
+	c, _ := LoadContract()
+	fast, fparams, ok := c.fastRoute(method, rest)
+	if !ok {
+		return
+	}
+	req := &http.Request{Method: method, URL: &url.URL{Path: docBasePath + rest}, Header: http.Header{}, Host: "x"}
+	route, params, err := c.Router.FindRoute(req)
+	if err != nil || route.Operation.OperationID != fast.Operation.OperationID || !maps.Equal(params, fparams) {
+		t.Fatalf("%s %q: fast path %s %v, router %v %v", method, rest, fast.Operation.OperationID, fparams, route, err)
+	}
 }
