@@ -158,7 +158,18 @@ func (b *hzBaseline) release(w http.ResponseWriter, r *http.Request) {
 func hzBenchPair(b *testing.B, target float64, version string,
 	prep func(issue func() string, n int) []string,
 	op func(i int, prepared []string) *http.Request) {
-	b.Run(version, func(b *testing.B) {
+	for _, transport := range []string{"inproc", "http"} {
+		hzBenchPairOn(b, transport, target, version, prep, op)
+	}
+}
+
+// hzBenchPairOn is hzBenchPair in process (ServeHTTP on a sink) or over loopback HTTP
+// (both handlers behind httptest servers, one keep-alive client: the bare net/http
+// limit a client sees; there x-baseline-handler is the same as x-baseline).
+func hzBenchPairOn(b *testing.B, transport string, target float64, version string,
+	prep func(issue func() string, n int) []string,
+	op func(i int, prepared []string) *http.Request) {
+	b.Run(version+"/"+transport, func(b *testing.B) {
 		m := hzMock(b, version)
 		bl := newHZBaseline(m)
 		issueInto := func(st *store) func() string {
@@ -180,17 +191,44 @@ func hzBenchPair(b *testing.B, target float64, version string,
 			prepared      []string
 			total, handle time.Duration
 		}{{h: bl, prepared: prep(issueInto(bl.tokens), b.N)}, {h: m, prepared: prep(issueInto(m.tokens), b.N)}}
+		var urls [2]string
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+		if transport == "http" {
+			for k := range sides {
+				srv := httptest.NewServer(sides[k].h)
+				b.Cleanup(srv.Close)
+				urls[k] = srv.URL
+			}
+			b.Cleanup(client.CloseIdleConnections)
+		}
 		w := newHZSink()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range b.N {
 			for k := range 2 {
-				s := &sides[(i+k)%2]
+				side := (i + k) % 2
+				s := &sides[side]
 				w.reset()
 				t0 := time.Now()
 				req := op(i, s.prepared)
 				t1 := time.Now()
-				s.h.ServeHTTP(w, req)
+				if transport == "http" {
+					t1 = t0 // the server parses the request: all of it is the handler's side
+					creq, err := http.NewRequest(req.Method, urls[side]+req.RequestURI, req.Body)
+					if err != nil {
+						b.Fatal(err)
+					}
+					creq.Header = req.Header
+					resp, err := client.Do(creq)
+					if err != nil {
+						b.Fatal(err)
+					}
+					w.code = resp.StatusCode
+					_, _ = w.body.ReadFrom(resp.Body)
+					resp.Body.Close()
+				} else {
+					s.h.ServeHTTP(w, req)
+				}
 				t2 := time.Now()
 				s.total += t2.Sub(t0)
 				s.handle += t2.Sub(t1)
