@@ -469,3 +469,53 @@ func TestNewHTTPServerLimits(t *testing.T) {
 		t.Errorf("limits: %+v", s)
 	}
 }
+
+// Ensure tokens and jti are unpredictable-looking: 32 uppercase hex from crypto/rand
+// (F6, F10), never repeated.
+func TestTokensAndJTIAreRandom(t *testing.T) {
+	m := hzMock(t, "R10")
+	seen := map[string]bool{}
+	for range 2000 {
+		tok := hzIssue(t, m, m.BasePath())
+		if !jtiPattern.MatchString(tok) || seen[tok] {
+			t.Fatalf("token %q: not 32 uppercase hex, or repeated", tok)
+		}
+		seen[tok] = true
+	}
+	if _, err := m.SetVersion("R12"); err != nil {
+		t.Fatal(err)
+	}
+	for range 500 {
+		parts := strings.Split(hzIssue(t, m, m.BasePath()), ".")
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		var c struct{ JTI string }
+		if err := json.Unmarshal(payload, &c); err != nil || !jtiPattern.MatchString(c.JTI) || seen[c.JTI] {
+			t.Fatalf("jti %q: not 32 uppercase hex, or repeated (%v)", c.JTI, err)
+		}
+		seen[c.JTI] = true
+	}
+}
+
+// Ensure Options.BodyLimit (--body-limit) moves the limit: at the limit the request is
+// served, one byte over it is REQUEST_TOO_LARGE, over a real socket.
+func TestBodyLimitConfigurable(t *testing.T) {
+	const limit = 4096
+	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: hzStart, BodyLimit: limit})
+	login := `{"username":"` + hzUser + `","password":"` + hzPass + `","organisation":"` + hzOrg + `"}`
+	for _, tc := range []struct {
+		size int
+		want Code
+	}{{limit, CodeOK}, {limit + 1, CodeTooLarge}, {64 << 10, CodeTooLarge}} {
+		body := login + strings.Repeat(" ", tc.size-len(login))
+		resp, err := http.Post("http://"+live.addr+live.m.BasePath()+"/authentication/token", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if code, _, err := hzEnvelope(b); err != nil || code != string(tc.want) {
+			t.Errorf("%d bytes: %s %v, want %s", tc.size, code, err, tc.want)
+		}
+	}
+	live.hzHealthy(t)
+}
