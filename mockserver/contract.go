@@ -87,9 +87,9 @@ func LoadContract() (*Contract, error) {
 // fastRoute answers what Router.FindRoute answers for the common requests, without
 // its per-request regular expressions: POST on a fixed path, and GET or POST on
 // /<resource>/<action> (two non-empty segments of unreserved URL bytes, as gorilla/mux's
-// default variable pattern [^/]+ matches them) when no fixed path shadows it. Anything else (other
-// methods, other shapes, 405s) goes to the router. TestFastRouteMatchesRouter and
-// FuzzOtherMethod hold it to the router's answers.
+// default variable pattern [^/]+ matches them) when no fixed path shadows it. Anything
+// else (other methods, other shapes, 405s) goes to the router. TestFastRouteMatchesRouter
+// and FuzzOtherMethod hold it to the router's answers.
 func (c *Contract) fastRoute(method, rest string) (*routers.Route, map[string]string, bool) {
 	if method != http.MethodGet && method != http.MethodPost {
 		return nil, nil, false
