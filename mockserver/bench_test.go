@@ -443,3 +443,25 @@ func TestEncodeEnvelopeMatchesEncoder(t *testing.T) {
 		}
 	}
 }
+
+// Ensure the routing shortcuts hold under another --base-path: issue, use and a
+// contract violation answer as under the default one.
+func TestRoutingUnderOtherBasePath(t *testing.T) {
+	m, err := New(Options{BasePath: "/crm/v9", Version: "R10", Start: hzStart})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := hzIssue(t, m, "/crm/v9")
+	for target, want := range map[string]string{
+		"/crm/v9/contact_information/show?token=" + tok:         "OK",
+		"/crm/v9/Contact/show?token=" + tok:                     "INVALID_REQUEST",
+		"/crm/v9/a%20b/show?token=" + tok:                       "INVALID_REQUEST",
+		"/crmapi/rest/v2/contact_information/show?token=" + tok: "INVALID_REQUEST",
+	} {
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		if code, _, err := hzEnvelope(rec.Body.Bytes()); err != nil || code != want {
+			t.Errorf("GET %s: %s %v, want %s", target, code, err, want)
+		}
+	}
+}

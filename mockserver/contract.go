@@ -143,12 +143,15 @@ var validateOptions = func() *openapi3filter.Options {
 // route finds the contract operation of a Web API request whose path (below the
 // instance's base path) is rest. An unknown path or method is a violation.
 func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.Route, map[string]string, *apiError) {
-	u := *r.URL
-	u.Path = docBasePath + rest
-	u.RawPath = ""
 	routed := new(http.Request) // a shallow copy (as r.WithContext makes): nothing below writes its shared maps
 	*routed = *r
-	routed.URL = &u
+	p := r.URL.Path
+	if r.URL.RawPath != "" || len(p) != len(docBasePath)+len(rest) || !strings.HasPrefix(p, docBasePath) || !strings.HasSuffix(p, rest) {
+		u := *r.URL // served under another base path: route it as the document's
+		u.Path = docBasePath + rest
+		u.RawPath = ""
+		routed.URL = &u
+	}
 	if route, params, ok := c.fastRoute(r.Method, rest); ok {
 		return routed, route, params, nil
 	}
