@@ -20,9 +20,19 @@ vet:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmmock
 
-## bench: Go benchmarks of the full stack
+## bench: Go benchmarks of the full stack beside a bare net/http baseline (ratios as x-baseline), 1M-token memory and advance, server start; BENCHFLAGS e.g. -cpu 1 -count 3
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
+
+## fuzz: run each fuzz target for FUZZTIME (one at a time, FUZZPARALLEL workers)
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZ_TARGETS := FuzzAuthenticationToken FuzzWebAPIKeyToken FuzzReleaseToken FuzzOtherMethod FuzzParseScenario FuzzTokenCheck
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test ./mockserver -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL); \
+	done
 
 clean:
 	rm -rf bin

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -25,7 +26,16 @@ const docBasePath = "/crmapi/rest/v2"
 type Contract struct {
 	Doc    *openapi3.T
 	Router routers.Router
+
+	// The routes of the common requests, found once through Router; route answers
+	// them without the router (see fastRoute). Nil when the contract lacks one.
+	fixed               map[string]*routers.Route // POST path below the base path
+	otherGet, otherPost *routers.Route            // /{resource}/{action}
 }
+
+// fixedPaths are the contract's paths of two or three segments without parameters:
+// the only ones that can shadow /{resource}/{action}.
+var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release"}
 
 var (
 	contractOnce sync.Once
@@ -51,9 +61,68 @@ func LoadContract() (*Contract, error) {
 			contractErr = fmt.Errorf("openapi.yaml routes: %w", err)
 			return
 		}
-		contract = &Contract{Doc: doc, Router: router}
+		contract = &Contract{Doc: doc, Router: router, fixed: map[string]*routers.Route{}}
+		find := func(method, path, template string) *routers.Route {
+			req, err := http.NewRequest(method, docBasePath+path, nil)
+			if err != nil {
+				return nil
+			}
+			route, _, err := router.FindRoute(req)
+			if err != nil || route.Path != template {
+				return nil
+			}
+			return route
+		}
+		for _, p := range fixedPaths {
+			if r := find(http.MethodPost, p, p); r != nil {
+				contract.fixed[p] = r
+			}
+		}
+		contract.otherGet = find(http.MethodGet, "/resource/action", "/{resource}/{action}")
+		contract.otherPost = find(http.MethodPost, "/resource/action", "/{resource}/{action}")
 	})
 	return contract, contractErr
+}
+
+// fastRoute answers what Router.FindRoute answers for the common requests, without
+// its per-request regular expressions: POST on a fixed path, and GET or POST on
+// /<resource>/<action> (two non-empty segments of unreserved URL bytes, as gorilla/mux's
+// default variable pattern [^/]+ matches them) when no fixed path shadows it. Anything
+// else (other methods, other shapes, 405s) goes to the router. TestFastRouteMatchesRouter
+// and FuzzOtherMethod hold it to the router's answers.
+func (c *Contract) fastRoute(method, rest string) (*routers.Route, map[string]string, bool) {
+	if method != http.MethodGet && method != http.MethodPost {
+		return nil, nil, false
+	}
+	for _, p := range fixedPaths {
+		if rest == p {
+			r, ok := c.fixed[p]
+			if !ok || method != http.MethodPost {
+				return nil, nil, false
+			}
+			return r, map[string]string{}, true
+		}
+	}
+	if len(rest) < 4 || rest[0] != '/' {
+		return nil, nil, false
+	}
+	for i := 1; i < len(rest); i++ { // the router hands out escaped values: keep to bytes escaping leaves alone
+		if b := rest[i]; !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_' || b == '-' || b == '.' || b == '~' || b == '/') {
+			return nil, nil, false
+		}
+	}
+	resource, action, ok := strings.Cut(rest[1:], "/")
+	if !ok || resource == "" || action == "" || strings.IndexByte(action, '/') >= 0 {
+		return nil, nil, false
+	}
+	r := c.otherGet
+	if method == http.MethodPost {
+		r = c.otherPost
+	}
+	if r == nil {
+		return nil, nil, false
+	}
+	return r, map[string]string{"resource": resource, "action": action}, true
 }
 
 var validateOptions = func() *openapi3filter.Options {
@@ -74,11 +143,18 @@ var validateOptions = func() *openapi3filter.Options {
 // route finds the contract operation of a Web API request whose path (below the
 // instance's base path) is rest. An unknown path or method is a violation.
 func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.Route, map[string]string, *apiError) {
-	u := *r.URL
-	u.Path = docBasePath + rest
-	u.RawPath = ""
-	routed := r.Clone(r.Context())
-	routed.URL = &u
+	routed := new(http.Request) // a shallow copy (as r.WithContext makes): nothing below writes its shared maps
+	*routed = *r
+	p := r.URL.Path
+	if r.URL.RawPath != "" || len(p) != len(docBasePath)+len(rest) || !strings.HasPrefix(p, docBasePath) || !strings.HasSuffix(p, rest) {
+		u := *r.URL // served under another base path: route it as the document's
+		u.Path = docBasePath + rest
+		u.RawPath = ""
+		routed.URL = &u
+	}
+	if route, params, ok := c.fastRoute(r.Method, rest); ok {
+		return routed, route, params, nil
+	}
 	route, params, err := c.Router.FindRoute(routed)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
@@ -92,13 +168,14 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 }
 
 // validate checks a routed request (its body already read) against the contract.
-func (c *Contract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, body []byte) *apiError {
+func (c *Contract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) *apiError {
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-		Request:    routed,
-		PathParams: params,
-		Route:      route,
-		Options:    validateOptions,
+		Request:     routed,
+		PathParams:  params,
+		QueryParams: query,
+		Route:       route,
+		Options:     validateOptions,
 	})
 	if err == nil {
 		return nil

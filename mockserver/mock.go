@@ -101,7 +101,6 @@ func New(opts Options) (*Mock, error) {
 		secret:    opts.JWTSecret,
 		bodyLimit: opts.BodyLimit,
 		log:       opts.Logger,
-		tokens:    newStore(),
 		journal:   newJournal(defaultJournalSize),
 	}
 	if opts.BasePath == "" {
@@ -155,6 +154,7 @@ func New(opts Options) (*Mock, error) {
 		m.clock = m.fake
 		m.start = m.fake.Now()
 	}
+	m.tokens = newStore(m.nowNano)
 	return m, nil
 }
 
@@ -226,13 +226,13 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 // Scenario is the fixtures in force.
 func (m *Mock) Scenario() *Scenario { return m.scenario.Load() }
 
+func (m *Mock) nowNano() int64 { return m.clock.Now().UnixNano() }
+
 // Tokens lists every token issued since the last reset, in issue order.
-func (m *Mock) Tokens() []Token { return m.tokens.list(m.clock.Now().UnixNano()) }
+func (m *Mock) Tokens() []Token { return m.tokens.list() }
 
 // Token looks one token up.
-func (m *Mock) Token(value string) (Token, bool) {
-	return m.tokens.get(value, m.clock.Now().UnixNano())
-}
+func (m *Mock) Token(value string) (Token, bool) { return m.tokens.get(value) }
 
 // Journal is the requests received since the last reset (the newest 10 000).
 func (m *Mock) Journal() []JournalEntry { return m.journal.list(false) }

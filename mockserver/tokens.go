@@ -84,13 +84,19 @@ func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // store holds every token issued since the last reset. Expiry is computed from the
 // clock when a token is read, so moving the clock costs nothing however many tokens live.
+//
+// The clock is read under the store's lock: every judgement and listing happens at
+// the clock's value at that moment, so, as the clock only moves forward, an observer
+// never sees a token go back (expired → live by a late use, expired → released by a
+// late release) because a request read the clock before another moved it.
 type store struct {
 	mu      sync.Mutex
+	now     func() int64 // the mock's clock, Unix nanoseconds
 	byValue map[string]*record
 	order   []*record
 }
 
-func newStore() *store { return &store{byValue: map[string]*record{}} }
+func newStore(now func() int64) *store { return &store{now: now, byValue: map[string]*record{}} }
 
 func (s *store) add(r *record) {
 	s.mu.Lock()
@@ -99,11 +105,12 @@ func (s *store) add(r *record) {
 	s.mu.Unlock()
 }
 
-// use checks a token at now and, when live, records the use (restarting an idle
+// use checks a token now and, when live, records the use (restarting an idle
 // rule's hour when touch is set). It returns the record or the error to answer.
-func (s *store) use(value string, now int64, touch bool) (*record, *apiError) {
+func (s *store) use(value string, touch bool) (*record, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	r, ok := s.byValue[value]
 	if !ok {
 		return nil, errorf(CodeInvalidToken, "token: no such token was issued")
@@ -121,9 +128,10 @@ func (s *store) use(value string, now int64, touch bool) (*record, *apiError) {
 }
 
 // release makes a live token unusable.
-func (s *store) release(value string, now int64) *apiError {
+func (s *store) release(value string) *apiError {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	r, ok := s.byValue[value]
 	if !ok {
 		return errorf(CodeInvalidToken, "token: no such token was issued")
@@ -138,9 +146,10 @@ func (s *store) release(value string, now int64) *apiError {
 	return nil
 }
 
-func (s *store) list(now int64) []Token {
+func (s *store) list() []Token {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	out := make([]Token, len(s.order))
 	for i, r := range s.order {
 		out[i] = r.public(now)
@@ -148,9 +157,10 @@ func (s *store) list(now int64) []Token {
 	return out
 }
 
-func (s *store) get(value string, now int64) (Token, bool) {
+func (s *store) get(value string) (Token, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	r, ok := s.byValue[value]
 	if !ok {
 		return Token{}, false

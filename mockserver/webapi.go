@@ -6,8 +6,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -55,10 +58,10 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	} else if env.Data == nil {
 		env.Data = emptyObject
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(env)
+	buf := envelopeBuffers.Get().(*bytes.Buffer)
+	defer putEnvelopeBuffer(buf)
+	buf.Reset()
+	err := encodeEnvelope(buf, env)
 	body := buf.Bytes()
 	if err != nil { // data came from a scenario and was checked on load; never expected
 		body = []byte(`{"status":{"code":"INTERNAL_ERROR","message":"Internal error","description":"answer could not be encoded"},"data":null}`)
@@ -79,10 +82,70 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if a.err != nil && a.err.Violation {
 		e.Violations = []string{a.err.Description}
 		m.log.Warn("contract violation", "method", r.Method, "path", r.URL.Path, "reason", a.err.Description)
-	} else {
+	} else if m.log.Enabled(r.Context(), slog.LevelDebug) { // no boxing of the arguments when off
 		m.log.Debug("request", "method", r.Method, "path", r.URL.Path, "code", e.Code)
 	}
 	m.journal.add(e)
+}
+
+var envelopeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putEnvelopeBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 { // a huge answer's buffer is left to the collector
+		envelopeBuffers.Put(b)
+	}
+}
+
+// encodeEnvelope writes env exactly as a json.Encoder with SetEscapeHTML(false) does
+// (final newline included; TestEncodeEnvelopeMatchesEncoder holds it to that),
+// without reflection for the shapes the handlers answer.
+func encodeEnvelope(buf *bytes.Buffer, env envelope) error {
+	buf.WriteString(`{"status":{"code":`)
+	writeJSONString(buf, env.Status.Code)
+	buf.WriteString(`,"message":`)
+	writeJSONString(buf, env.Status.Message)
+	buf.WriteString(`,"description":`)
+	writeJSONString(buf, env.Status.Description)
+	buf.WriteString(`},"data":`)
+	switch d := env.Data.(type) {
+	case nil:
+		buf.WriteString("null")
+	case json.RawMessage:
+		if d == nil {
+			buf.WriteString("null")
+		} else if err := json.Compact(buf, d); err != nil {
+			return err
+		}
+	case tokenData:
+		buf.WriteString(`{"token":`)
+		writeJSONString(buf, d.Token)
+		buf.WriteByte('}')
+	default:
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+	}
+	buf.WriteString("}\n")
+	return nil
+}
+
+// writeJSONString writes s as a JSON string, as encoding/json does without HTML escaping.
+func writeJSONString(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			enc := json.NewEncoder(buf) // escapes, control bytes, non-ASCII: encoding/json's rules
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s)
+			buf.Truncate(buf.Len() - 1)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }
 
 // serveAPI answers a Web API request whose path below the base path is rest.
@@ -107,12 +170,17 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		return answer{err: aerr}
 	}
 	if wd.lenientCT && r.Method == http.MethodPost && routed.Header.Get("Content-Type") == "" {
+		routed.Header = routed.Header.Clone() // routed shares r's headers
 		routed.Header.Set("Content-Type", "application/json")
 	}
 	if wd.orgSpelling && op == "authenticationToken" {
 		body = respellOrganization(body)
 	}
-	if aerr := m.contract.validate(r.Context(), routed, route, params, body); aerr != nil {
+	var query url.Values // parsed once, for the validator and the handler
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
+	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		return answer{err: aerr}
 	}
 	now := m.clock.Now()
@@ -123,9 +191,9 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	case "webApiKeyToken":
 		a = m.keyToken(r, body, rel, wd, now)
 	case "releaseToken":
-		a = m.releaseToken(body, now)
+		a = m.releaseToken(body)
 	case "otherMethodGet":
-		a = m.otherMethod(r, rest, r.URL.Query().Get("token"), wd, now)
+		a = m.otherMethod(r, rest, query.Get("token"), wd)
 	case "otherMethodPost":
 		var req struct {
 			Token string `json:"token"`
@@ -133,7 +201,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		if err := json.Unmarshal(body, &req); err != nil {
 			return answer{err: errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)}
 		}
-		a = m.otherMethod(r, rest, req.Token, wd, now)
+		a = m.otherMethod(r, rest, req.Token, wd)
 	default:
 		return answer{err: errorf(CodeInternal, "operation %q has no handler", op)}
 	}
@@ -318,7 +386,7 @@ type tokenData struct {
 }
 
 // checkToken judges a presented token: its JWT shape and signature, then the store.
-func (m *Mock) checkToken(value string, now time.Time, touch bool) (*record, *apiError) {
+func (m *Mock) checkToken(value string, touch bool) (*record, *apiError) {
 	if value == "" {
 		return nil, errorf(CodeInvalidToken, "token: missing")
 	}
@@ -327,29 +395,29 @@ func (m *Mock) checkToken(value string, now time.Time, touch bool) (*record, *ap
 			return nil, errorf(CodeInvalidToken, "%v", err)
 		}
 	}
-	return m.tokens.use(value, now.UnixNano(), touch)
+	return m.tokens.use(value, touch) // judged on the clock as it is under the store's lock
 }
 
 // releaseToken is authentication/token/release (F8).
-func (m *Mock) releaseToken(body []byte, now time.Time) answer {
+func (m *Mock) releaseToken(body []byte) answer {
 	var req struct {
 		Token string `json:"token"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
-	if _, aerr := m.checkToken(req.Token, now, false); aerr != nil {
+	if _, aerr := m.checkToken(req.Token, false); aerr != nil {
 		return answer{err: aerr}
 	}
-	if aerr := m.tokens.release(req.Token, now.UnixNano()); aerr != nil {
+	if aerr := m.tokens.release(req.Token); aerr != nil {
 		return answer{err: aerr}
 	}
 	return answer{data: emptyObject}
 }
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
-func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world, now time.Time) answer {
-	if _, aerr := m.checkToken(token, now, true); aerr != nil {
+func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world) answer {
+	if _, aerr := m.checkToken(token, true); aerr != nil {
 		return answer{err: aerr}
 	}
 	ma, ok := wd.methods[r.Method+" "+strings.TrimPrefix(rest, "/")]

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -140,7 +139,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crmmock: --addr: %v\n", err)
 		return 2
 	}
-	srv := newHTTPServer(m, logger)
+	srv := mockserver.NewHTTPServer(m, logger)
 	fmt.Fprintf(stdout, "crmmock listening on http://%s\n", ln.Addr())
 	rel := m.Version()
 	logger.Info("serving", "version", rel.Name, "profile", rel.Profile.Name, "base_path", m.BasePath(), "clock", c.clock, "now", m.Now().Format(time.RFC3339))
@@ -161,20 +160,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// newHTTPServer wraps the mock in a server with limits, so a slow or hostile client
-// cannot hold it.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
 }
 
 func buildVersion() string {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Ensure SIGINT/SIGTERM (a cancelled context) lets a request in flight finish: a
+// login whose body is still arriving when shutdown starts gets its full answer, new
+// connections are refused, and Main returns 0.
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R10", "--log-level", "error"}, pw, io.Discard)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the listening line: %v", err)
+	}
+	addr := strings.TrimPrefix(strings.TrimSpace(line), "crmmock listening on http://")
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`
+	head := fmt.Sprintf("POST /crmapi/rest/v2/authentication/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, len(body))
+	if _, err := io.WriteString(conn, head+body[:20]); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // the server has read the headers: the request is in flight
+	cancel()
+	time.Sleep(200 * time.Millisecond) // shutdown has begun and is waiting for us
+
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after shutdown began")
+	}
+	select {
+	case code := <-done:
+		t.Fatalf("Main returned %d while a request was in flight", code)
+	default:
+	}
+	if _, err := io.WriteString(conn, body[20:]); err != nil {
+		t.Fatalf("finishing the body: %v", err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(got), `"code":"OK"`) {
+		t.Errorf("in-flight answer: %d %s", resp.StatusCode, got)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("Main returned %d, want 0", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Main did not return after the in-flight request finished")
+	}
+}
