@@ -175,7 +175,7 @@ func hzBenchPairOn(b *testing.B, transport string, target float64, version strin
 		issueInto := func(st *store) func() string {
 			return func() string {
 				wd, rel := m.world.Load(), m.release.Load()
-				u := wd.orgs[hzOrg].users[hzUser]
+				u := wd.orgs[docOrg].users[docUser]
 				now := m.Now()
 				value := randomHex()
 				if rel.Profile.Format == FormatJWT {
@@ -252,7 +252,7 @@ func hzBenchPairOn(b *testing.B, transport string, target float64, version strin
 	})
 }
 
-var hzLoginBody = []byte(`{"username":"` + hzUser + `","password":"` + hzPass + `","organisation":"` + hzOrg + `"}`)
+var hzLoginBody = []byte(`{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`)
 
 func hzPost(path string, body []byte) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, docBasePath+path, bytes.NewReader(body))
@@ -310,7 +310,7 @@ const hzMillion = 1_000_000
 // record, store) at the mock's clock.
 func hzIssueN(tb testing.TB, m *Mock, n int) {
 	wd, rel := m.world.Load(), m.release.Load()
-	u := wd.orgs[hzOrg].users[hzUser]
+	u := wd.orgs[docOrg].users[docUser]
 	now := m.Now()
 	for range n {
 		if a := m.issue(KindUser, rel.Profile.UserRule, u, u.defaultUnit, rel, wd, now); a.err != nil {
@@ -447,7 +447,7 @@ func TestEncodeEnvelopeMatchesEncoder(t *testing.T) {
 // Ensure the routing shortcuts hold under another --base-path: issue, use and a
 // contract violation answer as under the default one.
 func TestRoutingUnderOtherBasePath(t *testing.T) {
-	m, err := New(Options{BasePath: "/crm/v9", Version: "R10", Start: hzStart})
+	m, err := New(Options{BasePath: "/crm/v9", Version: "R10", Start: t0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestConcurrentClientsClockAndRelease(t *testing.T) {
 	if testing.Short() {
 		rounds = 4
 	}
-	s := Start(t, Options{Version: "R10", JWTSecret: []byte(hzSecret), Start: hzStart})
+	s := Start(t, Options{Version: "R10", JWTSecret: []byte(hzSecret), Start: t0})
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -59,7 +59,7 @@ func TestConcurrentClientsClockAndRelease(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, s.APIURL(method), strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		if basic {
-			req.SetBasicAuth(hzKey, "")
+			req.SetBasicAuth(docKey, "")
 		}
 		return call(req)
 	}
@@ -146,7 +146,7 @@ func TestConcurrentClientsClockAndRelease(t *testing.T) {
 				if (c+r)%3 == 0 {
 					code, tok, err = post("authentication/web_api_key/token", "", true)
 				} else {
-					code, tok, err = post("authentication/token", `{"username":"`+hzUser+`","password":"`+hzPass+`","organisation":"`+hzOrg+`"}`, false)
+					code, tok, err = post("authentication/token", `{"username":"`+docUser+`","password":"`+docPass+`","organisation":"`+docOrg+`"}`, false)
 				}
 				switch {
 				case err != nil:

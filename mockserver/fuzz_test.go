@@ -72,7 +72,7 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 	}
 	if strings.Contains(s, "@EXP@") {
 		wd, rel := m.world.Load(), m.release.Load()
-		u := wd.orgs[hzOrg].users[hzUser]
+		u := wd.orgs[docOrg].users[docUser]
 		a := m.issue(KindUser, rel.Profile.UserRule, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
 		if a.err != nil {
 			tb.Fatalf("issue expired: %v", a.err)
@@ -161,18 +161,18 @@ func hzFuzzIssue(t *testing.T, fm *hzFuzzMocks, ver uint8, path, headers string,
 
 func hzKeySeeds(f *testing.F) {
 	for v := range uint8(3) {
-		f.Add(v, hzBasic(hzKey+":"), []byte(nil))
-		f.Add(v, hzJSON+"\r\n"+hzBasic(hzKey+":"), []byte(`{"unit":"Head Office"}`))
-		f.Add(v, hzJSON+"\r\n"+hzBasic(hzKey+":"), []byte(`{"unit":"nope"}`))
+		f.Add(v, hzBasic(docKey+":"), []byte(nil))
+		f.Add(v, hzJSON+"\r\n"+hzBasic(docKey+":"), []byte(`{"unit":"Head Office"}`))
+		f.Add(v, hzJSON+"\r\n"+hzBasic(docKey+":"), []byte(`{"unit":"nope"}`))
 	}
-	f.Add(uint8(2), hzBasic(hzKey), []byte(nil))
+	f.Add(uint8(2), hzBasic(docKey), []byte(nil))
 	f.Add(uint8(2), hzBasic(":"), []byte(nil))
-	f.Add(uint8(2), hzBasic(hzKey+":pw"), []byte(nil))
+	f.Add(uint8(2), hzBasic(docKey+":pw"), []byte(nil))
 	f.Add(uint8(2), "Authorization: Basic !!notbase64", []byte(nil))
-	f.Add(uint8(2), "Authorization: Bearer "+hzKey, []byte(nil))
-	f.Add(uint8(2), "Authorization: basic "+base64.StdEncoding.EncodeToString([]byte(hzKey+":")), []byte(`{"unit":5}`))
-	f.Add(uint8(1), hzJSON+"\r\n"+hzBasic(hzKey+":"), []byte(`{"unit":"Head Office","unit":"Branch"}`))
-	f.Add(uint8(1), "Content-Type: text/plain\r\n"+hzBasic(hzKey+":"), []byte(`{`))
+	f.Add(uint8(2), "Authorization: Bearer "+docKey, []byte(nil))
+	f.Add(uint8(2), "Authorization: basic "+base64.StdEncoding.EncodeToString([]byte(docKey+":")), []byte(`{"unit":5}`))
+	f.Add(uint8(1), hzJSON+"\r\n"+hzBasic(docKey+":"), []byte(`{"unit":"Head Office","unit":"Branch"}`))
+	f.Add(uint8(1), "Content-Type: text/plain\r\n"+hzBasic(docKey+":"), []byte(`{`))
 }
 
 // FuzzAuthenticationToken: POST authentication/token (F2) from raw header and body bytes.
@@ -331,7 +331,7 @@ func FuzzParseScenario(f *testing.F) {
 			}
 			return
 		}
-		m, err := New(Options{Scenario: sc, JWTSecret: []byte(hzSecret), Start: hzStart})
+		m, err := New(Options{Scenario: sc, JWTSecret: []byte(hzSecret), Start: t0})
 		if err != nil {
 			t.Fatalf("ParseScenario accepted what New refuses: %v", err)
 		}
@@ -364,7 +364,7 @@ func hzMustJSON(v any) []byte {
 // accepts exactly the tokens the store holds live; the full GET path answers the same
 // code as the check.
 func FuzzTokenCheck(f *testing.F) {
-	claims := jwt.MapClaims{"usr": hzUser, "org": hzOrg, "oun": "1", "iat": "1704099600", "exp": "1704106800", "jti": "0123456789ABCDEF0123456789ABCDEF"}
+	claims := jwt.MapClaims{"usr": docUser, "org": docOrg, "oun": "1", "iat": "1704099600", "exp": "1704106800", "jti": "0123456789ABCDEF0123456789ABCDEF"}
 	sign := func(method jwt.SigningMethod, key any, c jwt.MapClaims) string {
 		s, err := jwt.NewWithClaims(method, c).SignedString(key)
 		if err != nil {

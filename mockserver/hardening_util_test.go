@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Helpers shared by the hardening tests (fuzz_test.go, hostile_test.go,
@@ -17,19 +16,13 @@ import (
 // with the other test files of the package.
 
 const (
-	hzUser   = "mpadministrator"
-	hzPass   = "1234"
-	hzOrg    = "CRMDEMO"
-	hzKey    = "EE73C0AE64524371B5DDEFF5F7BB2192"
 	hzSecret = "hardening-secret"
 )
-
-var hzStart = time.Date(2024, 1, 1, 9, 0, 0, 0, time.UTC)
 
 // hzMock is a Mock on the default scenario, a fixed secret and a fixed fake clock.
 func hzMock(tb testing.TB, version string) *Mock {
 	tb.Helper()
-	m, err := New(Options{Version: version, JWTSecret: []byte(hzSecret), Start: hzStart})
+	m, err := New(Options{Version: version, JWTSecret: []byte(hzSecret), Start: t0})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
@@ -119,7 +112,7 @@ func hzServeRaw(h http.Handler, raw []byte) (rec *httptest.ResponseRecorder, ok 
 // hzIssue issues a token through the full stack and returns it.
 func hzIssue(tb testing.TB, h http.Handler, basePath string) string {
 	tb.Helper()
-	body := `{"username":"` + hzUser + `","password":"` + hzPass + `","organisation":"` + hzOrg + `"}`
+	body := `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
 	req := httptest.NewRequest(http.MethodPost, basePath+"/authentication/token", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()

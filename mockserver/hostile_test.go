@@ -209,7 +209,7 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 		// pad right-pads s with spaces to n bytes.
 		"pad": func(s string, n int) string { return s + strings.Repeat(" ", max(0, n-len(s))) },
 		"login": func() string {
-			return `{"username":"` + hzUser + `","password":"` + hzPass + `","organisation":"` + hzOrg + `"}`
+			return `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
 		},
 		"mib": func(n int) int { return n << 20 },
 		"add": func(a, b int) int { return a + b },
@@ -327,8 +327,8 @@ func TestHostileInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := &hzHostileEnv{rsaKey: key, servers: map[string]*hzLive{
-		"":       hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: hzStart}),
-		"mapped": hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: hzStart, MappedErrors: true}),
+		"":       hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0}),
+		"mapped": hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0, MappedErrors: true}),
 	}}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -436,7 +436,7 @@ func hzTokensMoved(t *testing.T, before, after []Token, want string) {
 // the panic is logged, and the server keeps serving. A scenario method compiled to a
 // nil answer (impossible through compile) makes otherMethod panic.
 func TestPanicRecoveredAsInternalError(t *testing.T) {
-	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: hzStart})
+	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0})
 	m := live.m
 	w := *m.world.Load()
 	w.methods = map[string]*methodAnswer{"GET boom/now": nil}
@@ -500,8 +500,8 @@ func TestTokensAndJTIAreRandom(t *testing.T) {
 // served, one byte over it is REQUEST_TOO_LARGE, over a real socket.
 func TestBodyLimitConfigurable(t *testing.T) {
 	const limit = 4096
-	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: hzStart, BodyLimit: limit})
-	login := `{"username":"` + hzUser + `","password":"` + hzPass + `","organisation":"` + hzOrg + `"}`
+	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0, BodyLimit: limit})
+	login := `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
 	for _, tc := range []struct {
 		size int
 		want Code
