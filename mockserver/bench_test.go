@@ -313,7 +313,7 @@ func hzIssueN(tb testing.TB, m *Mock, n int) {
 	u := wd.orgs[docOrg].users[docUser]
 	now := m.Now()
 	for range n {
-		if a := m.issue(KindUser, rel.Profile.UserRule, u, u.defaultUnit, rel, wd, now); a.err != nil {
+		if a := m.issue(KindUser, rel.Profile.UserRule, u, nil, u.defaultUnit, rel, wd, now); a.err != nil {
 			tb.Fatal(a.err)
 		}
 	}

@@ -73,7 +73,7 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 	if strings.Contains(s, "@EXP@") {
 		wd, rel := m.world.Load(), m.release.Load()
 		u := wd.orgs[docOrg].users[docUser]
-		a := m.issue(KindUser, rel.Profile.UserRule, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
+		a := m.issue(KindUser, rel.Profile.UserRule, u, nil, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
 		if a.err != nil {
 			tb.Fatalf("issue expired: %v", a.err)
 		}

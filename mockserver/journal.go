@@ -15,6 +15,7 @@ type JournalEntry struct {
 	Status     int       `json:"status"` // HTTP status
 	Code       string    `json:"code"`   // status.code
 	Version    string    `json:"version"`
+	Fault      string    `json:"fault,omitempty"` // the fault that fired on the request
 	Violations []string  `json:"violations,omitempty"`
 }
 

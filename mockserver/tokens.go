@@ -48,6 +48,7 @@ type record struct {
 	version  string
 	rule     ExpiryRule
 	user     *user
+	key      *apiKey // the key that issued a KindKey token
 	unit     *unit
 	issued   int64
 	lastUsed int64
@@ -166,6 +167,27 @@ func (s *store) get(value string) (Token, bool) {
 		return Token{}, false
 	}
 	return r.public(now), true
+}
+
+// count is the number of tokens issued since the last reset.
+func (s *store) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.order)
+}
+
+// owner is the user and the key (empty for a user token) a token was issued to.
+func (s *store) owner(value string) (user, key string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.byValue[value]
+	if !ok {
+		return "", "", false
+	}
+	if r.key != nil {
+		key = r.key.key
+	}
+	return r.user.username, key, true
 }
 
 func (s *store) reset() {

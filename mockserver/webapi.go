@@ -20,6 +20,10 @@ type answer struct {
 	err        *apiError
 	deprecated bool
 	token      string // the token issued, for the log
+	fault      string // the id of the fault that fired on this request
+	message    string // a fault's status.message, over the catalogue's and the scenario's
+	drop       bool   // a fault drops the connection: no answer
+	unanswered string // why the request gets no answer (the client went away)
 }
 
 // envelope is the one shape of every Web API answer (F3, F4).
@@ -55,6 +59,9 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 				env.Status.Message = o.Message
 			}
 		}
+		if a.message != "" {
+			env.Status.Message = a.message
+		}
 	} else if env.Data == nil {
 		env.Data = emptyObject
 	}
@@ -77,7 +84,7 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 
 	e := JournalEntry{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Status: status,
-		Code: env.Status.Code, Version: m.release.Load().Name,
+		Code: env.Status.Code, Version: m.release.Load().Name, Fault: a.fault,
 	}
 	if a.err != nil && a.err.Violation {
 		e.Violations = []string{a.err.Description}
@@ -151,7 +158,15 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 // serveAPI answers a Web API request whose path below the base path is rest.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	wd := m.world.Load()
-	m.writeAnswer(w, r, rest, m.handleAPI(r, rest, wd), wd)
+	a := m.handleAPI(r, rest, wd)
+	switch {
+	case a.drop:
+		m.dropConnection(w, r, a, wd)
+	case a.unanswered != "":
+		m.journalUnanswered(r, a.fault, a.unanswered)
+	default:
+		m.writeAnswer(w, r, rest, a, wd)
+	}
 }
 
 func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
@@ -183,7 +198,15 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		return answer{err: aerr}
 	}
-	now := m.clock.Now()
+	var faultID string // a fault that only delayed: the normal answer carries its id
+	if m.faults.Armed() {
+		f, fa := m.fault(r, op, rest, body, query, wd)
+		if fa != nil {
+			return *fa
+		}
+		faultID = f.ID
+	}
+	now := m.clock.Now() // after any delay
 	var a answer
 	switch op {
 	case "authenticationToken":
@@ -206,6 +229,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		return answer{err: errorf(CodeInternal, "operation %q has no handler", op)}
 	}
 	a.deprecated = avail == Deprecated && a.err == nil
+	a.fault = faultID
 	return a
 }
 
@@ -296,7 +320,7 @@ func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) an
 			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}
 		}
 	}
-	return m.issue(KindUser, rel.Profile.UserRule, u, x, rel, wd, now)
+	return m.issue(KindUser, rel.Profile.UserRule, u, nil, x, rel, wd, now)
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
@@ -339,7 +363,7 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 			}
 		}
 	}
-	return m.issue(KindKey, rel.Profile.KeyRule, k.user, x, rel, wd, now)
+	return m.issue(KindKey, rel.Profile.KeyRule, k.user, k, x, rel, wd, now)
 }
 
 // basicKey reads the key from "Authorization: Basic base64(key:)" (F7).
@@ -368,7 +392,7 @@ func basicKey(h string) (string, *apiError) {
 }
 
 // issue mints a token under a release's rule and stores it.
-func (m *Mock) issue(kind Kind, rule ExpiryRule, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
+func (m *Mock) issue(kind Kind, rule ExpiryRule, u *user, k *apiKey, x *unit, rel *Release, wd *world, now time.Time) answer {
 	value := randomHex() // F6
 	if rel.Profile.Format == FormatJWT {
 		var err error
@@ -377,7 +401,7 @@ func (m *Mock) issue(kind Kind, rule ExpiryRule, u *user, x *unit, rel *Release,
 		}
 	}
 	n := now.UnixNano()
-	m.tokens.add(&record{value: value, kind: kind, version: rel.Name, rule: rule, user: u, unit: x, issued: n, lastUsed: n})
+	m.tokens.add(&record{value: value, kind: kind, version: rel.Name, rule: rule, user: u, key: k, unit: x, issued: n, lastUsed: n})
 	return answer{data: tokenData{Token: value}, token: value}
 }
 

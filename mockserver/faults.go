@@ -1,0 +1,220 @@
+package mockserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/gorilla/mux"
+)
+
+// Faults (INTERFACE §9): the set lives in internal/faults; the mock gathers a request's
+// facts, asks the set once per request the contract accepted, and applies the firing.
+
+// FaultSpec describes a fault (the body of POST /__admin/faults).
+type FaultSpec = faults.Spec
+
+// FaultMatch narrows a fault to a user, a Web API key or a token.
+type FaultMatch = faults.Match
+
+// FaultAnswer is the error a fault answers with.
+type FaultAnswer = faults.Answer
+
+// Fault is a fault with its id and counts (GET /__admin/faults).
+type Fault = faults.Fault
+
+// FaultForever is FaultSpec.Times for a fault that fires until deleted.
+const FaultForever = faults.Forever
+
+// AddFault adds a fault; errors name the bad field.
+func (m *Mock) AddFault(spec FaultSpec) (Fault, error) {
+	f, err := m.faults.Add(spec)
+	if err != nil {
+		return Fault{}, err
+	}
+	m.log.Info("fault added", "fault", f.ID, "operation", f.Operation, "after", f.After, "times", f.Times)
+	return f, nil
+}
+
+// Faults lists the faults, oldest first, with how often each fired.
+func (m *Mock) Faults() []Fault { return m.faults.List() }
+
+// DeleteFault drops one fault; false when there is none with that id.
+func (m *Mock) DeleteFault(id string) bool {
+	ok := m.faults.Delete(id)
+	if ok {
+		m.log.Info("fault deleted", "fault", id)
+	}
+	return ok
+}
+
+// ClearFaults drops every fault.
+func (m *Mock) ClearFaults() {
+	if n := m.faults.Clear(); n > 0 {
+		m.log.Info("faults cleared", "count", n)
+	}
+}
+
+// faultOperations maps contract operation ids to the operations faults name.
+var faultOperations = map[string]string{
+	"authenticationToken": faults.OpUserToken,
+	"webApiKeyToken":      faults.OpKeyToken,
+	"releaseToken":        faults.OpRelease,
+}
+
+// faultRequest gathers what faults match on. It runs only while faults exist.
+func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) faults.Request {
+	fr := faults.Request{Operation: faultOperations[op]}
+	var fields struct {
+		Username string `json:"username"`
+		Token    string `json:"token"`
+	}
+	if r.Method == http.MethodPost && len(body) > 0 {
+		_ = json.Unmarshal(body, &fields) // the contract accepted it; a field of another type stays empty
+	}
+	switch op {
+	case "authenticationToken":
+		fr.User = fields.Username
+	case "webApiKeyToken":
+		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+			fr.Key = key
+			if k := wd.keys[key]; k != nil {
+				fr.User = k.user.username
+			}
+		}
+	case "releaseToken", "otherMethodPost":
+		fr.Token = fields.Token
+	case "otherMethodGet":
+		fr.Token = query.Get("token")
+	}
+	if fr.Operation == "" {
+		fr.Operation = strings.TrimPrefix(rest, "/")
+	}
+	if fr.Token != "" {
+		if u, k, ok := m.tokens.owner(fr.Token); ok {
+			fr.User, fr.Key = u, k
+		}
+	}
+	return fr
+}
+
+// fault asks the fault set about an accepted request and applies a delay. It returns
+// the firing (ID empty when none fired) and, when the fault decides the answer, that
+// answer; a fault that only delays lets the request be answered normally.
+func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) (faults.Firing, *answer) {
+	fr := m.faultRequest(r, op, rest, body, query, wd)
+	f, ok := m.faults.Fire(fr)
+	if !ok {
+		return faults.Firing{}, nil
+	}
+	m.log.Info("fault fired", "fault", f.ID, "operation", fr.Operation, "method", r.Method, "path", r.URL.Path,
+		"answer", faultEffect(f), "mock_time", m.clock.Now().Format(time.RFC3339))
+	if f.Delay > 0 && !m.wait(r.Context(), f.Delay) {
+		return f, &answer{fault: f.ID, unanswered: fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)}
+	}
+	switch {
+	case f.Drop:
+		return f, &answer{fault: f.ID, drop: true}
+	case f.Answer != nil:
+		return f, &answer{fault: f.ID, message: f.Answer.Message, err: &apiError{
+			Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
+			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID),
+		}}
+	}
+	return f, nil
+}
+
+func faultEffect(f faults.Firing) string {
+	var parts []string
+	if f.Delay > 0 {
+		parts = append(parts, "delay "+f.Delay.String())
+	}
+	switch {
+	case f.Drop:
+		parts = append(parts, "drop connection")
+	case f.Answer != nil:
+		parts = append(parts, f.Answer.Code)
+	default:
+		parts = append(parts, "normal answer")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// wait sleeps d of wall time, holding nothing; false when the client went away first.
+func (m *Mock) wait(ctx context.Context, d time.Duration) bool {
+	t := m.wall.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// dropConnection closes the client's connection without an answer, through the
+// server's hijacker. A connection that cannot be hijacked (HTTP/2, a recorder) gets
+// INTERNAL_ERROR saying so.
+func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, wd *world) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		m.writeAnswer(w, r, "", answer{fault: a.fault, err: errorf(CodeInternal,
+			"fault %s: drop_connection: this connection cannot be dropped (%v)", a.fault, err)}, wd)
+		return
+	}
+	m.journalUnanswered(r, a.fault, "connection dropped by fault "+a.fault)
+	_ = conn.Close()
+}
+
+// journalUnanswered records a request that got no answer (dropped, or the client left).
+func (m *Mock) journalUnanswered(r *http.Request, faultID, reason string) {
+	m.journal.add(JournalEntry{
+		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Version: m.release.Load().Name, Fault: faultID,
+	})
+	m.log.Info("no answer", "method", r.Method, "path", r.URL.Path, "fault", faultID, "reason", reason)
+}
+
+// Control API: /__admin/faults.
+
+func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, adminBodyLimit))
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "body: %v", err)
+		return
+	}
+	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	f, err := m.AddFault(spec)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, f)
+}
+
+func (m *Mock) getFaults(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"faults": m.Faults()})
+}
+
+func (m *Mock) deleteFaults(w http.ResponseWriter, _ *http.Request) {
+	m.ClearFaults()
+	writeJSON(w, http.StatusOK, map[string]any{"faults": []Fault{}})
+}
+
+func (m *Mock) deleteFault(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if !m.DeleteFault(id) {
+		adminError(w, http.StatusNotFound, "no fault %q (GET /__admin/faults lists them)", id)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
+}
