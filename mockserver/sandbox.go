@@ -43,8 +43,8 @@ var (
 
 // SandboxOptions configure a sandbox; zero fields take the root's start-up values.
 type SandboxOptions struct {
-	// Version is the release to emulate; empty: the scenario's version when Scenario
-	// names one (and the root's --version was not given), else the root's start-up release.
+	// Version is the release to emulate; empty: the version Scenario names, else the
+	// root's start-up release.
 	Version string
 	// Start is the sandbox's fake clock start; zero: the scenario's clock.start when
 	// Scenario has one, else the root's start.
@@ -227,7 +227,8 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	if opts.Scenario == nil {
 		opts.Scenario, w = m.startScenario, m.startWorld
 	}
-	if opts.Version == "" && (m.forcedVersion || o.Scenario == nil || o.Scenario.Version == "") {
+	inherited := opts.Version == "" && (o.Scenario == nil || o.Scenario.Version == "")
+	if inherited {
 		opts.Version = m.startRelease.Name
 	}
 	if opts.Start.IsZero() && (o.Scenario == nil || o.Scenario.Clock.Start == "") {
@@ -237,7 +238,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	child.forcedVersion = o.Version != "" || m.forcedVersion
+	child.forcedVersion = o.Version != "" || inherited && m.forcedVersion // as the root: a scenario's version switches unless forced
 	now := m.wall.Now()
 	sb := &Sandbox{Mock: child, ID: id, created: now}
 	sb.lastUsed.Store(now.UnixNano())
