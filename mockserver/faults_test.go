@@ -304,7 +304,7 @@ func TestFaultBadBodies(t *testing.T) {
 		`{"operation":"*","answer":{"code":"OK"}}`:         "answer.code",
 		`{"operation":"*","drop":true}`:                    "drop",
 		`{"operation":"*","match":{"user":"a","org":"b"}}`: "org",
-		`{"operation":`: "body",
+		`{"operation":`:                                    "body",
 	} {
 		st, v := h.admin("POST", "/__admin/faults", body)
 		assert.Equal(t, http.StatusBadRequest, st, body)

@@ -308,11 +308,11 @@ type sandboxInfo struct {
 	BaseURL       string    `json:"base_url"`
 	AdminURL      string    `json:"admin_url"`
 	Version       string    `json:"version"`
-	Now           time.Time `json:"now"`                  // the sandbox's mock clock
-	CreatedAt     time.Time `json:"created_at"`           // wall clock
-	LastRequestAt time.Time `json:"last_request_at"`      // wall clock: --sandbox-ttl counts from here
-	Tokens        int       `json:"tokens"`               // issued since its last reset
-	Faults        int       `json:"faults"`               // faults set in it
+	Now           time.Time `json:"now"`             // the sandbox's mock clock
+	CreatedAt     time.Time `json:"created_at"`      // wall clock
+	LastRequestAt time.Time `json:"last_request_at"` // wall clock: --sandbox-ttl counts from here
+	Tokens        int       `json:"tokens"`          // issued since its last reset
+	Faults        int       `json:"faults"`          // faults set in it
 }
 
 // rootURL is the scheme and host the client reached the server by.

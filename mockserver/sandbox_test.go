@@ -180,12 +180,12 @@ func TestSandboxOptions(t *testing.T) {
 	assert.Equal(t, "OK", statusCode(v), "%v", v)
 
 	for body, want := range map[string]string{
-		`{"version":"X1"}`:                        "version: ",
-		`{"start":"tomorrow"}`:                    "start: ",
-		`{"clock":"fake"}`:                        `unknown field "clock"`,
-		`{"scenario":42}`:                         "scenario: ",
-		`{"scenario":"organisations: []\n"}`:      "scenario: line 1: ",
-		`{"scenario":"organisations:\n  - name: A\n    units: [{id: U}]\n    colour: red\n"}`: "scenario: line 4: ",
+		`{"version":"X1"}`:                   "version: ",
+		`{"start":"tomorrow"}`:               "start: ",
+		`{"clock":"fake"}`:                   `unknown field "clock"`,
+		`{"scenario":42}`:                    "scenario: ",
+		`{"scenario":"organisations: []\n"}`: "scenario: line 1: ",
+		`{"scenario":"organisations:\n  - name: A\n    units: [{id: U}]\n    colour: red\n"}`:                                             "scenario: line 4: ",
 		`{"scenario":{"organisations":[{"name":"A","units":[{"id":"U"}],"users":[{"username":"u","password":"p","default_unit":"V"}]}]}}`: "scenario: line 1: ",
 		`{`: "body: ",
 	} {

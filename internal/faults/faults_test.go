@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func known(c string) bool { return c == "INTERNAL_ERROR" || c == "INVALID_TOKEN" || c == "TOKEN_EXPIRED" }
+func known(c string) bool {
+	return c == "INTERNAL_ERROR" || c == "INVALID_TOKEN" || c == "TOKEN_EXPIRED"
+}
 
 // Ensure a bad body is refused with an error naming the field.
 func TestParseSpecNamesTheField(t *testing.T) {
