@@ -105,29 +105,34 @@ func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query
 }
 
 // fault asks the fault set about an accepted request and applies a delay. It returns
-// the firing (ID empty when none fired) and, when the fault decides the answer, that
-// answer; a fault that only delays lets the request be answered normally.
-func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) (faults.Firing, *answer) {
+// the id of the fault that fired ("" when none did) and, when the fault decides the
+// answer, that answer (base, the request's answer so far, with the fault's effect); a
+// fault that only delays lets the request be answered normally.
+func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
 	fr := m.faultRequest(r, op, rest, body, query, wd)
 	f, ok := m.faults.Fire(fr)
 	if !ok {
-		return faults.Firing{}, nil
+		return "", nil
 	}
 	m.log.Info("fault fired", "fault", f.ID, "operation", fr.Operation, "method", r.Method, "path", r.URL.Path,
-		"answer", faultEffect(f), "mock_time", m.clock.Now().Format(time.RFC3339))
+		"answer", faultEffect(f), "mock_time", m.clock.Now().UTC().Format(time.RFC3339Nano), "token", shortToken(fr.Token))
+	a := base
+	a.fault, a.presented = f.ID, fr.Token
 	if f.Delay > 0 && !m.wait(r.Context(), f.Delay) {
-		return f, &answer{fault: f.ID, unanswered: fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)}
+		a.unanswered = fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)
+		return f.ID, &a
 	}
 	switch {
 	case f.Drop:
-		return f, &answer{fault: f.ID, drop: true}
+		a.drop = true
+		return f.ID, &a
 	case f.Answer != nil:
-		return f, &answer{fault: f.ID, message: f.Answer.Message, err: &apiError{
-			Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
-			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID),
-		}}
+		a.message = f.Answer.Message
+		a.err = &apiError{Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
+			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID)}
+		return f.ID, &a
 	}
-	return f, nil
+	return f.ID, nil
 }
 
 func faultEffect(f faults.Firing) string {
@@ -164,20 +169,19 @@ func (m *Mock) wait(ctx context.Context, d time.Duration) bool {
 func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, wd *world) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		m.writeAnswer(w, r, "", answer{fault: a.fault, err: errorf(CodeInternal,
-			"fault %s: drop_connection: this connection cannot be dropped (%v)", a.fault, err)}, wd)
+		a.drop = false
+		a.err = errorf(CodeInternal, "fault %s: drop_connection: this connection cannot be dropped (%v)", a.fault, err)
+		m.writeAnswer(w, r, "", a, wd)
 		return
 	}
-	m.journalUnanswered(r, a.fault, "connection dropped by fault "+a.fault)
+	m.journalUnanswered(r, a, "connection dropped by fault "+a.fault)
 	_ = conn.Close()
 }
 
-// journalUnanswered records a request that got no answer (dropped, or the client left).
-func (m *Mock) journalUnanswered(r *http.Request, faultID, reason string) {
-	m.journal.add(JournalEntry{
-		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Version: m.release.Load().Name, Fault: faultID,
-	})
-	m.log.Info("no answer", "method", r.Method, "path", r.URL.Path, "fault", faultID, "reason", reason)
+// journalUnanswered records a request that got no answer (dropped, or the client
+// left): HTTP status 0, no status.code, the reason as the description.
+func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string) {
+	m.record(r, a, 0, &envelopeStatus{Description: reason})
 }
 
 // Control API: /__admin/faults.

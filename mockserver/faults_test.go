@@ -144,6 +144,11 @@ func TestFaultMatch(t *testing.T) {
 	assert.Equal(t, "OK", h.code(h.post("authentication/token/release", map[string]string{"token": branch})))
 	assert.Equal(t, "INTERNAL_ERROR", h.code(h.post("authentication/token/release", map[string]string{"token": admin})))
 	assert.Equal(t, "OK", h.code(h.post("authentication/token/release", map[string]string{"token": admin})), "spent")
+	fired := h.Journal()[len(h.Journal())-2]
+	assert.Equal(t, "f4", fired.Fault)
+	assert.Equal(t, admin, fired.Token, "the journal shows the token the faulted request presented")
+	assert.Equal(t, "INTERNAL_ERROR", fired.Code)
+	assert.Contains(t, fired.Description, "injected by fault f4")
 }
 
 // Ensure a fault answers only requests the contract accepts: a violation is answered
@@ -243,6 +248,7 @@ func TestFaultDelayClientGone(t *testing.T) {
 	e := h.Journal()[0]
 	assert.Equal(t, id, e.Fault)
 	assert.Equal(t, 0, e.Status, "no answer was written")
+	assert.Contains(t, e.Description, "went away")
 	require.Eventually(t, func() bool { return !hasWaiters(wall) }, 10*time.Second, 5*time.Millisecond, "the delay's timer is stopped")
 }
 
@@ -268,7 +274,10 @@ func TestFaultDropConnection(t *testing.T) {
 	assert.NotContains(t, err.Error(), "timeout")
 	h.login()
 	assert.Equal(t, []string{id, ""}, journalFaults(h.Mock))
-	assert.Equal(t, 0, h.Journal()[0].Status)
+	e := h.Journal()[0]
+	assert.Equal(t, 0, e.Status)
+	assert.Equal(t, "authentication/token", e.Operation)
+	assert.Contains(t, e.Description, "connection dropped by fault "+id)
 
 	// GET with times 0: even a client that retries an idempotent request sees the drop.
 	tok := h.login()
