@@ -132,7 +132,9 @@ func (s *sandboxSet) get(id string) *Sandbox {
 func (s *sandboxSet) add(sb *Sandbox) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepLocked(s.wall.Now().UnixNano())
+	if len(s.byID) >= s.max {
+		s.sweepLocked(s.wall.Now().UnixNano()) // at the limit only: idle ones the timer has not reached yet make room
+	}
 	if len(s.byID) >= s.max {
 		return fmt.Errorf("%w: the limit of %d (--max-sandboxes) is reached; delete one (DELETE /__admin/sandboxes/{id})", ErrTooManySandboxes, s.max)
 	}
@@ -270,6 +272,22 @@ func (m *Mock) Sandboxes() []*Sandbox {
 // DeleteSandbox drops a sandbox; false when there is none with that id.
 func (m *Mock) DeleteSandbox(id string) bool {
 	return m.sandboxes != nil && m.sandboxes.remove(id)
+}
+
+// DeleteSandboxes drops every sandbox (and stops the TTL timer); it returns how many.
+// Server.Close calls it.
+func (m *Mock) DeleteSandboxes() int {
+	if m.sandboxes == nil {
+		return 0
+	}
+	s := m.sandboxes
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.byID)
+	for _, sb := range s.byID {
+		s.removeLocked(sb, "deleted")
+	}
+	return n
 }
 
 // serveSandbox hands /sandboxes/{id}/rest to the sandbox as /rest.
