@@ -106,37 +106,54 @@ func (s Spec) MarshalJSON() ([]byte, error) {
 // bad duration, negative counts and an unknown operation or code are errors naming
 // the field. knownCode says which answer codes exist.
 func ParseSpec(body []byte, knownCode func(string) bool) (Spec, error) {
-	var w wireSpec
+	var s Spec
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return Spec{}, describeDecodeError(err)
+	if err := dec.Decode(&s); err != nil {
+		var se *json.SyntaxError
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &se) {
+			return Spec{}, describeDecodeError(err)
+		}
+		return Spec{}, err // UnmarshalJSON's, naming the field
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Spec{}, errors.New("body: one JSON object expected, found more after it")
 	}
-	s := Spec{Operation: w.Operation, Match: w.Match, After: w.After, Answer: w.Answer, DropConnection: w.DropConnection}
+	return s, s.check(knownCode)
+}
+
+// UnmarshalJSON reads the control API's form strictly (unknown fields, bad types,
+// negative times, bad durations are errors naming the field); the operation and the
+// answer code are checked when the fault is added.
+func (s *Spec) UnmarshalJSON(data []byte) error {
+	var w wireSpec
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return describeDecodeError(err)
+	}
+	out := Spec{Operation: w.Operation, Match: w.Match, After: w.After, Answer: w.Answer, DropConnection: w.DropConnection}
 	if w.Times != nil {
 		switch {
 		case *w.Times < 0:
-			return Spec{}, fmt.Errorf("times: %d is negative (0: until deleted)", *w.Times)
+			return fmt.Errorf("times: %d is negative (0: until deleted)", *w.Times)
 		case *w.Times == 0:
-			s.Times = Forever
+			out.Times = Forever
 		default:
-			s.Times = *w.Times
+			out.Times = *w.Times
 		}
 	}
 	if w.Delay != "" {
 		d, err := time.ParseDuration(w.Delay)
 		if err != nil {
-			return Spec{}, fmt.Errorf("delay: %q is not a Go duration (e.g. 2s, 1500ms)", w.Delay)
+			return fmt.Errorf("delay: %q is not a Go duration (e.g. 2s, 1500ms)", w.Delay)
 		}
 		if d < 0 {
-			return Spec{}, fmt.Errorf("delay: %s is negative", w.Delay)
+			return fmt.Errorf("delay: %s is negative", w.Delay)
 		}
-		s.Delay = d
+		out.Delay = d
 	}
-	return s, s.check(knownCode)
+	*s = out
+	return nil
 }
 
 var jsonFieldType = regexp.MustCompile(`^json: cannot unmarshal (\S+) into Go struct field \S+?\.(\S+) of type (\S+)$`)

@@ -180,3 +180,13 @@ func TestFireConcurrent(t *testing.T) {
 	require.Equal(t, 25, fired)
 	require.Equal(t, 25, set.List()[0].Fired)
 }
+
+// Ensure a Spec decodes from the control API's JSON with encoding/json (for Go callers
+// that embed fault specs in their own documents), strictly.
+func TestSpecUnmarshalJSON(t *testing.T) {
+	var s Spec
+	require.NoError(t, json.Unmarshal([]byte(`{"operation":"*","times":0,"delay":"250ms","drop_connection":true}`), &s))
+	require.Equal(t, Spec{Operation: "*", Times: Forever, Delay: 250 * time.Millisecond, DropConnection: true}, s)
+	err := json.Unmarshal([]byte(`{"operation":"*","delai":"1s"}`), &s)
+	require.ErrorContains(t, err, "delai: unknown field")
+}
