@@ -364,8 +364,8 @@ func hzHeap() uint64 {
 
 const hzMillion = 1_000_000
 
-// hzIssueN issues n opaque (R10) user tokens through the issue path (Mock.issue: mint,
-// record, store) at the mock's clock.
+// hzIssueN issues n user tokens of the mock's release through the issue path
+// (Mock.issue: mint, record, store) at the mock's clock.
 func hzIssueN(tb testing.TB, m *Mock, n int) {
 	wd, rel := m.world.Load(), m.release.Load()
 	u := wd.orgs[docOrg].users[docUser]
@@ -377,22 +377,26 @@ func hzIssueN(tb testing.TB, m *Mock, n int) {
 	}
 }
 
-// BenchmarkMemoryPerToken: heap held per live opaque token, measured over 1 M tokens
-// issued through the issue path (target ≤ 400 B/token).
+// BenchmarkMemoryPerToken: heap held per live token, measured over 1 M tokens issued
+// through the issue path, opaque (R10) and JWT (R12) (target ≤ 400 B/token for both).
 func BenchmarkMemoryPerToken(b *testing.B) {
-	var perToken float64
-	for range b.N {
-		m := hzMock(b, "R10")
-		before := hzHeap()
-		hzIssueN(b, m, hzMillion)
-		after := hzHeap()
-		if got := len(m.Tokens()); got != hzMillion {
-			b.Fatalf("%d tokens", got)
-		}
-		perToken += float64(after-before) / hzMillion
-		runtime.KeepAlive(m)
+	for _, c := range []struct{ name, version string }{{"opaque", "R10"}, {"jwt", "R12"}} {
+		b.Run(c.name, func(b *testing.B) {
+			var perToken float64
+			for range b.N {
+				m := hzMock(b, c.version)
+				before := hzHeap()
+				hzIssueN(b, m, hzMillion)
+				after := hzHeap()
+				if got := m.tokens.heldCount(); got != hzMillion {
+					b.Fatalf("%d tokens", got)
+				}
+				perToken += float64(after-before) / hzMillion
+				runtime.KeepAlive(m)
+			}
+			b.ReportMetric(perToken/float64(b.N), "B/token")
+		})
 	}
-	b.ReportMetric(perToken/float64(b.N), "B/token")
 }
 
 // BenchmarkAdvance1M: one clock advance with 1 M live tokens (target ≤ 100 ms), and a

@@ -398,6 +398,13 @@ func (s *store) get(value string) (Token, bool) {
 	return r.public(value, s.now()), true
 }
 
+// heldCount is how many tokens the store holds (live or dead).
+func (s *store) heldCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.opaque) + len(s.jwts)
+}
+
 // droppedCount is how many dead tokens were dropped since the last reset.
 func (s *store) droppedCount() uint64 {
 	s.mu.Lock()
