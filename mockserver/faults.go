@@ -3,6 +3,7 @@ package mockserver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -221,4 +222,39 @@ func (m *Mock) deleteFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
+}
+
+// Control API: token faults (INTERFACE §9), on the store's ExpireToken, RevokeToken
+// and RevokeAllTokens.
+
+func (m *Mock) expireToken(w http.ResponseWriter, r *http.Request) {
+	tok := mux.Vars(r)["token"]
+	switch err := m.ExpireToken(tok); {
+	case errors.Is(err, ErrUnknownToken):
+		adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, or dropped as long dead)", clip(tok))
+		return
+	case errors.Is(err, ErrTokenReleased):
+		adminError(w, http.StatusConflict, "token: %q was released; a released token cannot expire", clip(tok))
+		return
+	case err != nil:
+		adminError(w, http.StatusBadRequest, "token: %v", err)
+		return
+	}
+	t, _ := m.Token(tok)
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (m *Mock) revokeToken(w http.ResponseWriter, r *http.Request) {
+	tok := mux.Vars(r)["token"]
+	if err := m.RevokeToken(tok); err != nil {
+		adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, or dropped as long dead)", clip(tok))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"revoked": tok})
+}
+
+func (m *Mock) revokeAllTokens(w http.ResponseWriter, _ *http.Request) {
+	n := m.tokens.heldCount()
+	m.RevokeAllTokens()
+	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 }

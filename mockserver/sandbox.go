@@ -223,7 +223,10 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	opts := Options{
 		Version: o.Version, Start: o.Start, Scenario: o.Scenario,
 		RealClock: m.fake == nil, BasePath: m.basePath, MappedErrors: m.mapped, AdminToken: m.adminTok,
-		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall,
+		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: m.tokens.keepDead,
+	}
+	if opts.KeepDead == 0 {
+		opts.KeepDead = -1 // the root keeps none
 	}
 	var w *world // the root's start-up fixtures, compiled once, are shared read-only
 	if opts.Scenario == nil {
@@ -346,7 +349,7 @@ func (sb *Sandbox) info(root string) sandboxInfo {
 	return sandboxInfo{
 		ID: sb.ID, BaseURL: sb.BaseURL(root), AdminURL: sb.AdminURL(root), Version: sb.Version().Name,
 		Now: sb.Now().UTC(), CreatedAt: sb.created.UTC(), LastRequestAt: time.Unix(0, sb.lastUsed.Load()).UTC(),
-		Tokens: sb.tokens.count(), Faults: len(sb.Faults()),
+		Tokens: sb.tokens.heldCount(), Faults: len(sb.Faults()),
 	}
 }
 

@@ -22,6 +22,7 @@ type serveConfig struct {
 	bodyLimit                                                                                     int64
 	maxSandboxes                                                                                  int
 	sandboxTTL                                                                                    time.Duration
+	keepDead                                                                                      int
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest request body in bytes")
 	fs.IntVar(&c.maxSandboxes, "max-sandboxes", mockserver.DefaultMaxSandboxes, "most sandboxes alive at once (POST /__admin/sandboxes answers 429 beyond); 0: none")
 	fs.DurationVar(&c.sandboxTTL, "sandbox-ttl", mockserver.DefaultSandboxTTL, "drop a sandbox after this much wall time without a request; 0: never")
+	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
 }
 
 // parseFlags reads flags over CRMMOCK_* environment variables.
@@ -103,6 +105,14 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	}
 	if c.bodyLimit <= 0 {
 		return o, fmt.Errorf("--body-limit: %d: want a positive number of bytes", c.bodyLimit)
+	}
+	switch {
+	case c.keepDead < 0:
+		return o, fmt.Errorf("--keep-dead: %d: want 0 or more tokens", c.keepDead)
+	case c.keepDead == 0:
+		o.KeepDead = -1 // keep none
+	default:
+		o.KeepDead = c.keepDead
 	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)
