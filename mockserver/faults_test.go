@@ -375,3 +375,57 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Ensure POST /__admin/tokens/{token}/expire: TOKEN_EXPIRED from then on for that
+// token alone; unknown → 404, released → 409.
+func TestTokenExpireOverHTTP(t *testing.T) {
+	h := startVersion(t, "R10")
+	a, b := h.login(), h.login()
+	st, v := h.admin("POST", "/__admin/tokens/"+a+"/expire", "")
+	require.Equal(t, http.StatusOK, st, "%v", v)
+	assert.Equal(t, "expired", v["state"])
+	assert.Equal(t, "2024-01-01T09:00:00Z", v["expires_at"], "it expires now, on the mock clock")
+	assert.Equal(t, "TOKEN_EXPIRED", h.code(h.use(a)))
+	assert.Equal(t, "OK", h.code(h.use(b)))
+	st, _ = h.admin("POST", "/__admin/tokens/"+a+"/expire", "")
+	assert.Equal(t, http.StatusOK, st, "expiring an expired token changes nothing")
+
+	st, v = h.admin("POST", "/__admin/tokens/0123456789ABCDEF0123456789ABCDEF/expire", "")
+	assert.Equal(t, http.StatusNotFound, st)
+	assert.Contains(t, v["error"], "token")
+	require.Equal(t, "OK", h.code(h.post("authentication/token/release", map[string]string{"token": b})))
+	st, v = h.admin("POST", "/__admin/tokens/"+b+"/expire", "")
+	assert.Equal(t, http.StatusConflict, st)
+	assert.Contains(t, v["error"], "released")
+}
+
+// Ensure POST /__admin/tokens/{token}/revoke forgets one token (INVALID_TOKEN, as
+// after a server restart) and POST /__admin/tokens/revoke every one; new logins work.
+func TestTokenRevokeOverHTTP(t *testing.T) {
+	h := startVersion(t, "R12")
+	a, b, c := h.login(), h.login(), h.keyLogin()
+	st, v := h.admin("POST", "/__admin/tokens/"+a+"/revoke", "")
+	require.Equal(t, http.StatusOK, st, "%v", v)
+	assert.Equal(t, "INVALID_TOKEN", h.code(h.use(a)))
+	assert.Equal(t, "OK", h.code(h.use(b)))
+	st, _ = h.admin("GET", "/__admin/tokens/"+a, "")
+	assert.Equal(t, http.StatusNotFound, st, "a revoked token is forgotten")
+	st, _ = h.admin("POST", "/__admin/tokens/"+a+"/revoke", "")
+	assert.Equal(t, http.StatusNotFound, st)
+
+	st, v = h.admin("POST", "/__admin/tokens/revoke", "")
+	require.Equal(t, http.StatusOK, st)
+	assert.EqualValues(t, 2, v["revoked"])
+	assert.Equal(t, "INVALID_TOKEN", h.code(h.use(b)))
+	assert.Equal(t, "INVALID_TOKEN", h.code(h.use(c)))
+	assert.Equal(t, "OK", h.code(h.use(h.login())))
+
+	// In a sandbox, revoking every token leaves the root's alone.
+	root := h.login()
+	s := h.createSandbox(`{}`)
+	ts := s.login()
+	st, _ = s.admin("POST", "/tokens/revoke", "")
+	require.Equal(t, http.StatusOK, st)
+	assert.Equal(t, "INVALID_TOKEN", s.use(ts))
+	assert.Equal(t, "OK", h.code(h.use(root)))
+}
