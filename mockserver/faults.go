@@ -39,7 +39,11 @@ func (m *Mock) AddFault(spec FaultSpec) (Fault, error) {
 	if err != nil {
 		return Fault{}, err
 	}
-	m.log.Info("fault added", "fault", f.ID, "operation", f.Operation, "after", f.After, "times", f.Times)
+	times := f.Times
+	if times == FaultForever {
+		times = 0 // as the control API writes it: until deleted
+	}
+	m.log.Info("fault added", "fault", f.ID, "operation", f.Operation, "after", f.After, "times", times)
 	return f, nil
 }
 
