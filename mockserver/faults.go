@@ -73,8 +73,9 @@ var faultOperations = map[string]string{
 	"releaseToken":        faults.OpRelease,
 }
 
-// faultRequest gathers what faults match on. It runs only while faults exist.
-func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) faults.Request {
+// faultRequest gathers what faults match on, and the record of the presented token
+// when the store holds it. It runs only while faults exist.
+func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) (faults.Request, *record) {
 	fr := faults.Request{Operation: faultOperations[op]}
 	var fields struct {
 		Username string `json:"username"`
@@ -101,12 +102,16 @@ func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query
 	if fr.Operation == "" {
 		fr.Operation = strings.TrimPrefix(rest, "/")
 	}
+	var rec *record
 	if fr.Token != "" {
-		if u, k, ok := m.tokens.owner(fr.Token); ok {
-			fr.User, fr.Key = u, k
+		if rec = m.tokens.holding(fr.Token); rec != nil {
+			fr.User = rec.user.username
+			if rec.key != nil {
+				fr.Key = rec.key.key
+			}
 		}
 	}
-	return fr
+	return fr, rec
 }
 
 // fault asks the fault set about an accepted request and applies a delay. It returns
@@ -114,7 +119,7 @@ func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query
 // answer, that answer (base, the request's answer so far, with the fault's effect); a
 // fault that only delays lets the request be answered normally.
 func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
-	fr := m.faultRequest(r, op, rest, body, query, wd)
+	fr, rec := m.faultRequest(r, op, rest, body, query, wd)
 	f, ok := m.faults.Fire(fr)
 	if !ok {
 		return "", nil
@@ -135,6 +140,9 @@ func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Va
 		a.message = f.Answer.Message
 		a.err = &apiError{Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
 			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID)}
+		if rec != nil { // the token's timeline shows the rejection the client saw
+			a.rec, a.ev, a.at = rec, evRejected, m.nowNano()
+		}
 		return f.ID, &a
 	}
 	return f.ID, nil

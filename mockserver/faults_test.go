@@ -96,6 +96,9 @@ func TestFaultAnswerAfterTimes(t *testing.T) {
 	assert.EqualValues(t, 3, f["seen"])
 	tk, _ := h.Token(tok)
 	assert.Equal(t, StateLive, tk.State, "an injected TOKEN_EXPIRED does not touch the store")
+	tl, ok := h.TokenTimeline(tok)
+	require.True(t, ok)
+	assert.Equal(t, 2, tl.Rejections, "the timeline shows the rejections the client saw")
 
 	// times 0: until deleted, on every method.
 	any := h.addFault(`{"operation":"*","times":0,"answer":{"code":"INVALID_TOKEN"}}`)

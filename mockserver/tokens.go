@@ -412,19 +412,13 @@ func (s *store) droppedCount() uint64 {
 	return s.dropped
 }
 
-// owner is the user and the key (empty for a user token) a held token was issued to.
-func (s *store) owner(value string) (user, key string, ok bool) {
+// holding is the record of a token the store holds, or nil. Its user and key never
+// change, so they may be read without the lock.
+func (s *store) holding(value string) *record {
 	d := keyOf(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r := s.lookup(value, d)
-	if r == nil {
-		return "", "", false
-	}
-	if r.key != nil {
-		key = r.key.key
-	}
-	return r.user.username, key, true
+	return s.lookup(value, d)
 }
 
 func (s *store) reset() {
