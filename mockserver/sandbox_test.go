@@ -458,3 +458,16 @@ func TestSandboxPaths(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, st)
 	assert.Contains(t, v["error"], "no control call")
 }
+
+// Ensure Server.Close drops the sandboxes and leaves no TTL timer behind.
+func TestSandboxServerCloseStopsTimer(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	s, err := NewServer(Options{Version: "R10", Start: t0, WallClock: wall})
+	require.NoError(t, err)
+	_, err = s.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	require.True(t, hasWaiters(wall), "the TTL timer runs while a sandbox lives")
+	s.Close()
+	assert.Empty(t, s.Sandboxes())
+	assert.False(t, hasWaiters(wall), "no timer after Close")
+}
