@@ -230,7 +230,7 @@ func (m *Mock) deleteFaults(w http.ResponseWriter, _ *http.Request) {
 func (m *Mock) deleteFault(w http.ResponseWriter, r *http.Request) {
 	id := mux.Vars(r)["id"]
 	if !m.DeleteFault(id) {
-		adminError(w, http.StatusNotFound, "no fault %q (GET /__admin/faults lists them)", id)
+		adminError(w, http.StatusNotFound, "no fault %q (GET /__admin/faults lists them)", clip(id))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})

@@ -302,12 +302,12 @@ func (m *Mock) serveSandbox(w http.ResponseWriter, r *http.Request) {
 	if sb == nil {
 		if rest == "/__admin" || strings.HasPrefix(rest, "/__admin/") {
 			if m.adminAllowed(w, r) {
-				adminError(w, http.StatusNotFound, "no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created; GET /__admin/sandboxes lists them)", id)
+				adminError(w, http.StatusNotFound, "no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created; GET /__admin/sandboxes lists them)", clip(id))
 			}
 			return
 		}
 		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound,
-			Description: fmt.Sprintf("no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created)", id)}}, m.world.Load())
+			Description: fmt.Sprintf("no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created)", clip(id))}}, m.world.Load())
 		return
 	}
 	r2 := new(http.Request) // a shallow copy with its own URL, as http.StripPrefix makes
@@ -451,7 +451,7 @@ func (m *Mock) deleteSandbox(w http.ResponseWriter, r *http.Request) {
 	}
 	id := mux.Vars(r)["id"]
 	if !m.DeleteSandbox(id) {
-		adminError(w, http.StatusNotFound, "no sandbox %q (GET /__admin/sandboxes lists them)", id)
+		adminError(w, http.StatusNotFound, "no sandbox %q (GET /__admin/sandboxes lists them)", clip(id))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
