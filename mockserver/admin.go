@@ -15,7 +15,7 @@ import (
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
-const adminBodyLimit = 8 << 20
+const adminBodyLimit = MaxScenarioSize
 
 // mockKey carries the *Mock to the process-wide control router.
 type mockKey struct{}

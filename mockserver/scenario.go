@@ -130,6 +130,9 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 	if root.Kind == 0 {
 		return nil, errors.New("line 1: the document is empty")
 	}
+	if err := checkLimits(&root); err != nil { // before anything is expanded
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
