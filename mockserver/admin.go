@@ -210,15 +210,15 @@ func (m *Mock) putScenario(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusRequestEntityTooLarge, "body: a scenario may be at most %d bytes", adminBodyLimit)
 		return
 	}
-	sc, err := ParseScenario(data)
+	sc, wd, err := parseScenario(data) // checked and compiled before anything changes
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "scenario: %v", err)
 		return
 	}
-	if err := m.SetScenario(sc); err != nil {
-		adminError(w, http.StatusBadRequest, "scenario: %v", err)
+	if err := r.Context().Err(); err != nil { // the client is gone: it will not learn of a swap, so none happens
+		adminError(w, http.StatusServiceUnavailable, "scenario: not installed: the request was cancelled (%v)", err)
 		return
 	}
-	r2 := m.Version()
-	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": r2.Name})
+	m.install(sc, wd)
+	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": m.Version().Name})
 }

@@ -324,6 +324,12 @@ func FuzzParseScenario(f *testing.F) {
 		if len(data) > 64<<10 {
 			return
 		}
+		var strict Scenario
+		if _, derr := DecodeStrict(data, &strict); derr == nil || !strings.Contains(derr.Error(), "at most") && !strings.Contains(derr.Error(), "document is empty") {
+			if old := knownFieldsErr(data); (derr == nil) != (old == nil) {
+				t.Fatalf("DecodeStrict (one parse) and yaml.v3's KnownFields decoder disagree: %v / %v", derr, old)
+			}
+		}
 		sc, err := ParseScenario(data)
 		if err != nil {
 			if err.Error() == "" {

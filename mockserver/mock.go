@@ -214,13 +214,18 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 	if err != nil {
 		return err
 	}
+	m.install(sc, w)
+	return nil
+}
+
+// install puts compiled fixtures in force.
+func (m *Mock) install(sc *Scenario, w *world) {
 	m.world.Store(w)
 	m.scenario.Store(sc)
 	if w.version != "" && !m.forcedVersion {
 		r := MustParseRelease(w.version)
 		m.release.Store(&r)
 	}
-	return nil
 }
 
 // Scenario is the fixtures in force.

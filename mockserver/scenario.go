@@ -1,11 +1,10 @@
 package mockserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -109,20 +108,33 @@ func DefaultScenario() *Scenario {
 
 // ParseScenario reads and checks a scenario (YAML or JSON). Errors name the line.
 func ParseScenario(data []byte) (*Scenario, error) {
+	sc, _, err := parseScenario(data)
+	return sc, err
+}
+
+// parseScenario is ParseScenario with the compiled fixtures, ready to install.
+func parseScenario(data []byte) (*Scenario, *world, error) {
 	var sc Scenario
 	root, err := DecodeStrict(data, &sc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := compile(&sc, root); err != nil {
-		return nil, err
+	w, err := compile(&sc, root)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &sc, nil
+	return &sc, w, nil
 }
 
 // DecodeStrict decodes YAML (or JSON) into v, refusing unknown keys, and returns the
-// document node for finding lines. Errors read "line N: …".
+// document node for finding lines. Errors read "line N: …". A document over
+// MaxScenarioSize bytes, or whose aliases expand past MaxExpandedSize, or with more
+// keys than MaxMappingKeys / MaxKeyPairs, is refused before anything is expanded. The
+// YAML is parsed once.
 func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
+	if len(data) > MaxScenarioSize {
+		return nil, fmt.Errorf("the document is %d bytes: a scenario may be at most %d bytes", len(data), MaxScenarioSize)
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, cleanYAMLError(err)
@@ -133,10 +145,20 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 	if err := checkLimits(&root); err != nil { // before anything is expanded
 		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return nil, cleanYAMLError(err)
+	var msgs []string
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		unknownKeys(&root, rv.Type().Elem(), &msgs)
+	}
+	if err := root.Decode(v); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, cleanYAMLError(err)
+		}
+		msgs = append(msgs, cleanYAMLError(err).Error())
+	}
+	if len(msgs) > 0 {
+		sortByLine(msgs)
+		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return &root, nil
 }

@@ -1,12 +1,19 @@
 package mockserver
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 )
 
 const limitsOrg = "organisations:\n  - name: O\n    units: [{id: U}]\n    users: [{username: u, password: p}]\n"
@@ -49,7 +56,7 @@ func TestScenarioAliasBomb(t *testing.T) {
 			_, err := ParseScenario([]byte(aliasBomb(kib)))
 			require.Error(t, err)
 			assert.Regexp(t, `^line 1[01]: `, err.Error())
-			assert.Contains(t, err.Error(), fmt.Sprintf("more than %d bytes", MaxScenarioSize))
+			assert.Contains(t, err.Error(), fmt.Sprintf("more than %d bytes", MaxExpandedSize))
 		})
 	}
 }
@@ -101,5 +108,93 @@ func TestControlScenarioBombs(t *testing.T) {
 		assert.Equal(t, 400, st, name)
 		assert.Contains(t, v["error"], "at most", name)
 		assert.Equal(t, "OK", h.post("authentication/token", creds()).Status.Code, "%s: the scenario in force stays", name)
+	}
+}
+
+// Ensure a scenario body over MaxScenarioSize is refused whole, over HTTP (413) and
+// from Go, naming the limit: yaml.v3 parses dense YAML at about 3 MB/s here, so a
+// larger body could not be answered in well under a second (issue 8, item 2).
+func TestScenarioBodyLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("organisations:\n  - name: O\n    units: [{id: U}]\n    users:\n")
+	for i := 0; b.Len() <= MaxScenarioSize; i++ {
+		fmt.Fprintf(&b, "      - {username: user%d, password: pw%d}\n", i, i)
+	}
+	_, err := ParseScenario([]byte(b.String()))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("at most %d bytes", MaxScenarioSize))
+
+	h := startVersion(t, "R10")
+	st, v := h.admin("PUT", "/__admin/scenario", b.String())
+	assert.Equal(t, 413, st)
+	assert.Contains(t, v["error"], fmt.Sprintf("at most %d bytes", MaxScenarioSize))
+	assert.Equal(t, "OK", h.post("authentication/token", creds()).Status.Code, "the scenario in force stays")
+}
+
+// Ensure a small document whose aliases expand to many small nodes is refused before
+// decoding (the decoder's work grows with the expanded nodes).
+func TestScenarioExpandedNodes(t *testing.T) {
+	zeros := strings.TrimSuffix(strings.Repeat("0,", 1000), ",")
+	refs := func(name string, n int) string { return strings.TrimSuffix(strings.Repeat("*"+name+",", n), ",") }
+	doc := limitsOrg + "methods:\n  - method: GET\n    path: a/b\n    data:\n" +
+		"      - &a [" + zeros + "]\n      - &b [" + refs("a", 100) + "]\n      - [" + refs("b", 15) + "]\n"
+	_, err := ParseScenario([]byte(doc))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), fmt.Sprintf("more than %d bytes", MaxExpandedSize))
+}
+
+// Ensure a scenario PUT whose client has already gone is not installed: a client that
+// did not get the success answer never finds the new scenario in force (issue 8, item 2).
+func TestControlScenarioCancelled(t *testing.T) {
+	m, err := New(Options{Version: "R10", Start: t0})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, http.MethodPut, "/__admin/scenario", strings.NewReader(limitsOrg))
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, req)
+	assert.NotEqual(t, 200, rec.Code, "%s", rec.Body)
+	assert.Equal(t, docOrg, m.Scenario().Organisations[0].Name, "the scenario in force stays")
+}
+
+// knownFieldsErr decodes as DecodeStrict did before it parsed once: yaml.v3's own
+// Decoder with KnownFields.
+func knownFieldsErr(data []byte) error {
+	var sc Scenario
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&sc); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// Ensure DecodeStrict, which parses once, refuses exactly the unknown keys yaml.v3's
+// KnownFields decoder refuses: nested, in lists, through aliases and merge keys.
+func TestDecodeStrictUnknownKeys(t *testing.T) {
+	cases := []struct{ yaml, want string }{
+		{"organisations: [{name: A, units: [{id: U, bogus: 1}]}]\n", `line 1: unknown key "bogus"`},
+		{"organisations:\n  - name: A\n    units: [{id: U}]\n    users: [{username: u, pasword: p}]\n", `line 4: unknown key "pasword"`},
+		{"u: &u {id: U, nope: 1}\norganisations: [{name: A, units: [*u]}]\n", `line 1: unknown key "u"; line 1: unknown key "nope"`},
+		{"organisations:\n  - name: A\n    units:\n      - &u {id: U}\n      - {<<: *u, oun: \"2\", extra: x}\n", `line 5: unknown key "extra"`},
+		{"organisations:\n  - name: A\n    units:\n      - &u {id: U, zz: 1}\n      - {<<: *u, oun: \"2\"}\n", `line 4: unknown key "zz"`},
+		{"errors: {INVALID_TOKEN: {code: X, mesage: y}}\norganisations: [{name: A, units: [{id: U}]}]\n", `line 1: unknown key "mesage"`},
+		{"methods: [{method: GET, path: a/b, data: {anything: [1, {goes: here}]}}]\norganisations: [{name: A, units: [{id: U}]}]\n", ""},
+		{"organisations: [{name: A, units: [{id: U}], users: [{username: u, password: 1234}]}]\n", ""},
+		{"organisations: [{name: A, units: 5, bogus: 1}]\n", `line 1: unknown key "bogus"`},
+	}
+	for _, c := range cases {
+		var sc Scenario
+		_, err := DecodeStrict([]byte(c.yaml), &sc)
+		old := knownFieldsErr([]byte(c.yaml))
+		if c.want == "" {
+			assert.NoError(t, err, c.yaml)
+			assert.NoError(t, old, c.yaml)
+			continue
+		}
+		if assert.Error(t, err, c.yaml) {
+			assert.Contains(t, err.Error(), c.want, c.yaml)
+		}
+		assert.Error(t, old, "yaml.v3 agrees: %s", c.yaml)
 	}
 }
