@@ -76,7 +76,9 @@ type User struct {
 	Units       []string `yaml:"units,omitempty" json:"units,omitempty"`
 }
 
-// WebAPIKey represents its user (F7); Units default to the user's.
+// WebAPIKey represents its user (F7); Units default to the user's. A key token is
+// issued in the user's default unit, or, when the key may not use it, in the first of
+// Units.
 type WebAPIKey struct {
 	Key   string   `yaml:"key" json:"key"`
 	User  string   `yaml:"user" json:"user"`
@@ -247,6 +249,9 @@ type apiKey struct {
 	key   string
 	user  *user
 	units map[*unit]bool // nil: the user's
+	// first is the first unit of the key's units list, in scenario order: its unit
+	// when it may not use its user's default unit. Nil when the key has no list.
+	first *unit
 }
 
 type methodAnswer struct {
@@ -400,6 +405,9 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 			var err error
 			if x.units, err = unitSet(k.Units, at("web_api_keys", ki, "units")...); err != nil {
 				return nil, err
+			}
+			if len(k.Units) > 0 {
+				x.first = g.units[k.Units[0]]
 			}
 			w.keys[k.Key] = x
 		}

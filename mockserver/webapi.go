@@ -331,13 +331,8 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		if !k.mayUse(x) {
 			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
 		}
-	} else if !k.mayUse(x) {
-		for _, cand := range k.user.org.units {
-			if k.mayUse(cand) {
-				x = cand
-				break
-			}
-		}
+	} else if !k.mayUse(x) && k.first != nil {
+		x = k.first // the first of the key's own units, as listed: never a map's order
 	}
 	return m.issue(KindKey, rel.Profile.KeyRule, k.user, x, rel, wd, now)
 }
