@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,12 +72,26 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
+	if !m.adminAuthorized(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
 		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
 		return
 	}
 	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mockKey{}, m)))
+}
+
+// adminAuthorized: no admin token is set, or the request carries it as
+// "Authorization: Bearer <token>" (the scheme in any case, RFC 7235), or it is
+// GET /__admin/health, which reveals nothing and serves readiness probes.
+func (m *Mock) adminAuthorized(r *http.Request) bool {
+	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" {
+		return true
+	}
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimLeft(cred, " ")), []byte(m.adminTok)) == 1
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
