@@ -21,9 +21,9 @@ const (
 	MaxMappingKeys = 8192
 	// MaxKeyPairs bounds the key pairs of all mappings of a document together
 	// (n keys make n(n-1)/2 pairs), aliases expanded: yaml.v3 checks duplicate keys
-	// pair by pair, so this keeps decoding well under a second. Two mappings of
-	// MaxMappingKeys keys fit.
-	MaxKeyPairs = 1 << 26
+	// pair by pair (about 3 ns a pair here), so this keeps decoding well under a
+	// second. One mapping of MaxMappingKeys keys fits with room for many small ones.
+	MaxKeyPairs = 48 << 20
 )
 
 // expansion is what a node costs once decoded: its size with aliases expanded and the
