@@ -198,3 +198,48 @@ func TestDecodeStrictUnknownKeys(t *testing.T) {
 		assert.Error(t, old, "yaml.v3 agrees: %s", c.yaml)
 	}
 }
+
+// worstAccepted is the costliest scenario the limits let through: one mapping of
+// MaxMappingKeys keys and the rest of MaxScenarioSize filled with the densest YAML
+// (a flow list of zeros: a node every 2 bytes).
+func worstAccepted() string {
+	var b strings.Builder
+	b.WriteString(limitsOrg + "methods:\n  - method: GET\n    path: a/b\n    data: [{")
+	for i := range MaxMappingKeys {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "k%d: %d", i, i)
+	}
+	b.WriteString("}, [0")
+	for b.Len()+5 < MaxScenarioSize {
+		b.WriteString(",0")
+	}
+	b.WriteString("]]\n")
+	return b.String()
+}
+
+// BenchmarkParseScenarioLimits: what the bombs of issue 8 cost now (refused), and the
+// worst accepted scenario (issue 8, items 1, 2).
+func BenchmarkParseScenarioLimits(b *testing.B) {
+	for _, c := range []struct {
+		name, doc string
+		ok        bool
+	}{
+		{"alias-bomb-11KiB", aliasBomb(10), false},
+		{"alias-bomb-50KiB", aliasBomb(49), false},
+		{"alias-bomb-110KiB", aliasBomb(109), false},
+		{"keys-50000", keyBomb(50000), false},
+		{"worst-accepted-1MiB", worstAccepted(), true},
+	} {
+		data := []byte(c.doc)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := ParseScenario(data); (err == nil) != c.ok {
+					b.Fatalf("accepted=%v: %v", err == nil, err)
+				}
+			}
+		})
+	}
+}
