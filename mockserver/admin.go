@@ -74,6 +74,16 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		m.Reset()
 		writeJSON(w, http.StatusOK, m.clockState())
 	}, http.MethodPost)
+	on("/faults", (*Mock).postFault, http.MethodPost)
+	on("/faults", (*Mock).getFaults, http.MethodGet)
+	on("/faults", (*Mock).deleteFaults, http.MethodDelete)
+	on("/faults/{id}", (*Mock).deleteFault, http.MethodDelete)
+	on("/tokens/revoke", (*Mock).revokeAllTokens, http.MethodPost)
+	on("/tokens/{token}/expire", (*Mock).expireToken, http.MethodPost)
+	on("/tokens/{token}/revoke", (*Mock).revokeToken, http.MethodPost)
+	on("/sandboxes", (*Mock).postSandbox, http.MethodPost)
+	on("/sandboxes", (*Mock).getSandboxes, http.MethodGet)
+	on("/sandboxes/{id}", (*Mock).deleteSandbox, http.MethodDelete)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
@@ -85,12 +95,20 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
-		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+	if !m.adminAllowed(w, r) {
 		return
 	}
 	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mockKey{}, m)))
+}
+
+// adminAllowed checks the admin token when one is set; it answers 401 itself.
+func (m *Mock) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
+		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

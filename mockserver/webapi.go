@@ -26,7 +26,10 @@ type answer struct {
 	issued     string // the token this request issued
 	principal  string // a login's asker (see JournalEntry.principal)
 	misplaced  string // where an issued token came when the contract's place had none
-	fault      string // the fault id that answered
+	fault      string // the fault id that answered (or only delayed the answer)
+	message    string // a fault's status.message, over the catalogue's and the scenario's
+	drop       bool   // a fault drops the connection: no answer
+	unanswered string // why the request gets no answer (the client went away)
 
 	rec *record   // the token issued or presented, when the store holds it
 	ev  eventKind // what this request was in rec's life
@@ -65,6 +68,9 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 			if o.Message != "" {
 				env.Status.Message = o.Message
 			}
+		}
+		if a.message != "" {
+			env.Status.Message = a.message
 		}
 	} else if env.Data == nil {
 		env.Data = emptyObject
@@ -194,7 +200,15 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 // serveAPI answers a Web API request whose path below the base path is rest.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	wd := m.world.Load()
-	m.writeAnswer(w, r, rest, m.handleAPI(r, rest, wd), wd)
+	a := m.handleAPI(r, rest, wd)
+	switch {
+	case a.drop:
+		m.dropConnection(w, r, a, wd)
+	case a.unanswered != "":
+		m.journalUnanswered(r, a, a.unanswered)
+	default:
+		m.writeAnswer(w, r, rest, a, wd)
+	}
 }
 
 func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
@@ -231,7 +245,14 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		m.explainRejected(&a, r, op, query, body) // the error path only
 		return a
 	}
-	now := m.clock.Now()
+	if m.faults.Armed() {
+		faultID, fa := m.fault(r, op, rest, body, query, wd, a)
+		if fa != nil {
+			return *fa
+		}
+		a.fault = faultID // a fault that only delayed: the normal answer carries its id
+	}
+	now := m.clock.Now() // after any delay
 	var h answer
 	switch op {
 	case "authenticationToken":
@@ -255,7 +276,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		a.err = errorf(CodeInternal, "operation %q has no handler", op)
 		return a
 	}
-	h.operation = a.operation
+	h.operation, h.fault = a.operation, a.fault
 	h.deprecated = avail == Deprecated && h.err == nil
 	return h
 }
