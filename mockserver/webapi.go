@@ -105,8 +105,13 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
 		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
 	}
-	if len(r.RequestURI) > journalTextLimit { // the path may share a long request line's memory
+	// net/http slices the method and the URI out of the request line it read (up to
+	// MaxHeaderBytes), and the path and the operation share that memory: when the line
+	// is long, the entry keeps its own copies, cut, never the line.
+	if len(r.Method)+len(r.RequestURI) > journalTextLimit {
+		e.Method = strings.Clone(clipAt(e.Method, journalTextLimit))
 		e.Path = strings.Clone(clipAt(e.Path, journalTextLimit))
+		e.Operation = strings.Clone(clipAt(e.Operation, journalTextLimit))
 	}
 	switch {
 	case a.presented == "":

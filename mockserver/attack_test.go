@@ -1,0 +1,63 @@
+package mockserver
+
+import (
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Focused tests from the attack round: what the hostile cases (testdata/hostile)
+// cannot express as one request and its answer.
+
+// liveHeap is the heap in use after two collections (the second empties sync.Pool's
+// victim cache).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// Ensure the journal keeps no request line: net/http slices the method and the path
+// out of the line it read (up to MaxHeaderBytes), so an entry that kept a method, a
+// path or an operation as given would keep the whole line alive. 600 requests with
+// 60 KB lines (a long query token, a long action, a long method) stay a few MB in the
+// journal, not 38 MB; every kept string is at most 2 KiB.
+func TestJournalKeepsNoRequestLine(t *testing.T) {
+	h := startVersion(t, "R10")
+	long := strings.Repeat("a", 60000)
+	send := func(method, target string) {
+		req, err := http.NewRequest(method, h.URL+h.BasePath()+target, nil)
+		require.NoError(t, err)
+		resp, err := h.Client().Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	send("GET", "/contact_information/show") // warm up the connection and the pools
+	before := liveHeap()
+	const n = 200
+	for range n {
+		send("GET", "/contact_information/show?token="+long) // a long line, short method and path
+		send("GET", "/contact_information/"+long)            // a long action: the operation
+		send(strings.ToUpper(long), "/contact_information/show")
+	}
+	grown := int64(liveHeap()) - int64(before)
+	t.Logf("heap grew %d MB", grown>>20)
+	j := h.Journal()
+	require.Len(t, j, 3*n+1)
+	for _, e := range j {
+		for _, s := range []string{e.Method, e.Path, e.Operation, e.Description, e.Token} {
+			require.LessOrEqual(t, len(s), journalTextLimit, "entry %d keeps a string of %d bytes", e.ID, len(s))
+		}
+	}
+	assert.Equal(t, "contact_information/"+long[:journalTextLimit-len("contact_information/")], j[2].Operation, "a long operation is cut, not dropped")
+	assert.Less(t, grown, int64(12<<20), "the journal of %d long requests grew the heap by %d MB", 3*n, grown>>20)
+	runtime.KeepAlive(h)
+}
