@@ -25,7 +25,9 @@ type mockKey struct{}
 // instance would cost most of a test server's start); handlers find their Mock in the
 // request context.
 var adminRouter = sync.OnceValue(func() *mux.Router {
-	r := mux.NewRouter()
+	// SkipClean: no redirect to a cleaned path. Under a sandbox the router sees the path
+	// without the /sandboxes/{id} prefix, so gorilla/mux's 301 sent clients to the root.
+	r := mux.NewRouter().SkipClean(true)
 	a := r.PathPrefix("/__admin").Subrouter()
 	on := func(path string, f func(*Mock, http.ResponseWriter, *http.Request), methods ...string) {
 		a.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {

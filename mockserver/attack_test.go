@@ -61,3 +61,19 @@ func TestJournalKeepsNoRequestLine(t *testing.T) {
 	assert.Less(t, grown, int64(12<<20), "the journal of %d long requests grew the heap by %d MB", 3*n, grown>>20)
 	runtime.KeepAlive(h)
 }
+
+// Ensure a sandbox's control API never hands a client over to the root's: a control
+// path with a doubled slash or a dot segment used to answer 301 with the path minus
+// the sandbox prefix, so a client following redirects read (or reset) the root.
+func TestSandboxUncleanControlPathStaysInside(t *testing.T) {
+	h := startVersion(t, "R12")
+	s := h.createSandbox(`{"start":"2030-01-01T00:00:00Z"}`)
+	for _, p := range []string{"//clock", "/./clock", "/x/../clock"} {
+		resp, err := h.Client().Get(s.adminU + p) // follows redirects, as most clients do
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s: %s", p, body)
+		assert.NotContains(t, string(body), `"now":"2024-01-01T09:00:00Z"`, "%s answered the root's clock", p)
+	}
+}

@@ -212,6 +212,17 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 			return `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
 		},
 		"mib": func(n int) int { return n << 20 },
+		// sandbox is the path prefix (/sandboxes/{id}) of a sandbox of m, made once per
+		// case, whose clock starts a day after the root's.
+		"sandbox": func() string {
+			return once("sandbox", func() string {
+				sb, err := m.NewSandbox(SandboxOptions{Start: t0.Add(24 * time.Hour)})
+				if err != nil {
+					t.Fatalf("sandbox: %v", err)
+				}
+				return sb.Prefix()
+			})
+		},
 		"add": func(a, b int) int { return a + b },
 	}
 	return fm
