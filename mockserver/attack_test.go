@@ -1,12 +1,17 @@
 package mockserver
 
 import (
+	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -76,4 +81,30 @@ func TestSandboxUncleanControlPathStaysInside(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, resp.StatusCode, "%s: %s", p, body)
 		assert.NotContains(t, string(body), `"now":"2024-01-01T09:00:00Z"`, "%s answered the root's clock", p)
 	}
+}
+
+// Ensure a client that goes away during a delay ends the wait also when it sent a GET
+// with a body: net/http notices a closed connection only once the body is read to its
+// end, and nothing read a GET's body, so the delay ran its full hour and the request
+// was journaled as answered.
+func TestFaultDelayClientGoneGETWithBody(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	h := start(t, Options{Version: "R10", WallClock: wall})
+	t.Cleanup(func() { wall.Advance(2 * time.Hour) }) // a wait that did not end must not hold Close
+	tok := h.login()
+	id := h.addFault(`{"operation":"contact_information/show","delay":"1h"}`)
+	conn, err := net.Dial("tcp", h.Listener.Addr().String())
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(conn, "GET %s/contact_information/show?token=%s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde", h.BasePath(), tok)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, wall.BlockUntilContext(ctx, 1), "the delay is waiting")
+	require.NoError(t, conn.Close())
+	require.Eventually(t, func() bool { return !hasWaiters(wall) }, 10*time.Second, 5*time.Millisecond, "the wait ends when the client goes")
+	require.Eventually(t, func() bool { return len(h.Journal()) == 2 }, 10*time.Second, 5*time.Millisecond)
+	e := h.Journal()[1]
+	assert.Equal(t, id, e.Fault)
+	assert.Equal(t, 0, e.Status, "no answer was written")
+	assert.Contains(t, e.Description, "went away")
 }

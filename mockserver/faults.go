@@ -128,6 +128,11 @@ func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Va
 		"answer", faultEffect(f), "mock_time", m.clock.Now().UTC().Format(time.RFC3339Nano), "token", shortToken(fr.Token))
 	a := base
 	a.fault, a.presented = f.ID, fr.Token
+	if f.Delay > 0 && r.Method == http.MethodGet && r.Body != nil {
+		// net/http notices a client that went away only once the body is read to its
+		// end; a GET's body is read by nothing else (a POST's was, by readBody).
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, m.bodyLimit))
+	}
 	if f.Delay > 0 && !m.wait(r.Context(), f.Delay) {
 		a.unanswered = fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)
 		return f.ID, &a
