@@ -317,6 +317,9 @@ func TestFaultBadBodies(t *testing.T) {
 		`{"operation":"*","drop":true}`:                    "drop",
 		`{"operation":"*","match":{"user":"a","org":"b"}}`: "org",
 		`{"operation":`:                                    "body",
+		// 204 and 304 carry no body: the client would never see the status.code journaled.
+		`{"operation":"*","answer":{"code":"INTERNAL_ERROR","http_status":204}}`: "answer.http_status",
+		`{"operation":"*","answer":{"code":"INTERNAL_ERROR","http_status":304}}`: "answer.http_status",
 	} {
 		st, v := h.admin("POST", "/__admin/faults", body)
 		assert.Equal(t, http.StatusBadRequest, st, body)

@@ -203,6 +203,8 @@ func (s *Spec) check(knownCode func(string) bool) error {
 			return fmt.Errorf("answer.code: %q is not an error code of the catalogue (see README: Error codes)", a.Code)
 		case a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599):
 			return fmt.Errorf("answer.http_status: %d is not an HTTP status from 200 to 599", a.HTTPStatus)
+		case a.HTTPStatus == 204 || a.HTTPStatus == 304: // HTTP gives them no body (RFC 9110)
+			return fmt.Errorf("answer.http_status: %d carries no body, so the client would never see the answer's code; use another status", a.HTTPStatus)
 		}
 		if s.DropConnection {
 			return errors.New("drop_connection: a dropped connection has no answer; give answer or drop_connection, not both")
