@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gorilla/mux"
 )
 
@@ -35,6 +36,9 @@ const FaultForever = faults.Forever
 
 // AddFault adds a fault; errors name the bad field.
 func (m *Mock) AddFault(spec FaultSpec) (Fault, error) {
+	if err := m.contract.checkFaultOperation(spec.Operation); err != nil {
+		return Fault{}, err
+	}
 	f, err := m.faults.Add(spec)
 	if err != nil {
 		return Fault{}, err
@@ -64,6 +68,33 @@ func (m *Mock) ClearFaults() {
 	if n := m.faults.Clear(); n > 0 {
 		m.log.Info("faults cleared", "count", n)
 	}
+}
+
+// checkFaultOperation refuses a fault's "<resource>/<action>" that the contract's path
+// parameters refuse: no request could ever match it (the fault set checks the shape).
+func (c *Contract) checkFaultOperation(op string) error {
+	resource, action, ok := strings.Cut(op, "/")
+	if !ok || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease {
+		return nil
+	}
+	for _, p := range [...]struct{ name, value string }{{"resource", resource}, {"action", action}} {
+		param := c.otherGet.PathItem.Parameters.GetByInAndName(openapi3.ParameterInPath, p.name)
+		if param == nil {
+			param = c.otherGet.Operation.Parameters.GetByInAndName(openapi3.ParameterInPath, p.name)
+		}
+		if param == nil || param.Schema == nil || param.Schema.Value == nil {
+			continue
+		}
+		if err := param.Schema.Value.VisitJSON(p.value); err != nil {
+			reason := err.Error()
+			var se *openapi3.SchemaError
+			if errors.As(err, &se) {
+				reason = se.Reason
+			}
+			return fmt.Errorf("operation: %q is no Web API method the contract accepts, so no request would match it (%s %q: %s)", clip(op), p.name, clip(p.value), reason)
+		}
+	}
+	return nil
 }
 
 // faultOperations maps contract operation ids to the operations faults name.

@@ -320,6 +320,11 @@ func TestFaultBadBodies(t *testing.T) {
 		// 204 and 304 carry no body: the client would never see the status.code journaled.
 		`{"operation":"*","answer":{"code":"INTERNAL_ERROR","http_status":204}}`: "answer.http_status",
 		`{"operation":"*","answer":{"code":"INTERNAL_ERROR","http_status":304}}`: "answer.http_status",
+		// operations the contract's path patterns refuse: no request would ever match them.
+		`{"operation":"../token"}`:                 "operation",
+		`{"operation":"Contact_information/show"}`: "operation",
+		`{"operation":"contact-information/show"}`: "operation",
+		`{"operation":"contact_information/9"}`:    "operation",
 	} {
 		st, v := h.admin("POST", "/__admin/faults", body)
 		assert.Equal(t, http.StatusBadRequest, st, body)
@@ -328,6 +333,12 @@ func TestFaultBadBodies(t *testing.T) {
 	assert.Empty(t, h.faultList())
 	_, err := h.AddFault(FaultSpec{Operation: "*", Answer: &FaultAnswer{Code: "NOPE"}})
 	assert.ErrorContains(t, err, "answer.code")
+	_, err = h.AddFault(FaultSpec{Operation: "Contact/show"})
+	assert.ErrorContains(t, err, "operation")
+	for _, op := range []string{"contact_information/show", "a/b", "authentication/web_api_key", "*", "authentication/token/release"} {
+		_, err = h.AddFault(FaultSpec{Operation: op})
+		assert.NoError(t, err, op)
+	}
 }
 
 // Ensure the Go API, DELETE /__admin/faults and reset drop faults; firings are logged at info.
