@@ -74,13 +74,14 @@ type journalFilter struct {
 	limit      int // the newest limit entries; 0: all
 	code       string
 	token      string // presented or issued
+	presented  string // token as the journal keeps a presented one (cut, see cutToken)
 	since      time.Time
 }
 
 func (f *journalFilter) match(e *JournalEntry) bool {
 	return (!f.violations || len(e.Violations) > 0) &&
 		(f.code == "" || e.Code == f.code) &&
-		(f.token == "" || e.Token == f.token || e.Issued == f.token) &&
+		(f.token == "" || e.Token == f.presented || e.Issued == f.token) &&
 		(f.since.IsZero() || !e.Time.Before(f.since))
 }
 
@@ -138,7 +139,7 @@ func parseJournalFilter(q map[string][]string) (journalFilter, error) {
 		if v == "" {
 			return f, fmt.Errorf("token: empty")
 		}
-		f.token = v
+		f.token, f.presented = v, clip(v)
 	}
 	if v, ok := get("since"); ok {
 		t, err := time.Parse(time.RFC3339Nano, v)

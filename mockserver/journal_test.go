@@ -120,6 +120,11 @@ func TestJournalCutsLongTokens(t *testing.T) {
 	require.Len(t, j, 2)
 	assert.Equal(t, long[:512], j[0].Token)
 	assert.Equal(t, strings.Repeat("A", 511), j[1].Token, "a UTF-8 sequence is not split")
+	for _, tok := range []string{long, utf} { // ?token= finds a long token by the value the client sent
+		st, got, msg := h.journalOf("?token=" + url.QueryEscape(tok))
+		require.Equal(t, http.StatusOK, st, msg)
+		assert.Len(t, got, 1, "?token= with the %d-byte token as presented", len(tok))
+	}
 }
 
 // Ensure ?limit ?code ?token ?since select entries, and a bad value is a 400 naming
