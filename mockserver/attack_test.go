@@ -108,3 +108,50 @@ func TestFaultDelayClientGoneGETWithBody(t *testing.T) {
 	assert.Equal(t, 0, e.Status, "no answer was written")
 	assert.Contains(t, e.Description, "went away")
 }
+
+// Ensure a delay longer than the server's WriteTimeout still ends in the answer the
+// journal records: net/http's write deadline counts from the request, so after a long
+// delay the envelope was silently lost (the client saw a closed connection).
+func TestFaultDelayOutlastsWriteTimeout(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	m, err := New(Options{Version: "R10", Start: t0, WallClock: wall})
+	require.NoError(t, err)
+	srv := NewHTTPServer(m, nil)
+	srv.WriteTimeout = 100 * time.Millisecond
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	_, err = m.AddFault(FaultSpec{Operation: "authentication/token", Delay: time.Hour, Answer: &FaultAnswer{Code: "INTERNAL_ERROR"}})
+	require.NoError(t, err)
+
+	type result struct {
+		code string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := http.Post("http://"+ln.Addr().String()+m.BasePath()+"/authentication/token", "application/json",
+			strings.NewReader(`{"username":"`+docUser+`","password":"`+docPass+`","organisation":"`+docOrg+`"}`))
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		code, _, _ := hzEnvelope(b)
+		done <- result{code, err}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, wall.BlockUntilContext(ctx, 1), "the delay is waiting")
+	time.Sleep(3 * srv.WriteTimeout) // past the write deadline, in real time
+	wall.Advance(time.Hour)
+	select {
+	case r := <-done:
+		require.NoError(t, r.err, "the answer after the delay reaches the client")
+		assert.Equal(t, "INTERNAL_ERROR", r.code)
+	case <-ctx.Done():
+		t.Fatal("no answer")
+	}
+}

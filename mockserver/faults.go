@@ -149,7 +149,7 @@ func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query
 // the id of the fault that fired ("" when none did) and, when the fault decides the
 // answer, that answer (base, the request's answer so far, with the fault's effect); a
 // fault that only delays lets the request be answered normally.
-func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
+func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op, rest string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
 	fr, rec := m.faultRequest(r, op, rest, body, query, wd)
 	f, ok := m.faults.Fire(fr)
 	if !ok {
@@ -159,14 +159,22 @@ func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Va
 		"answer", faultEffect(f), "mock_time", m.clock.Now().UTC().Format(time.RFC3339Nano), "token", shortToken(fr.Token))
 	a := base
 	a.fault, a.presented = f.ID, fr.Token
-	if f.Delay > 0 && r.Method == http.MethodGet && r.Body != nil {
-		// net/http notices a client that went away only once the body is read to its
-		// end; a GET's body is read by nothing else (a POST's was, by readBody).
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, m.bodyLimit))
-	}
-	if f.Delay > 0 && !m.wait(r.Context(), f.Delay) {
-		a.unanswered = fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)
-		return f.ID, &a
+	if f.Delay > 0 {
+		if r.Method == http.MethodGet && r.Body != nil {
+			// net/http notices a client that went away only once the body is read to
+			// its end; a GET's body is read by nothing else (a POST's was, by readBody).
+			_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, m.bodyLimit))
+		}
+		// The server's write deadline (WriteTimeout) counts from the request: the delay
+		// must not spend it, or the answer after it would be lost. Deadlines of a
+		// connection are OS time, whatever clock the delay runs on.
+		rc := http.NewResponseController(w)
+		_ = rc.SetWriteDeadline(time.Time{})
+		if !m.wait(r.Context(), f.Delay) {
+			a.unanswered = fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)
+			return f.ID, &a
+		}
+		_ = rc.SetWriteDeadline(time.Now().Add(DefaultWriteTimeout))
 	}
 	switch {
 	case f.Drop:

@@ -209,7 +209,7 @@ const maxQueryParams = 10000
 // serveAPI answers a Web API request whose path below the base path is rest.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	wd := m.world.Load()
-	a := m.handleAPI(r, rest, wd)
+	a := m.handleAPI(w, r, rest, wd)
 	switch {
 	case a.drop:
 		m.dropConnection(w, r, a, wd)
@@ -220,7 +220,7 @@ func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 }
 
-func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
+func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd *world) answer {
 	rel := m.release.Load()
 	routed, route, params, aerr := m.contract.route(r, rest)
 	if aerr != nil {
@@ -261,7 +261,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		return a
 	}
 	if m.faults.Armed() {
-		faultID, fa := m.fault(r, op, rest, body, query, wd, a)
+		faultID, fa := m.fault(w, r, op, rest, body, query, wd, a)
 		if fa != nil {
 			return *fa
 		}
