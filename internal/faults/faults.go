@@ -156,7 +156,9 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-var jsonFieldType = regexp.MustCompile(`^json: cannot unmarshal (\S+) into Go struct field \S+?\.(\S+) of type (\S+)$`)
+// jsonFieldType reads encoding/json's type errors; a number that does not fit comes
+// as "number 1e2".
+var jsonFieldType = regexp.MustCompile(`^json: cannot unmarshal (\S+)( \S+)? into Go struct field \S+?\.(\S+) of type (\S+)$`)
 
 // describeDecodeError names the field of a JSON decoding error.
 func describeDecodeError(err error) error {
@@ -165,7 +167,7 @@ func describeDecodeError(err error) error {
 		return fmt.Errorf("%s: unknown field (want operation, match, after, times, answer, delay, drop_connection)", strings.Trim(f, `"`))
 	}
 	if m := jsonFieldType.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s: a JSON %s where %s is expected", m[2], m[1], m[3])
+		return fmt.Errorf("%s: a JSON %s%s where %s is expected", m[3], m[1], m[2], m[4])
 	}
 	if errors.Is(err, io.EOF) {
 		return errors.New("body: empty; want a JSON object with at least \"operation\"")

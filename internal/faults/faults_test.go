@@ -37,6 +37,11 @@ func TestParseSpecNamesTheField(t *testing.T) {
 		{`{"operation":"*","match":"x"}`, "match"},
 		{`{"operation":"*","retries":3}`, "retries"},
 		{`{"operation":"*"} {}`, "body"},
+		// numbers an int cannot hold: encoding/json writes "number 1e2" (two words).
+		{`{"operation":"*","after":1e2}`, "after"},
+		{`{"operation":"*","after":99999999999999999999}`, "after"},
+		{`{"operation":"*","times":1.5}`, "times"},
+		{`{"operation":"*","answer":{"code":"INTERNAL_ERROR","http_status":5e2}}`, "answer.http_status"},
 	}
 	for _, c := range cases {
 		_, err := ParseSpec([]byte(c.body), known)
