@@ -3,7 +3,7 @@ BIN := bin/crmmock
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build bench fuzz vet clean
+.PHONY: run test build bench fuzz vet clean generate
 
 ## run: start the mock on the built-in default scenario (http://127.0.0.1:8080)
 run:
@@ -16,6 +16,10 @@ test: vet
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
+
+## generate: refresh internal/contract/openapi.json after editing openapi.yaml (a test fails when it is stale)
+generate:
+	$(GO) generate ./internal/contract
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmmock

@@ -57,7 +57,6 @@ type Options struct {
 // API under its base path and the control API under /__admin. It is safe for
 // concurrent use; every time it reads comes from its one clock.
 type Mock struct {
-	contract  *Contract
 	clock     clockwork.Clock
 	fake      *clockwork.FakeClock // nil on the real clock
 	clockMu   sync.Mutex           // serialises moves of the fake clock
@@ -81,10 +80,7 @@ type Mock struct {
 
 // New builds a Mock. Errors name the bad option.
 func New(opts Options) (*Mock, error) {
-	c, err := LoadContract()
-	if err != nil {
-		return nil, err
-	}
+	PreloadContract() // parsed while the caller starts listening; ServeHTTP waits for it
 	sc := opts.Scenario
 	if sc == nil {
 		sc = DefaultScenario()
@@ -94,7 +90,6 @@ func New(opts Options) (*Mock, error) {
 		return nil, fmt.Errorf("scenario: %w", err)
 	}
 	m := &Mock{
-		contract:  c,
 		basePath:  strings.TrimRight(opts.BasePath, "/"),
 		mapped:    opts.MappedErrors,
 		adminTok:  opts.AdminToken,
@@ -269,6 +264,10 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "internal error: %v", v)}, m.world.Load())
 		}
 	}()
+	if _, err := LoadContract(); err != nil { // nothing is answered before the contract is ready
+		m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "%v", err)}, m.world.Load())
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/__admin" || strings.HasPrefix(p, "/__admin/"):

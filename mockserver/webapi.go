@@ -156,7 +156,7 @@ func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 
 func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	rel := m.release.Load()
-	routed, route, params, aerr := m.contract.route(r, rest)
+	routed, route, params, aerr := m.contract().route(r, rest)
 	if aerr != nil {
 		return answer{err: aerr}
 	}
@@ -180,7 +180,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	if r.URL.RawQuery != "" {
 		query = r.URL.Query()
 	}
-	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
+	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		return answer{err: aerr}
 	}
 	now := m.clock.Now()

@@ -110,6 +110,7 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	mockserver.PreloadContract() // the contract parses on the other core while flags, scenario and socket are set up
 	var c serveConfig
 	if _, err := parseFlags("serve", args, stderr, c.flags); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
