@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmmock/crmmock"
 	"github.com/gorilla/mux"
 )
 
@@ -60,6 +61,12 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		m.Reset()
 		writeJSON(w, http.StatusOK, m.clockState())
 	}, http.MethodPost)
+	on("/openapi.yaml", func(_ *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeYAML(w, crmmock.OpenAPI)
+	}, http.MethodGet)
+	on("/admin-openapi.yaml", func(_ *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeYAML(w, crmmock.AdminOpenAPI)
+	}, http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
@@ -87,6 +94,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeYAML answers one of the embedded OpenAPI documents.
+func writeYAML(w http.ResponseWriter, doc []byte) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
 }
 
 func adminError(w http.ResponseWriter, status int, format string, args ...any) {
