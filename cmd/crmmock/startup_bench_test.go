@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -61,15 +62,25 @@ func median(d []time.Duration) time.Duration {
 // BenchmarkBinaryStartToFirstAnswer measures issue 8 item 8: from exec of the built
 // binary to its first answered /__admin/health, interleaved with a bare net/http server
 // (testdata/bare) in the same run. It reports medians: crmmock-ms, bare-ms and
-// gap-ms (crmmock - bare; the goal is ≤ 6 ms). Run with
-// `go test -run '^$' -bench StartToFirstAnswer -benchtime 50x ./cmd/crmmock`.
+// gap-ms (crmmock - bare; the goal is ≤ 6 ms). With CRMMOCK_BENCH_BEFORE set to
+// another crmmock binary (e.g. one built from an older commit) it is run in the same
+// loop too and reported as before-ms. Run with
+// `go test -run '^$' -bench StartToFirstAnswer -benchtime 100x ./cmd/crmmock`.
 func BenchmarkBinaryStartToFirstAnswer(b *testing.B) {
 	bare, err := bareBinary()
 	if err != nil {
 		b.Fatal(err)
 	}
-	var mock, base []time.Duration
+	before := os.Getenv("CRMMOCK_BENCH_BEFORE")
+	var mock, base, old []time.Duration
 	for b.Loop() {
+		if before != "" {
+			d, err := startToFirstAnswer(before, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
+			if err != nil {
+				b.Fatal(err)
+			}
+			old = append(old, d)
+		}
 		d, err := startToFirstAnswer(binary, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
 		if err != nil {
 			b.Fatal(err)
@@ -84,4 +95,7 @@ func BenchmarkBinaryStartToFirstAnswer(b *testing.B) {
 	b.ReportMetric(ms(median(mock)), "crmmock-ms")
 	b.ReportMetric(ms(median(base)), "bare-ms")
 	b.ReportMetric(ms(median(mock))-ms(median(base)), "gap-ms")
+	if before != "" {
+		b.ReportMetric(ms(median(old)), "before-ms")
+	}
 }
