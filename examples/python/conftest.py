@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.error
 import urllib.request
 
 import pytest
@@ -22,8 +23,11 @@ class Admin:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.load(resp)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return json.load(resp)
+        except urllib.error.HTTPError as e:  # the control API names the problem in {"error": …}
+            raise AssertionError(f"{method} /__admin{path}: {e.code} {json.load(e).get('error')}") from None
 
     def get(self, path):
         return self.call("GET", path)
