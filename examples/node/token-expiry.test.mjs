@@ -7,7 +7,7 @@ import { CRMClient } from './crm-client.mjs';
 
 let mock;
 before(async () => { mock = await startCrmmock('--start', '2024-01-01T09:00:00Z'); });
-after(async () => { await mock.stop(); });
+after(async () => { await mock?.stop(); });
 
 test('re-login after idle expiry on R10', async () => {
   await mock.admin.setVersion('R10');
