@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +154,32 @@ func TestImage(t *testing.T) {
 	out, err = run("exec", id, "/crmmock", "version")
 	require.NoError(t, err)
 	assert.Equal(t, "crmmock v0.0.0-imagetest", out)
+}
+
+// BenchmarkImageStartToHealth measures `podman run -d` of the image until its
+// /__admin/health answers from the host, and reports the median as start-to-health-ms
+// (the container is removed after each run, outside the timing). Run with
+// `go test -run '^$' -bench ImageStartToHealth -benchtime 10x .`.
+func BenchmarkImageStartToHealth(b *testing.B) {
+	run := podman(b)
+	image := buildImage(b, run)
+	var times []time.Duration
+	for b.Loop() {
+		begin := time.Now()
+		id, err := run("run", "-d", "-p", "127.0.0.1::8080", image)
+		if err != nil {
+			b.Fatal(err)
+		}
+		hostPort, err := run("port", id, "8080/tcp")
+		if err != nil {
+			b.Fatal(err)
+		}
+		waitHealthy(b, "http://"+strings.TrimSpace(strings.Split(hostPort, "\n")[0]))
+		times = append(times, time.Since(begin))
+		b.StopTimer()
+		_, _ = run("rm", "-f", "-t", "0", id)
+		b.StartTimer()
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	b.ReportMetric(float64(times[len(times)/2])/float64(time.Millisecond), "start-to-health-ms")
 }
