@@ -41,10 +41,24 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/version", (*Mock).getVersion, http.MethodGet)
 	on("/version", (*Mock).putVersion, http.MethodPut, http.MethodPost)
 	on("/tokens", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens()})
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens(), "dropped": m.DroppedTokens()})
 	}, http.MethodGet)
-	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"requests": m.Journal()})
+	on("/tokens/{token}", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		tok := mux.Vars(r)["token"]
+		tl, ok := m.TokenTimeline(tok)
+		if !ok {
+			adminError(w, http.StatusNotFound, "token: %q was never issued by this mock (or was revoked, or dropped as long dead)", clip(tok))
+			return
+		}
+		writeJSON(w, http.StatusOK, tl)
+	}, http.MethodGet)
+	on("/requests", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		f, err := parseJournalFilter(r.URL.Query())
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requests": m.journal.list(f)})
 	}, http.MethodGet)
 	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		m.ClearJournal()
@@ -61,6 +75,16 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		m.Reset()
 		writeJSON(w, http.StatusOK, m.clockState())
 	}, http.MethodPost)
+	on("/faults", (*Mock).postFault, http.MethodPost)
+	on("/faults", (*Mock).getFaults, http.MethodGet)
+	on("/faults", (*Mock).deleteFaults, http.MethodDelete)
+	on("/faults/{id}", (*Mock).deleteFault, http.MethodDelete)
+	on("/tokens/revoke", (*Mock).revokeAllTokens, http.MethodPost)
+	on("/tokens/{token}/expire", (*Mock).expireToken, http.MethodPost)
+	on("/tokens/{token}/revoke", (*Mock).revokeToken, http.MethodPost)
+	on("/sandboxes", (*Mock).postSandbox, http.MethodPost)
+	on("/sandboxes", (*Mock).getSandboxes, http.MethodGet)
+	on("/sandboxes/{id}", (*Mock).deleteSandbox, http.MethodDelete)
 	on("/openapi.yaml", func(_ *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeYAML(w, crmmock.OpenAPI)
 	}, http.MethodGet)
@@ -78,12 +102,20 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
-		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+	if !m.adminAllowed(w, r) {
 		return
 	}
 	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mockKey{}, m)))
+}
+
+// adminAllowed checks the admin token when one is set; it answers 401 itself.
+func (m *Mock) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
+		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+		return false
+	}
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

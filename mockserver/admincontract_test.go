@@ -39,8 +39,8 @@ var adminContract = sync.OnceValues(func() (*openapi3.T, routers.Router) {
 	return doc, router
 })
 
-// sandboxPrefix is the part of a sandbox's admin_url before /__admin.
-var sandboxPrefix = regexp.MustCompile(`^/sandboxes/[^/]+`)
+// sandboxAdminPrefix is the part of a sandbox's admin_url before /__admin.
+var sandboxAdminPrefix = regexp.MustCompile(`^/sandboxes/[^/]+`)
 
 // checkAdminAnswer validates a control API answer against admin-openapi.yaml: its
 // status must be documented for the call and its body must match the schema. A call
@@ -50,10 +50,11 @@ func checkAdminAnswer(t *testing.T, req *http.Request, status int, header http.H
 	t.Helper()
 	doc, router := adminContract()
 	routed := req.Clone(context.Background())
-	routed.URL.Path = sandboxPrefix.ReplaceAllString(routed.URL.Path, "")
+	routed.URL.Path = sandboxAdminPrefix.ReplaceAllString(routed.URL.Path, "")
 	routed.URL.RawPath = ""
+	inSandbox := routed.URL.Path != req.URL.Path
 	route, params, err := router.FindRoute(routed)
-	if err != nil {
+	if err != nil || inSandbox && status == http.StatusNotFound { // the document's info: a sandbox that is gone, or nested sandboxes
 		require.Contains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusUnauthorized}, status,
 			"%s %s answered %d but admin-openapi.yaml has no such call", req.Method, req.URL.Path, status)
 		var v any

@@ -20,6 +20,9 @@ import (
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
 	bodyLimit                                                                                     int64
+	maxSandboxes                                                                                  int
+	sandboxTTL                                                                                    time.Duration
+	keepDead                                                                                      int
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -34,6 +37,9 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "HS256 secret for R12+ tokens (default: random per start)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest request body in bytes")
+	fs.IntVar(&c.maxSandboxes, "max-sandboxes", mockserver.DefaultMaxSandboxes, "most sandboxes alive at once (POST /__admin/sandboxes answers 429 beyond); 0: none")
+	fs.DurationVar(&c.sandboxTTL, "sandbox-ttl", mockserver.DefaultSandboxTTL, "drop a sandbox after this much wall time without a request; 0: never")
+	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
 }
 
 // parseFlags reads flags over CRMMOCK_* environment variables.
@@ -100,8 +106,32 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	if c.bodyLimit <= 0 {
 		return o, fmt.Errorf("--body-limit: %d: want a positive number of bytes", c.bodyLimit)
 	}
+	switch {
+	case c.keepDead < 0:
+		return o, fmt.Errorf("--keep-dead: %d: want 0 or more tokens", c.keepDead)
+	case c.keepDead == 0:
+		o.KeepDead = -1 // keep none
+	default:
+		o.KeepDead = c.keepDead
+	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)
+	}
+	switch {
+	case c.maxSandboxes < 0:
+		return o, fmt.Errorf("--max-sandboxes: %d is negative (0: no sandboxes)", c.maxSandboxes)
+	case c.maxSandboxes == 0:
+		o.MaxSandboxes = -1
+	default:
+		o.MaxSandboxes = c.maxSandboxes
+	}
+	switch {
+	case c.sandboxTTL < 0:
+		return o, fmt.Errorf("--sandbox-ttl: %s is negative (0: never)", c.sandboxTTL)
+	case c.sandboxTTL == 0:
+		o.SandboxTTL = -1
+	default:
+		o.SandboxTTL = c.sandboxTTL
 	}
 	if !strings.HasPrefix(c.basePath, "/") {
 		return o, fmt.Errorf("--base-path: %q must start with /", c.basePath)

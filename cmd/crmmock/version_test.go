@@ -94,7 +94,12 @@ func writeModuleZip(t *testing.T, root, prefix, dst string) {
 	require.NoError(t, err)
 	defer f.Close()
 	zw := zip.NewWriter(f)
+	seen := map[string]bool{} // during a merge, git lists a conflicted file once per stage
 	for _, name := range strings.Split(strings.TrimSpace(string(files)), "\n") {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
 		data, err := os.ReadFile(filepath.Join(root, name))
 		if os.IsNotExist(err) {
 			continue // deleted in the working tree
