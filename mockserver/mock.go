@@ -263,6 +263,12 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 	if err != nil {
 		return err
 	}
+	m.install(sc, w)
+	return nil
+}
+
+// install puts compiled fixtures in force.
+func (m *Mock) install(sc *Scenario, w *world) {
 	m.world.Store(w)
 	m.scenario.Store(sc)
 	if w.version != "" && !m.forcedVersion {
@@ -270,7 +276,6 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 		m.release.Store(&r)
 	}
 	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", m.Version().Name)
-	return nil
 }
 
 // Scenario is the fixtures in force.

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -197,6 +198,9 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	buf.WriteByte('"')
 }
 
+// maxQueryParams is net/url's limit: above it ParseQuery parses no parameter at all.
+const maxQueryParams = 10000
+
 // serveAPI answers a Web API request whose path below the base path is rest.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	wd := m.world.Load()
@@ -239,6 +243,12 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	var query url.Values // parsed once, for the validator and the handler
 	if r.URL.RawQuery != "" {
 		query = r.URL.Query()
+	}
+	if len(query) == 0 && r.URL.RawQuery != "" { // net/url refuses a query of too many parameters whole
+		if n := strings.Count(r.URL.RawQuery, "&") + 1; n > maxQueryParams {
+			return answer{err: &apiError{Code: CodeInvalidRequest, Violation: true,
+				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
+		}
 	}
 	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		a.err = aerr
@@ -523,13 +533,8 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		if !k.mayUse(x) {
 			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
 		}
-	} else if !k.mayUse(x) {
-		for _, cand := range k.user.org.units {
-			if k.mayUse(cand) {
-				x = cand
-				break
-			}
-		}
+	} else if !k.mayUse(x) && k.first != nil {
+		x = k.first // the first of the key's own units, as listed: never a map's order
 	}
 	a := m.issue(k, k.user, x, rel, wd, now)
 	a.principal = keyPrincipal(key)

@@ -139,7 +139,7 @@ func TestKeepDeadFlag(t *testing.T) {
 		if flagValue != "" {
 			args = append(args, "--keep-dead", flagValue)
 		}
-		_, err := parseFlags("serve", args, io.Discard, c.flags)
+		_, err := parseEnvFlags(newFlagSet("serve", c.flags), args)
 		require.NoError(t, err)
 		o, err := c.options(nil)
 		require.NoError(t, err)
