@@ -129,7 +129,7 @@ func TestImage(t *testing.T) {
 	assert.NotEmpty(t, config.Labels["org.opencontainers.image.source"])
 	assert.NotEmpty(t, config.User, "not root")
 	require.NotNil(t, health, "HEALTHCHECK kept (podman build --format docker)")
-	assert.Equal(t, []string{"CMD", "/crmmock", "health", "--url", "http://127.0.0.1:8080"}, health.Test)
+	assert.Equal(t, []string{"CMD", "/crmmock", "health"}, health.Test)
 	t.Logf("image size: %d bytes", inspect[0].Size)
 
 	begin := time.Now()
@@ -151,6 +151,16 @@ func TestImage(t *testing.T) {
 
 	out, err := run("healthcheck", "run", id)
 	assert.NoError(t, err, "HEALTHCHECK (crmmock health inside the container): %s", out)
+	// The health check follows CRMMOCK_ADDR when a user moves the port.
+	moved, err := run("run", "-d", "-e", "CRMMOCK_ADDR=0.0.0.0:9090", image)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = run("rm", "-f", "-t", "0", moved) })
+	deadline := time.Now().Add(10 * time.Second)
+	for out, err = run("healthcheck", "run", moved); err != nil && time.Now().Before(deadline); out, err = run("healthcheck", "run", moved) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	assert.NoError(t, err, "HEALTHCHECK with CRMMOCK_ADDR=0.0.0.0:9090: %s", out)
+
 	out, err = run("exec", id, "/crmmock", "version")
 	require.NoError(t, err)
 	assert.Equal(t, "crmmock v0.0.0-imagetest", out)

@@ -14,7 +14,7 @@ import (
 )
 
 // healthCmd is the Dockerfile's HEALTHCHECK; the examples must check the same way.
-const healthCmd = "/crmmock health --url http://127.0.0.1:8080"
+const healthCmd = "/crmmock health"
 
 func load(t *testing.T, path string) map[string]any {
 	t.Helper()
@@ -85,5 +85,5 @@ func TestComposeFile(t *testing.T) {
 func TestHealthCommandMatchesDockerfile(t *testing.T) {
 	data, err := os.ReadFile("../Dockerfile")
 	require.NoError(t, err)
-	assert.Contains(t, string(data), `CMD ["/crmmock", "health", "--url", "http://127.0.0.1:8080"]`)
+	assert.Contains(t, string(data), `CMD ["/crmmock", "health"]`)
 }
