@@ -13,7 +13,8 @@ var ContractViolation = &Rule{
 Fires for every request the contract (openapi.yaml) rejected: a missing mandatory field
 (e.g. organisation on a login, F2), a wrong type, bad JSON, a wrong content type, a path
 outside the Web API. One finding per method, path and reason, with the validator's
-reason as answered in status.description.`,
+reason as answered in status.description. A request whose token came in the wrong place
+is left to token-misplaced, which says more.`,
 	Check: checkContractViolation,
 }
 
@@ -21,7 +22,7 @@ func checkContractViolation(in *Input) []Finding {
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if len(e.Violations) == 0 {
+		if len(e.Violations) == 0 || e.Misplaced != "" {
 			continue
 		}
 		reason := strings.Join(e.Violations, "; ")

@@ -140,10 +140,12 @@ func (s *sim) releaseToken(v string) string {
 	return code
 }
 
-// misplaced is a GET whose token came in another place.
+// misplaced is a GET whose token came in another place: the contract rejects it for
+// the missing query parameter.
 func (s *sim) misplaced(where string) {
+	reason := `parameter "token" in query has an error: value is required but missing`
 	s.journal(Entry{Method: "GET", Path: "/crmapi/rest/v2/contact_information/show", Operation: "contact_information/show",
-		Misplaced: where, Description: "token: missing"}, CodeInvalidToken)
+		Misplaced: where, Description: reason, Violations: []string{reason}}, "INVALID_REQUEST")
 }
 
 // violation is a request the contract rejected.

@@ -16,6 +16,7 @@ func TestTokenMisplacedFires(t *testing.T) {
 	s.misplaced("header X-Token")       // 4
 
 	got := s.run(TokenMisplaced)
+	require.Empty(t, s.run(ContractViolation), "token-misplaced explains these violations")
 	require.Len(t, got, 2)
 	require.Equal(t, "error", got[0].Severity)
 	require.Equal(t, []uint64{2, 3}, got[0].Requests)
