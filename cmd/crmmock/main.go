@@ -30,6 +30,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return serve(ctx, args, stdout, stderr)
 	case "run":
 		return runCommand(ctx, args, stdout, stderr)
+	case "lint":
+		return lintCommand(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "crmmock", buildVersion())
 		return 0
@@ -37,12 +39,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "crmmock: unknown command %q (want serve, run, version)\n", cmd)
+	fmt.Fprintf(stderr, "crmmock: unknown command %q (want serve, run, lint, version)\n", cmd)
 	return 2
 }
 
 const usage = `crmmock [serve] [flags]        start the mock (the default command)
 crmmock run [flags] FILE...    run scenario scripts against an in-process mock, or --target URL
+crmmock lint --target URL      print a running mock's client-lint report; exit 1 at --fail-on
 crmmock version                print the build version
 
 Run "crmmock serve -h" or "crmmock run -h" for the flags.

@@ -86,9 +86,19 @@ func loginRunFinding(p string, run []*Token) Finding {
 		span = "within " + d.Round(time.Second).String() + " of mock time"
 	}
 	return g.finding(fmt.Sprintf(
-		"%s logged in %d times in a row %s, using each token at most once (%d never), each while the previous token was still live (it lasts %s). "+
+		"%s logged in %d times in a row %s, using each token at most once%s, each while the previous token was still live (it lasts %s). "+
 			"Keep the token and reuse it; log in again only when answered TOKEN_EXPIRED.",
-		who(p), len(run), span, unused, lifeText(run[0])))
+		who(p), len(run), span, neverUsed(unused, len(run)), lifeText(run[0])))
+}
+
+func neverUsed(n, of int) string {
+	switch n {
+	case 0:
+		return ""
+	case of:
+		return " (none of them at all)"
+	}
+	return fmt.Sprintf(" (%d not at all)", n)
 }
 
 // lifeText says how a token lives, citing the release rule.

@@ -16,7 +16,7 @@ func WriteText(w io.Writer, r Report) error {
 			b.WriteString("        " + line + "\n")
 		}
 		if f.Token != "" {
-			fmt.Fprintf(&b, "        token: %s\n", f.Token)
+			fmt.Fprintf(&b, "        token: %s\n", short(f.Token)) // whole in --format json
 		}
 		b.WriteByte('\n')
 	}
