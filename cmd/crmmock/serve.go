@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 // serveConfig is the serve command's flags (each also CRMMOCK_<NAME>; the flag wins).
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
+	lintReport                                                                                    string
 	bodyLimit                                                                                     int64
 }
 
@@ -33,6 +36,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.adminToken, "admin-token", "", "when set, the control API needs Authorization: Bearer <token>")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "HS256 secret for R12+ tokens (default: random per start)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.lintReport, "lint-report", "", "write the client-lint report as JSON to this file at shutdown")
 	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest request body in bytes")
 }
 
@@ -134,6 +138,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crmmock: %v\n", err)
 		return 2
 	}
+	if c.lintReport != "" {
+		if st, err := os.Stat(filepath.Dir(c.lintReport)); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "crmmock: --lint-report: %s: no such directory\n", filepath.Dir(c.lintReport))
+			return 2
+		}
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmmock: --addr: %v\n", err)
@@ -159,7 +169,27 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Error("shutdown", "err", err)
 		return 1
 	}
+	if c.lintReport != "" {
+		if err := writeLintReport(c.lintReport, m.Lint()); err != nil {
+			logger.Error("lint report", "err", err)
+			return 1
+		}
+		logger.Info("lint report written", "file", c.lintReport)
+	}
 	return 0
+}
+
+// writeLintReport writes the report as JSON (serve --lint-report), whole or not at all.
+func writeLintReport(path string, r mockserver.LintReport) error {
+	body, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(body, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func buildVersion() string {
