@@ -174,7 +174,7 @@ func TestWriteText(t *testing.T) {
 	require.NoError(t, WriteText(&b, Run(s.input())))
 	out := b.String()
 	require.Contains(t, out, "ERROR   expired-token-reused  ×1 (requests #3)  2024-01-01T10:00:00Z\n        Token ")
-	require.Contains(t, out, "        token: "+short(tok)+"\n")
+	require.NotContains(t, out, "        token: ", "the message names the token already")
 	require.True(t, strings.HasSuffix(out, "1 finding: 1 error, 0 warnings, 0 info\n"), out)
 	for _, line := range strings.Split(out, "\n") {
 		require.LessOrEqual(t, len([]rune(line)), 110, line)

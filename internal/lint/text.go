@@ -15,7 +15,7 @@ func WriteText(w io.Writer, r Report) error {
 		for _, line := range wrap(f.Message, 92) {
 			b.WriteString("        " + line + "\n")
 		}
-		if f.Token != "" {
+		if f.Token != "" && !strings.Contains(f.Message, short(f.Token)) {
 			fmt.Fprintf(&b, "        token: %s\n", short(f.Token)) // whole in --format json
 		}
 		b.WriteByte('\n')
