@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -179,4 +180,22 @@ func TestWriteText(t *testing.T) {
 	for _, line := range strings.Split(out, "\n") {
 		require.LessOrEqual(t, len([]rune(line)), 110, line)
 	}
+}
+
+// Ensure the README's rule table lists every rule with its severity, in order.
+func TestReadmeListsRules(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(data), "### The lint rules")
+	require.True(t, ok, "README.md has no \"### The lint rules\"")
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| (error|warning|info) \\|")
+	var got []string
+	for _, m := range row.FindAllStringSubmatch(table, -1) {
+		got = append(got, m[1]+" "+m[2])
+	}
+	var want []string
+	for _, r := range Rules {
+		want = append(want, r.ID+" "+string(r.Severity))
+	}
+	require.Equal(t, want, got)
 }
