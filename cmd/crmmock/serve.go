@@ -23,6 +23,7 @@ type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
 	lintReport                                                                                    string
 	bodyLimit                                                                                     int64
+	keepDead                                                                                      int
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -38,6 +39,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.lintReport, "lint-report", "", "write the client-lint report as JSON to this file at shutdown")
 	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest request body in bytes")
+	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
 }
 
 // parseFlags reads flags over CRMMOCK_* environment variables.
@@ -103,6 +105,14 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	}
 	if c.bodyLimit <= 0 {
 		return o, fmt.Errorf("--body-limit: %d: want a positive number of bytes", c.bodyLimit)
+	}
+	switch {
+	case c.keepDead < 0:
+		return o, fmt.Errorf("--keep-dead: %d: want 0 or more tokens", c.keepDead)
+	case c.keepDead == 0:
+		o.KeepDead = -1 // keep none
+	default:
+		o.KeepDead = c.keepDead
 	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)
