@@ -344,3 +344,36 @@ func TestLintAfterReset(t *testing.T) {
 	h.Reset()
 	require.Empty(t, h.lintReport().Findings)
 }
+
+// Ensure a token whose login has left the journal's ring is still judged by its
+// value (rebuilt from the store), and the rules point at the journaled rejection.
+func TestLintTokenOutlivesItsLogin(t *testing.T) {
+	h := startVersion(t, "R12")
+	h.journal = newJournal(5)
+	tok := h.login()
+	for h.code(h.use(tok)) == "OK" {
+		h.advance(10 * time.Minute)
+	}
+	for _, e := range h.Journal() {
+		require.Empty(t, e.Issued, "the login is out of the journal")
+	}
+	got := findings(h.lintReport(), "idle-rule-assumed")
+	require.Len(t, got, 1)
+	require.Equal(t, tok, got[0].Token)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+}
+
+// Ensure a token the control API expires early while in use (a fault a client must
+// survive) is judged like one that reached its limit: the client that logs in again
+// gets only the info.
+func TestLintExpiredEarlyInUse(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	h.use(tok)
+	require.NoError(t, h.ExpireToken(tok))
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok)))
+	h.use(h.login())
+	r := h.lintReport()
+	noErrorsOrWarnings(t, r)
+	require.Len(t, findings(r, "active-token-expired"), 1)
+}

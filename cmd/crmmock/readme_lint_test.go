@@ -30,7 +30,7 @@ func readmeBlock(t *testing.T, readme, name string) string {
 }
 
 // jwtEnds masks the per-run part of a token as the text report shows it.
-var jwtEnds = regexp.MustCompile(`eyJhbGci…[A-Za-z0-9_-]{6}`)
+var jwtEnds = regexp.MustCompile(`Token …[A-Za-z0-9_-]{8} `)
 
 // Ensure the README's "Why did my client fail?" example runs as written: the R10-era
 // client against R12 prints what the README shows, its lint report is the README's,
@@ -89,10 +89,10 @@ func TestReadmeLintExample(t *testing.T) {
 		if errs != "" {
 			t.Fatalf("lint: %s", errs)
 		}
-		return jwtEnds.ReplaceAllString(out, "eyJhbGci…TOKEN") + "exit " + string(rune('0'+code)) + "\n"
+		return jwtEnds.ReplaceAllString(out, "Token …TOKEN ") + "exit " + string(rune('0'+code)) + "\n"
 	}
 	want := func(name string) string {
-		return jwtEnds.ReplaceAllString(readmeBlock(t, readme, name), "eyJhbGci…TOKEN")
+		return jwtEnds.ReplaceAllString(readmeBlock(t, readme, name), "Token …TOKEN ")
 	}
 
 	if got := run(client); got != readmeBlock(t, readme, "client-output") {
