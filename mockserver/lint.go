@@ -24,7 +24,7 @@ func (m *Mock) Lint() LintReport { return lint.Run(m.lintInput()) }
 // which no rule minds.
 func (m *Mock) lintInput() *lint.Input {
 	rel := m.release.Load()
-	in := &lint.Input{Release: rel.Name, Profile: rel.Profile.Name, PrefixOf: m.prefixOf}
+	in := &lint.Input{Release: rel.Name, Profile: rel.Profile.Name} // PrefixOf: an index over in.Tokens, whose values are at hand
 	known := map[uint64]string{} // login id → the token it issued
 	j := m.journal
 	j.mu.Lock()

@@ -377,3 +377,52 @@ func TestLintExpiredEarlyInUse(t *testing.T) {
 	noErrorsOrWarnings(t, r)
 	require.Len(t, findings(r, "active-token-expired"), 1)
 }
+
+// Ensure the lint can run while clients log in, use and release tokens and the clock
+// moves (run under -race), and every report it gives is well-formed.
+func TestLintConcurrent(t *testing.T) {
+	h := startVersion(t, "R10")
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodPost, h.APIURL("authentication/token"), strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := h.Client().Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var env struct {
+					Data struct{ Token string } `json:"data"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&env)
+				resp.Body.Close()
+				if resp, err := h.Client().Get(h.APIURL("contact_information/show") + "?token=" + env.Data.Token[:20]); err == nil {
+					resp.Body.Close()
+				}
+				_, _ = h.Advance(time.Minute)
+			}
+		}()
+	}
+	for i := 0; i < 20 || len(h.Journal()) < 100; i++ {
+		r := h.Lint()
+		require.Len(t, r.Summary, 3)
+		for _, f := range r.Findings {
+			require.NotEmpty(t, f.Message)
+			require.Positive(t, f.Count)
+		}
+	}
+	close(done)
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+	require.NotEmpty(t, findings(h.Lint(), "truncated-token"))
+}

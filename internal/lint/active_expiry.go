@@ -7,7 +7,7 @@ const activeWindow = time.Hour
 
 // activeExpiry is a token under an absolute rule answered TOKEN_EXPIRED while in active
 // use (its last accepted use within the hour before): what idle-rule-assumed and
-// active-token-expired judge.
+// active-token-expired judge. An answer an injected fault gave is not the rule's.
 type activeExpiry struct {
 	token     *Token
 	rejected  *Entry // the first TOKEN_EXPIRED answer for it
@@ -30,7 +30,7 @@ func (in *Input) activeExpiries() []activeExpiry {
 	seen := map[string]bool{}
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Token == "" || e.Judged() != CodeTokenExpired || seen[e.Token] {
+		if e.Token == "" || e.Judged() != CodeTokenExpired || e.Fault != "" || seen[e.Token] {
 			continue
 		}
 		seen[e.Token] = true

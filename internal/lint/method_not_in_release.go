@@ -25,7 +25,7 @@ func checkMethodNotInRelease(in *Input) []Finding {
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Judged() != CodeNotAvailable {
+		if e.Judged() != CodeNotAvailable || e.Fault != "" { // a fault's answer says nothing of the release
 			continue
 		}
 		g, fresh := gs.get(opName(e) + "\x00" + e.Release)

@@ -17,7 +17,7 @@ func checkReleasedTokenUsed(in *Input) []Finding {
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Token == "" || e.Judged() != CodeTokenReleased {
+		if e.Token == "" || e.Judged() != CodeTokenReleased || e.Fault != "" { // a fault's answer is no release
 			continue
 		}
 		g, fresh := gs.get(e.Token)

@@ -124,6 +124,11 @@ func (s *sim) use(v string) string {
 	return code
 }
 
+// faulted is a use answered by an injected fault with code, whatever the token's state.
+func (s *sim) faulted(v, code string) {
+	s.journal(Entry{Method: "GET", Path: "/crmapi/rest/v2/contact_information/show", Operation: "contact_information/show", Token: v, Fault: "f1"}, code)
+}
+
 // release is authentication/token/release.
 func (s *sim) releaseToken(v string) string {
 	e := Entry{Method: "POST", Path: "/crmapi/rest/v2/" + OpRelease, Operation: OpRelease, Token: v}

@@ -26,10 +26,7 @@ characters. A string that is no prefix of any issued token is not this bug.`,
 }
 
 func checkTruncatedToken(in *Input) []Finding {
-	prefixOf := in.PrefixOf
-	if prefixOf == nil {
-		prefixOf = PrefixIndex(in.Tokens)
-	}
+	prefixOf := in.PrefixOf // nil: an index over in.Tokens, built at the first candidate
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
@@ -37,6 +34,9 @@ func checkTruncatedToken(in *Input) []Finding {
 		// A truncated token is never accepted; a token at the journal's cut may be cut by it.
 		if n < MinTruncated || n >= journalCut || e.Judged() != CodeInvalidToken {
 			continue
+		}
+		if prefixOf == nil {
+			prefixOf = PrefixIndex(in.Tokens)
 		}
 		issued, ok := prefixOf(e.Token)
 		if !ok || len(issued) <= n {
