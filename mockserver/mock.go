@@ -292,21 +292,17 @@ func (m *Mock) RevokeAllTokens() {
 // the others' JWTs are rebuilt (a signature each).
 func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
 	recs, _ := m.tokens.held()
-	values := make([]string, len(recs))
-	for i, r := range recs {
-		if v, ok := known[r.issueReq]; ok && r.issueReq != 0 {
-			values[i] = v
-		} else {
-			values[i] = m.tokens.value(r)
-		}
-	}
-	m.tokens.mu.Lock()
-	defer m.tokens.mu.Unlock()
-	now := m.tokens.now()
 	out := make([]lint.Token, len(recs))
+	var rebuild []int
+	m.tokens.mu.Lock()
+	now := m.tokens.now()
 	for i, r := range recs {
 		rule := r.rule()
-		out[i] = lint.Token{Value: values[i], Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
+		v, ok := known[r.issueReq]
+		if !ok || r.issueReq == 0 {
+			rebuild = append(rebuild, i)
+		}
+		out[i] = lint.Token{Value: v, Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
 			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
 			LastUsed: nanoTime(r.lastUsed), State: string(r.state(now)), IssueRequest: r.issueReq}
 		if r.flags&flagReleased != 0 {
@@ -316,6 +312,10 @@ func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
 			out[i].Uses = r.ev.uses
 			out[i].ReleaseRequest = r.ev.releaseRequest()
 		}
+	}
+	m.tokens.mu.Unlock()
+	for _, i := range rebuild { // outside the lock: rebuilding a JWT signs it (its fields never change)
+		out[i].Value = m.tokens.value(recs[i])
 	}
 	return out
 }
