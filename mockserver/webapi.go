@@ -95,17 +95,24 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 	rel := m.release.Load()
 	e := JournalEntry{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
-		Code: st.Code, Description: st.Description, Version: rel.Name, Issued: a.issued, Fault: a.fault,
-		Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
+		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
 	}
-	if a.presented != "" {
+	if len(r.RequestURI) > journalTextLimit { // the path may share a long request line's memory
+		e.Path = strings.Clone(clipAt(e.Path, journalTextLimit))
+	}
+	switch {
+	case a.presented == "":
+	case a.rec != nil && a.rec.value == a.presented:
+		e.Token = a.rec.value // the store's own copy of an opaque token: no allocation
+	default:
 		e.Token = cutToken(a.presented)
 	}
 	level, msg := slog.LevelInfo, "request"
 	if a.err != nil {
 		e.catalogue = a.err.Code
 		if a.err.Violation {
-			e.Violations = []string{a.err.Description}
+			e.Violations = []string{e.Description}
 			level, msg = slog.LevelWarn, "contract violation"
 		}
 	}
