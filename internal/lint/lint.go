@@ -286,6 +286,9 @@ func (g *group) add(id uint64, t time.Time) {
 		g.last = t
 	}
 	g.count++
+	if id == 0 { // a token whose login is not known: counted, pointing nowhere
+		return
+	}
 	if len(g.head) < MaxRequests {
 		g.head = append(g.head, id)
 		return
