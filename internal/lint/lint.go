@@ -267,15 +267,13 @@ func firstID(f Finding) uint64 {
 
 // group gathers the entries behind one finding: count, first/last time, ids (capped).
 type group struct {
-	key         string
 	count       int
 	first, last time.Time
-	head        []uint64 // the first MaxRequests ids
-	tail        []uint64 // beyond them, a ring of the last MaxRequests/2
-	next        int
+	head        []uint64                // the first MaxRequests ids
+	ring        [MaxRequests / 2]uint64 // the last MaxRequests/2 ids
+	ids         int                     // ids seen
 	token       string
 	sample      *Entry // the first entry, for the message
-	n           int    // a rule's own tally
 }
 
 func (g *group) add(id uint64, t time.Time) {
@@ -291,23 +289,19 @@ func (g *group) add(id uint64, t time.Time) {
 	}
 	if len(g.head) < MaxRequests {
 		g.head = append(g.head, id)
-		return
 	}
-	if len(g.tail) < MaxRequests/2 {
-		g.tail = append(g.tail, id)
-		return
-	}
-	g.tail[g.next] = id
-	g.next = (g.next + 1) % len(g.tail)
+	g.ring[g.ids%len(g.ring)] = id
+	g.ids++
 }
 
+// requests is every id up to MaxRequests, else the first and the last MaxRequests/2.
 func (g *group) requests() []uint64 {
-	if len(g.tail) == 0 {
+	if g.ids <= MaxRequests {
 		return g.head
 	}
 	out := append([]uint64{}, g.head[:MaxRequests/2]...)
-	for i := range g.tail {
-		out = append(out, g.tail[(g.next+i)%len(g.tail)])
+	for i := range len(g.ring) {
+		out = append(out, g.ring[(g.ids+i)%len(g.ring)])
 	}
 	return out
 }
@@ -329,7 +323,7 @@ func (gs *groups) get(key string) (*group, bool) {
 	if gs.byKey == nil {
 		gs.byKey = map[string]*group{}
 	}
-	g := &group{key: key}
+	g := &group{}
 	gs.byKey[key] = g
 	gs.order = append(gs.order, g)
 	return g, true

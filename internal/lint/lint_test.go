@@ -199,3 +199,24 @@ func TestReadmeListsRules(t *testing.T) {
 	}
 	require.Equal(t, want, got)
 }
+
+// Ensure a finding lists every id up to MaxRequests, and beyond that the first and
+// the last MaxRequests/2 without a gap in either half.
+func TestGroupRequests(t *testing.T) {
+	for _, n := range []int{1, 20, 21, 25, 100} {
+		var g group
+		for i := 1; i <= n; i++ {
+			g.add(uint64(i), t0)
+		}
+		got := g.requests()
+		if n <= MaxRequests {
+			require.Len(t, got, n)
+			continue
+		}
+		want := []uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+		for i := n - 9; i <= n; i++ {
+			want = append(want, uint64(i))
+		}
+		require.Equal(t, want, got, "n=%d", n)
+	}
+}
