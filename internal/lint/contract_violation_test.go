@@ -20,7 +20,7 @@ func TestContractViolationFires(t *testing.T) {
 	require.Equal(t, "error", got[0].Severity)
 	require.Equal(t, 2, got[0].Count)
 	require.Equal(t, []uint64{1, 2}, got[0].Requests)
-	require.Contains(t, got[0].Message, `POST /crmapi/rest/v2/authentication/token broke the contract 2 times: request body has an error`)
+	require.Contains(t, got[0].Message, `POST /crmapi/rest/v2/authentication/token broke the contract twice: request body has an error`)
 	require.Contains(t, got[0].Message, "answered INVALID_REQUEST")
 	require.Equal(t, []uint64{3}, got[1].Requests)
 }

@@ -17,7 +17,7 @@ func TestDeprecatedReleaseUsedFires(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, "info", got[0].Severity)
 	require.Equal(t, []uint64{3, 4}, got[0].Requests)
-	require.Contains(t, got[0].Message, "authentication/token/release was called 2 times on R12: it is deprecated from R12.0.0 (F8)")
+	require.Contains(t, got[0].Message, "authentication/token/release was called twice on R12: it is deprecated from R12.0.0 (F8)")
 }
 
 // Ensure release on R10, where it is the right thing, is not reported.

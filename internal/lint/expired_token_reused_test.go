@@ -28,7 +28,7 @@ func TestExpiredTokenReusedFires(t *testing.T) {
 	require.Equal(t, t0.Add(61*time.Minute+time.Second), f.First)
 	require.Equal(t, t0.Add(61*time.Minute+2*time.Second), f.Last)
 	require.Contains(t, f.Message, "(request 2)")
-	require.Contains(t, f.Message, "presented it 2 times more")
+	require.Contains(t, f.Message, "presented it twice more")
 	require.Contains(t, f.Message, "log in again")
 }
 

@@ -338,10 +338,13 @@ func short(v string) string {
 	return "…" + v[len(v)-8:]
 }
 
-// times says "1 time" / "n times".
+// times says "once", "twice", "n times".
 func times(n int) string {
-	if n == 1 {
+	switch n {
+	case 1:
 		return "once"
+	case 2:
+		return "twice"
 	}
 	return fmt.Sprintf("%d times", n)
 }

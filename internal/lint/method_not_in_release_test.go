@@ -19,7 +19,7 @@ func TestMethodNotInReleaseFires(t *testing.T) {
 	require.Len(t, got, 2)
 	require.Equal(t, "warning", got[0].Severity)
 	require.Equal(t, []uint64{1, 2}, got[0].Requests)
-	require.Contains(t, got[0].Message, "authentication/web_api_key/token was called 2 times on pre-R10, which lacks it (answered METHOD_NOT_AVAILABLE, HTTP 404)")
+	require.Contains(t, got[0].Message, "authentication/web_api_key/token was called twice on pre-R10, which lacks it (answered METHOD_NOT_AVAILABLE, HTTP 404)")
 	require.Contains(t, got[0].Message, "from R10.0.0 (F7)")
 	require.Equal(t, []uint64{4}, got[1].Requests)
 	require.Contains(t, got[1].Message, "from R10.0.0 (F8)")

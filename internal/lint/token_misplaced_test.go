@@ -20,7 +20,7 @@ func TestTokenMisplacedFires(t *testing.T) {
 	require.Len(t, got, 2)
 	require.Equal(t, "error", got[0].Severity)
 	require.Equal(t, []uint64{2, 3}, got[0].Requests)
-	require.Contains(t, got[0].Message, "GET contact_information/show was called 2 times with the token in the Authorization header instead of the query parameter token")
+	require.Contains(t, got[0].Message, "GET contact_information/show was called twice with the token in the Authorization header instead of the query parameter token")
 	require.Contains(t, got[0].Message, "(F5)")
 	require.Equal(t, []uint64{4}, got[1].Requests)
 	require.Contains(t, got[1].Message, "header X-Token")
