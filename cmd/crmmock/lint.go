@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,67 +14,69 @@ import (
 	"github.com/crmmock/crmmock/internal/lint"
 )
 
-const lintUsage = `usage: crmmock lint --target URL [--fail-on error|warning|info] [--format text|json] [--admin-token T]
+// lintConfig is the lint command's flags (each also CRMMOCK_<NAME>; the flag wins).
+type lintConfig struct {
+	target, failOn, format, adminToken string
 
-Prints the client-lint report of a running mock (GET /__admin/lint): what the client
-did wrong with its tokens, judged on everything journaled since the last reset.
---target is the mock's root URL, a sandbox's URL (…/sandboxes/{id}) or an admin URL
-(…/__admin). Exit 0: no finding at or above --fail-on; 1: some; 2: bad usage or the
-report could not be read.
+	from map[string]string // flag name → the environment variable its value came from
+}
 
-`
+func (c *lintConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.target, "target", "", "URL of the running mock: its root, a sandbox's URL or an admin_url (required)")
+	fs.StringVar(&c.failOn, "fail-on", "error", "exit 1 when a finding is at least this severe: error, warning or info")
+	fs.StringVar(&c.format, "format", "text", "report format: text or json")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for the target's control API (when it runs with --admin-token)")
+}
+
+func init() {
+	register(&command{name: "lint", flags: new(lintConfig).flags, run: lintCommand})
+}
+
+// src names where a flag's value came from: its environment variable, else --flag.
+func (c *lintConfig) src(flagName string) string {
+	if env, ok := c.from[flagName]; ok {
+		return env
+	}
+	return "--" + flagName
+}
 
 // lintTimeout bounds the whole exchange with the target.
 const lintTimeout = 30 * time.Second
 
-// lintCommand is `crmmock lint`.
+// lintCommand is `crmmock lint` (INTERFACE §7): it prints the client-lint report of a
+// running mock (GET /__admin/lint). Exit 0: no finding at or above --fail-on; 1: some;
+// 2: bad usage, or the report could not be read.
 func lintCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var target, failOn, format, adminToken string
-	fs, err := parseFlags("lint", args, stderr, func(fs *flag.FlagSet) {
-		fs.Usage = func() {
-			fmt.Fprint(stderr, lintUsage)
-			fs.PrintDefaults()
-		}
-		fs.StringVar(&target, "target", "", "URL of the running mock (root, sandbox or …/__admin)")
-		fs.StringVar(&failOn, "fail-on", "error", "exit 1 when a finding of this severity or worse exists: error, warning or info")
-		fs.StringVar(&format, "format", "text", "report format: text or json")
-		fs.StringVar(&adminToken, "admin-token", "", "bearer token for the target's control API (when it runs with --admin-token)")
-	})
+	var c lintConfig
+	fs := newFlagSet("lint", c.flags)
+	from, err := parseEnvFlags(fs, args)
+	if err != nil {
+		return usageError(stderr, "lint", err)
+	}
+	c.from = from
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "crmmock lint: "+format+"\n", a...)
 		return 2
 	}
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		if strings.HasPrefix(err.Error(), "CRMMOCK_") {
-			return bad("%v", err)
-		}
-		return 2 // the flag package said which flag
-	}
-	if fs.NArg() > 0 {
-		return bad("unexpected argument %q (the mock is given with --target URL)", fs.Arg(0))
-	}
-	if target == "" {
+	if c.target == "" {
 		return bad("--target is required: the URL of the running mock, e.g. http://127.0.0.1:8080")
 	}
-	endpoint, err := lintURL(target)
+	endpoint, err := lintURL(c.target)
 	if err != nil {
-		return bad("--target: %v", err)
+		return bad("%s: %v", c.src("target"), err)
 	}
-	threshold, err := lint.ParseSeverity(failOn)
+	threshold, err := lint.ParseSeverity(c.failOn)
 	if err != nil {
-		return bad("--fail-on: %v", err)
+		return bad("%s: %v", c.src("fail-on"), err)
 	}
-	if format != "text" && format != "json" {
-		return bad("--format: %q: want text or json", format)
+	if c.format != "text" && c.format != "json" {
+		return bad("%s: %q: want text or json", c.src("format"), c.format)
 	}
-	rep, raw, err := fetchLint(ctx, endpoint, adminToken)
+	rep, raw, err := fetchLint(ctx, endpoint, c.adminToken)
 	if err != nil {
 		return bad("%v", err)
 	}
-	if format == "json" {
+	if c.format == "json" {
 		_, err = stdout.Write(raw)
 	} else {
 		err = lint.WriteText(stdout, rep)
