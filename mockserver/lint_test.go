@@ -426,3 +426,71 @@ func TestLintConcurrent(t *testing.T) {
 	}
 	require.NotEmpty(t, findings(h.Lint(), "truncated-token"))
 }
+
+// Ensure each sandbox has its own lint (INTERFACE §8): a truncated token in a sandbox
+// shows under its admin_url and in its Lint, not at the root; and a token of the root
+// presented in the sandbox is no truncation of anything there.
+func TestLintPerSandbox(t *testing.T) {
+	h := startVersion(t, "R12")
+	sb, err := h.NewSandbox(SandboxOptions{Version: "R12"})
+	require.NoError(t, err)
+	login, err := http.Post(sb.BaseURL(h.URL)+"/authentication/token", "application/json",
+		strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+	require.NoError(t, err)
+	var env struct {
+		Data struct{ Token string } `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(login.Body).Decode(&env))
+	login.Body.Close()
+	resp, err := http.Get(sb.BaseURL(h.URL) + "/contact_information/show?token=" + env.Data.Token[:32])
+	require.NoError(t, err)
+	resp.Body.Close()
+	resp, err = http.Get(sb.BaseURL(h.URL) + "/contact_information/show?token=" + h.login()[:32])
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	resp, err = http.Get(h.URL + sb.Prefix() + "/__admin/lint")
+	require.NoError(t, err)
+	var overHTTP LintReport
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&overHTTP))
+	resp.Body.Close()
+	got := findings(overHTTP, "truncated-token")
+	require.Len(t, got, 1)
+	require.Equal(t, env.Data.Token, got[0].Token)
+	require.Len(t, findings(sb.Lint(), "truncated-token"), 1)
+	require.Empty(t, h.lintReport().Findings)
+}
+
+// Ensure injected faults are judged as what the client saw, not as the release's
+// rules (INTERFACE §9): a fault's TOKEN_EXPIRED on a live token makes no
+// idle-rule-assumed, but resending that token is still expired-token-reused; a fault
+// that only delays leaves the answer, and its judgement, alone.
+func TestLintFaults(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	h.use(tok)
+	_, err := h.AddFault(FaultSpec{Operation: "*", Match: FaultMatch{Token: tok}, Answer: &FaultAnswer{Code: "TOKEN_EXPIRED"}})
+	require.NoError(t, err)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok)))
+	r := h.lintReport()
+	require.Empty(t, findings(r, "idle-rule-assumed"))
+	require.Empty(t, findings(r, "active-token-expired"))
+
+	require.Equal(t, "OK", h.code(h.use(tok))) // the fault fired once; the token lives
+	got := findings(h.lintReport(), "expired-token-reused")
+	require.Len(t, got, 1)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+
+	h = startVersion(t, "R12")
+	tok = h.login()
+	for range 12 { // in use until 1 h 50 …
+		require.Equal(t, "OK", h.code(h.use(tok)))
+		h.advance(10 * time.Minute)
+	}
+	_, err = h.AddFault(FaultSpec{Operation: "*", Delay: time.Millisecond})
+	require.NoError(t, err)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok))) // … dead at 2 h: delayed, then answered by the rule
+	j := h.Journal()
+	require.NotEmpty(t, j[len(j)-1].Fault)
+	require.Len(t, findings(h.lintReport(), "idle-rule-assumed"), 1, "a delay is no answer")
+}

@@ -195,3 +195,23 @@ func TestServeLintReportBadDir(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }
+
+// Ensure --target may be a sandbox's URL or its admin_url (INTERFACE §8): each has its
+// own lint, apart from the root's.
+func TestLintCommandSandbox(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{Version: "R12"})
+	sb, err := srv.NewSandbox(mockserver.SandboxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := srv.URL + sb.Prefix()
+	useAt(t, root, loginAt(t, root)[:32])
+	for _, target := range []string{root, root + "/__admin"} {
+		if code, out, errs := runLint("--target", target); code != 1 || !strings.Contains(out, "truncated-token") {
+			t.Errorf("--target %s: exit %d\n%s%s", target, code, out, errs)
+		}
+	}
+	if code, out, _ := runLint("--target", srv.URL); code != 0 {
+		t.Errorf("root: exit %d\n%s", code, out)
+	}
+}
