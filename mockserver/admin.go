@@ -68,6 +68,9 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
 	}, http.MethodGet)
+	on("/lint", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, m.Lint())
+	}, http.MethodGet)
 	on("/scenario", (*Mock).putScenario, http.MethodPut, http.MethodPost)
 	on("/scenario", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Scenario())
