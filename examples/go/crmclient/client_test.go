@@ -2,8 +2,6 @@ package crmclient_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"net/url"
 	"slices"
 	"testing"
@@ -55,22 +53,7 @@ func TestReloginAfterIdleExpiry(t *testing.T) {
 	}
 
 	// The mock's client lint: nothing wrong with this token handling.
-	resp, err := s.Client().Get(s.URL + "/__admin/lint")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var lint struct {
-		Findings []map[string]any
-		Summary  map[string]int
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /__admin/lint: %s", resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&lint); err != nil {
-		t.Fatal(err)
-	}
-	if lint.Summary["error"] != 0 {
-		t.Errorf("lint errors: %v", lint.Findings)
+	if report := s.Lint(); report.Summary["error"] != 0 {
+		t.Errorf("lint errors: %+v", report.Findings)
 	}
 }
