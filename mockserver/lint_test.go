@@ -21,6 +21,7 @@ func (h *harness) lintReport() LintReport {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(h.t, err)
 	require.Equal(h.t, http.StatusOK, resp.StatusCode, "%s", body)
+	checkAdminAnswer(h.t, resp.Request, resp.StatusCode, resp.Header, body) // admin-openapi.yaml's LintReport
 	var overHTTP LintReport
 	require.NoError(h.t, json.Unmarshal(body, &overHTTP), "%s", body)
 	fromGo := h.Lint()
