@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+
+	"github.com/crmmock/crmmock/internal/dashboard"
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
@@ -52,6 +54,8 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
 	}, http.MethodGet)
+	a.Handle(dashboard.Path, dashboard.Handler()) // the page answers 405 itself
+	a.Handle(dashboard.Path+"/", dashboard.Handler())
 	on("/scenario", (*Mock).putScenario, http.MethodPut, http.MethodPost)
 	on("/scenario", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Scenario())
@@ -69,9 +73,17 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	return r
 })
 
+// openAdminPage tells whether r asks for the dashboard page itself: the same static
+// document for everyone, so it needs no admin token (its API calls do).
+func openAdminPage(r *http.Request) bool {
+	p := r.URL.Path
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(p == "/__admin"+dashboard.Path || p == "/__admin"+dashboard.Path+"/")
+}
+
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
+	if m.adminTok != "" && !openAdminPage(r) && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
 		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
 		return
