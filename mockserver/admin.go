@@ -44,8 +44,13 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/tokens", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens()})
 	}, http.MethodGet)
-	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"requests": m.Journal()})
+	on("/requests", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		f, err := parseJournalFilter(r.URL.Query())
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requests": m.journal.list(f)})
 	}, http.MethodGet)
 	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		m.ClearJournal()

@@ -77,7 +77,7 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 		if a.err != nil {
 			tb.Fatalf("issue expired: %v", a.err)
 		}
-		s = strings.ReplaceAll(s, "@EXP@", a.token)
+		s = strings.ReplaceAll(s, "@EXP@", a.issued)
 	}
 	return s
 }

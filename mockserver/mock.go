@@ -235,10 +235,10 @@ func (m *Mock) Tokens() []Token { return m.tokens.list() }
 func (m *Mock) Token(value string) (Token, bool) { return m.tokens.get(value) }
 
 // Journal is the requests received since the last reset (the newest 10 000).
-func (m *Mock) Journal() []JournalEntry { return m.journal.list(false) }
+func (m *Mock) Journal() []JournalEntry { return m.journal.list(journalFilter{}) }
 
 // Violations is the journal's requests that broke the contract.
-func (m *Mock) Violations() []JournalEntry { return m.journal.list(true) }
+func (m *Mock) Violations() []JournalEntry { return m.journal.list(journalFilter{violations: true}) }
 
 // ClearJournal empties the request journal.
 func (m *Mock) ClearJournal() { m.journal.clear() }

@@ -105,6 +105,14 @@ func (s *store) add(r *record) {
 	s.mu.Unlock()
 }
 
+// has tells whether value is a token the mock issued (in any state).
+func (s *store) has(value string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.byValue[value]
+	return ok
+}
+
 // use checks a token now and, when live, records the use (restarting an idle
 // rule's hour when touch is set). It returns the record or the error to answer.
 func (s *store) use(value string, touch bool) (*record, *apiError) {

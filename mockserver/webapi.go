@@ -9,17 +9,24 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
 // answer is what a Web API handler returns; writeAnswer turns it into the envelope.
+// It carries what the journal, the log and the token's timeline need.
 type answer struct {
 	data       any // nil with err; json.RawMessage or a value otherwise
 	err        *apiError
 	deprecated bool
-	token      string // the token issued, for the log
+	operation  string // the contract operation as a Web API method name; empty when unrouted
+	presented  string // the token the request presented, verbatim
+	issued     string // the token this request issued
+	principal  string // a login's asker (see JournalEntry.principal)
+	misplaced  string // where an issued token came when the contract's place had none
+	fault      string // the fault id that answered
 }
 
 // envelope is the one shape of every Web API answer (F3, F4).
@@ -66,26 +73,48 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if err != nil { // data came from a scenario and was checked on load; never expected
 		body = []byte(`{"status":{"code":"INTERNAL_ERROR","message":"Internal error","description":"answer could not be encoded"},"data":null}`)
 		status = http.StatusInternalServerError
+		env.Status = envelopeStatus{Code: string(CodeInternal), Description: "answer could not be encoded"}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if a.deprecated {
 		h.Set("Deprecation", "true") // F8: deprecated from R12.0.0
 	}
+	m.record(r, a, status, &env.Status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
 
+// record journals and logs an answer (before it is written: a client that has its
+// answer finds its entry).
+func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus) {
+	rel := m.release.Load()
 	e := JournalEntry{
-		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Status: status,
-		Code: env.Status.Code, Version: m.release.Load().Name,
+		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
+		Code: st.Code, Description: st.Description, Version: rel.Name, Issued: a.issued, Fault: a.fault,
+		Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
 	}
-	if a.err != nil && a.err.Violation {
-		e.Violations = []string{a.err.Description}
-		m.log.Warn("contract violation", "method", r.Method, "path", r.URL.Path, "reason", a.err.Description)
-	} else if m.log.Enabled(r.Context(), slog.LevelDebug) { // no boxing of the arguments when off
-		m.log.Debug("request", "method", r.Method, "path", r.URL.Path, "code", e.Code)
+	if a.presented != "" {
+		e.Token = cutToken(a.presented)
 	}
-	m.journal.add(e)
+	level, msg := slog.LevelInfo, "request"
+	if a.err != nil {
+		e.catalogue = a.err.Code
+		if a.err.Violation {
+			e.Violations = []string{a.err.Description}
+			level, msg = slog.LevelWarn, "contract violation"
+		}
+	}
+	id := m.journal.add(e)
+	if ctx := r.Context(); m.log.Enabled(ctx, level) { // no formatting when the level is off
+		tok := a.presented
+		if a.issued != "" {
+			tok = a.issued
+		}
+		m.log.LogAttrs(ctx, level, msg, slog.Uint64("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("code", st.Code), slog.String("reason", st.Description),
+			slog.String("mock_time", e.Time.UTC().Format(time.RFC3339Nano)), slog.String("token", shortToken(tok)))
+	}
 }
 
 var envelopeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -161,13 +190,16 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		return answer{err: aerr}
 	}
 	op := route.Operation.OperationID
+	a := answer{operation: operationName(op, rest)}
 	avail := rel.Profile.availability(op)
 	if avail == NotAvailable {
-		return answer{err: errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op))}
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op))
+		return a
 	}
 	body, aerr := m.readBody(r)
 	if aerr != nil {
-		return answer{err: aerr}
+		a.err = aerr
+		return a
 	}
 	if wd.lenientCT && r.Method == http.MethodPost && routed.Header.Get("Content-Type") == "" {
 		routed.Header = routed.Header.Clone() // routed shares r's headers
@@ -181,32 +213,150 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		query = r.URL.Query()
 	}
 	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
-		return answer{err: aerr}
+		a.err = aerr
+		m.explainRejected(&a, r, op, query, body) // the error path only
+		return a
 	}
 	now := m.clock.Now()
-	var a answer
+	var h answer
 	switch op {
 	case "authenticationToken":
-		a = m.userToken(body, rel, wd, now)
+		h = m.userToken(body, rel, wd, now)
 	case "webApiKeyToken":
-		a = m.keyToken(r, body, rel, wd, now)
+		h = m.keyToken(r, body, rel, wd, now)
 	case "releaseToken":
-		a = m.releaseToken(body)
+		h = m.releaseToken(body)
 	case "otherMethodGet":
-		a = m.otherMethod(r, rest, query.Get("token"), wd)
+		h = m.otherMethod(r, rest, query.Get("token"), wd)
 	case "otherMethodPost":
 		var req struct {
 			Token string `json:"token"`
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
-			return answer{err: errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)}
+			a.err = errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)
+			return a
 		}
-		a = m.otherMethod(r, rest, req.Token, wd)
+		h = m.otherMethod(r, rest, req.Token, wd)
 	default:
-		return answer{err: errorf(CodeInternal, "operation %q has no handler", op)}
+		a.err = errorf(CodeInternal, "operation %q has no handler", op)
+		return a
 	}
-	a.deprecated = avail == Deprecated && a.err == nil
-	return a
+	h.operation = a.operation
+	h.deprecated = avail == Deprecated && h.err == nil
+	return h
+}
+
+// operationName is a contract operation as a Web API method name (the journal's
+// operation): the fixed paths by name, any other method as <resource>/<action>.
+func operationName(operationID, rest string) string {
+	switch operationID {
+	case "authenticationToken":
+		return "authentication/token"
+	case "webApiKeyToken":
+		return "authentication/web_api_key/token"
+	case "releaseToken":
+		return "authentication/token/release"
+	}
+	return strings.TrimPrefix(rest, "/")
+}
+
+// explainRejected fills in, for a request the contract rejected, the token it
+// presented and, when another Web API method lacks the token where the contract wants
+// it (GET: query token; POST: body token), where an issued token came instead.
+func (m *Mock) explainRejected(a *answer, r *http.Request, op string, query url.Values, body []byte) {
+	switch op {
+	case "otherMethodGet":
+		a.presented = query.Get("token")
+	case "otherMethodPost", "releaseToken":
+		a.presented = bodyToken(body)
+	default:
+		return
+	}
+	if a.presented == "" && op != "releaseToken" {
+		a.misplaced = m.findMisplaced(r, op == "otherMethodPost", query, body)
+	}
+}
+
+// bodyToken is a JSON body's string field token, if any.
+func bodyToken(body []byte) string {
+	var req struct {
+		Token any `json:"token"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return ""
+	}
+	s, _ := req.Token.(string)
+	return s
+}
+
+// findMisplaced looks for a token the mock issued elsewhere in a request that lacks it
+// where the contract wants it: the Authorization header (Bearer or raw), another
+// header, the query of a POST, the body of a GET. It answers where, or "".
+func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body []byte) string {
+	issued := func(v string) bool {
+		v = strings.TrimSpace(v)
+		if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			v = strings.TrimSpace(rest)
+		}
+		return v != "" && m.tokens.has(v)
+	}
+	for _, v := range r.Header.Values("Authorization") {
+		if issued(v) {
+			return "Authorization header"
+		}
+	}
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		if name != "Authorization" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, v := range r.Header[name] {
+			if issued(v) {
+				return "header " + name
+			}
+		}
+	}
+	if post {
+		for _, vs := range query {
+			for _, v := range vs {
+				if issued(v) {
+					return "query of a POST"
+				}
+			}
+		}
+		return ""
+	}
+	if r.Body != nil { // a GET's body is not read on the way in
+		body, _ = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit))
+	}
+	if len(body) == 0 {
+		return ""
+	}
+	if issued(string(body)) {
+		return "body of a GET"
+	}
+	var fields map[string]any
+	if json.Unmarshal(body, &fields) == nil {
+		for _, v := range fields {
+			if s, ok := v.(string); ok && issued(s) {
+				return "body of a GET"
+			}
+		}
+		return ""
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		for _, vs := range form {
+			for _, v := range vs {
+				if issued(v) {
+					return "body of a GET"
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // respellOrganization renames a login body's `organization` to `organisation` (F14),
@@ -265,6 +415,12 @@ func firstMajor(operationID string) int {
 
 // userToken is authentication/token (F2).
 func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) answer {
+	a, principal := m.userLogin(body, rel, wd, now)
+	a.principal = principal
+	return a
+}
+
+func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (answer, string) {
 	var req struct {
 		Username     string  `json:"username"`
 		Password     string  `json:"password"`
@@ -272,31 +428,32 @@ func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) an
 		Unit         *string `json:"unit"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
+		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}, ""
 	}
+	principal := clip("user " + req.Username + "@" + req.Organisation)
 	g, ok := wd.orgs[req.Organisation]
 	if !ok {
-		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}
+		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}, principal
 	}
 	u, ok := g.users[req.Username]
 	if !ok {
 		_ = subtle.ConstantTimeCompare([]byte(req.Password), []byte(req.Password)) // same work as a known user
-		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation)}
+		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation)}, principal
 	}
 	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(u.password)) != 1 {
-		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}
+		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}, principal
 	}
 	x := u.defaultUnit // F2: the user's default unit when unit is absent
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = g.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name)}
+			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name)}, principal
 		}
 		if !u.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}
+			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}, principal
 		}
 	}
-	return m.issue(KindUser, rel.Profile.UserRule, u, x, rel, wd, now)
+	return m.issue(KindUser, rel.Profile.UserRule, u, x, rel, wd, now), principal
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
@@ -312,7 +469,7 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		}
 	}
 	if k == nil {
-		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known")}
+		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known"), principal: keyPrincipal(key)}
 	}
 	var req struct {
 		Unit *string `json:"unit"`
@@ -339,7 +496,17 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 			}
 		}
 	}
-	return m.issue(KindKey, rel.Profile.KeyRule, k.user, x, rel, wd, now)
+	a := m.issue(KindKey, rel.Profile.KeyRule, k.user, x, rel, wd, now)
+	a.principal = keyPrincipal(key)
+	return a
+}
+
+// keyPrincipal names a Web API key in the journal by its last 4 characters only.
+func keyPrincipal(key string) string {
+	if len(key) < 8 {
+		return "key …"
+	}
+	return "key …" + strings.ToValidUTF8(key[len(key)-4:], "?")
 }
 
 // basicKey reads the key from "Authorization: Basic base64(key:)" (F7).
@@ -378,7 +545,7 @@ func (m *Mock) issue(kind Kind, rule ExpiryRule, u *user, x *unit, rel *Release,
 	}
 	n := now.UnixNano()
 	m.tokens.add(&record{value: value, kind: kind, version: rel.Name, rule: rule, user: u, unit: x, issued: n, lastUsed: n})
-	return answer{data: tokenData{Token: value}, token: value}
+	return answer{data: tokenData{Token: value}, issued: value}
 }
 
 type tokenData struct {
@@ -394,6 +561,8 @@ func (m *Mock) checkToken(value string, touch bool) (*record, *apiError) {
 		if err := checkJWT(m.secret, value); err != nil {
 			return nil, errorf(CodeInvalidToken, "%v", err)
 		}
+	} else if !jtiPattern.MatchString(value) {
+		return nil, errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
 	}
 	return m.tokens.use(value, touch) // judged on the clock as it is under the store's lock
 }
@@ -407,25 +576,25 @@ func (m *Mock) releaseToken(body []byte) answer {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
 	if _, aerr := m.checkToken(req.Token, false); aerr != nil {
-		return answer{err: aerr}
+		return answer{err: aerr, presented: req.Token}
 	}
 	if aerr := m.tokens.release(req.Token); aerr != nil {
-		return answer{err: aerr}
+		return answer{err: aerr, presented: req.Token}
 	}
-	return answer{data: emptyObject}
+	return answer{data: emptyObject, presented: req.Token}
 }
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
 func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world) answer {
 	if _, aerr := m.checkToken(token, true); aerr != nil {
-		return answer{err: aerr}
+		return answer{err: aerr, presented: token}
 	}
 	ma, ok := wd.methods[r.Method+" "+strings.TrimPrefix(rest, "/")]
 	if !ok {
-		return answer{data: emptyObject}
+		return answer{data: emptyObject, presented: token}
 	}
 	if ma.err != "" {
-		return answer{err: errorf(ma.err, "%s: injected by the scenario", strings.TrimPrefix(rest, "/"))}
+		return answer{err: errorf(ma.err, "%s: injected by the scenario", strings.TrimPrefix(rest, "/")), presented: token}
 	}
-	return answer{data: ma.data}
+	return answer{data: ma.data, presented: token}
 }
