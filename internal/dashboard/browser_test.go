@@ -244,33 +244,24 @@ func TestDashboardInBrowser(t *testing.T) {
 		// The other buttons and forms reach the mock.
 		click(t, ctx, "#adv-1m")
 		waitFor(t, ctx, "+1 m", `document.getElementById("clock").textContent === "2024-01-01 10:02:00 UTC"`)
-		typeInto(t, ctx, "#advance-custom", "58m")
+		typeInto(t, ctx, "#advance-custom", "57m")
 		click(t, ctx, "#advance-form button[type=submit]")
-		waitFor(t, ctx, "custom advance", `document.getElementById("clock").textContent === "2024-01-01 11:00:00 UTC"`)
-		require.Equal(t, "live", eval[string](t, ctx, rowState(key)))
-		click(t, ctx, "#adv-2h")
-		waitFor(t, ctx, "+2 h expires the key token", rowState(key)+` === "expired"`)
-		require.Equal(t, t0.Add(4*time.Hour), srv.Now())
-		typeInto(t, ctx, "#set-clock", "2024-01-02T08:00:00Z")
-		click(t, ctx, "#set-form button[type=submit]")
-		waitFor(t, ctx, "set clock", `document.getElementById("clock").textContent === "2024-01-02 08:00:00 UTC"`)
+		waitFor(t, ctx, "custom advance", `document.getElementById("clock").textContent === "2024-01-01 10:59:00 UTC"`)
+		require.Equal(t, "live", eval[string](t, ctx, rowState(key)), "F7: live until 2 h after issue")
 
 		typeInto(t, ctx, "#release-input", "R12")
 		click(t, ctx, "#release-form button[type=submit]")
 		waitFor(t, ctx, "release switched", `document.getElementById("release").textContent === "R12"`)
 		require.Equal(t, "R12", srv.Version().Name)
 
-		// Bad input is answered, not swallowed.
-		typeInto(t, ctx, "#advance-custom", "soon")
-		click(t, ctx, "#advance-form button[type=submit]")
-		waitFor(t, ctx, "bad duration reported", `document.getElementById("message").classList.contains("error") &&
-			document.getElementById("message").textContent.includes("duration")`)
-
-		// An R12 token (F9: a JWT, 2 h after issue), used and released.
+		// R12 tokens (F9: JWTs, 2 h after issue): one used, one used and released.
 		jwt := login(t, srv)
 		require.Equal(t, "OK", use(t, srv, jwt).Status.Code)
-		require.Equal(t, "OK", release(t, srv, jwt).Status.Code)
-		waitFor(t, ctx, "released JWT row", rowState(jwt)+` === "released"`)
+		gone := login(t, srv)
+		require.Equal(t, "OK", use(t, srv, gone).Status.Code)
+		require.Equal(t, "OK", release(t, srv, gone).Status.Code)
+		waitFor(t, ctx, "released JWT row", rowState(gone)+` === "released"`)
+		require.Equal(t, "live", eval[string](t, ctx, rowState(jwt)))
 
 		// Clicking a token shows its events.
 		click(t, ctx, fmt.Sprintf(`.tl-row[data-token="%s"]`, user))
@@ -284,10 +275,26 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "journal filtered", `(() => { const rows = [...document.querySelectorAll("#journal tbody tr")];
 			return rows.length === 3 && rows[0].dataset.code === "TOKEN_EXPIRED" })()`)
 		click(t, ctx, "#filter-clear")
+		waitFor(t, ctx, "filter cleared", `document.querySelectorAll("#journal tbody tr").length === 9`)
 
-		// Known state for the screenshot: the selection closed, the mouse off the rows.
+		// Known state for the screenshot (10:59 on R12): the idle R10 token expired after
+		// its use with a rejection, the key token live until 11:00, a used JWT, a released one.
 		click(t, ctx, "#details-close")
 		screenshot(t, ctx, "crmmock-dashboard.png", true)
+
+		click(t, ctx, "#adv-2h")
+		waitFor(t, ctx, "+2 h expires the key token", rowState(key)+` === "expired"`)
+		require.Equal(t, t0.Add(3*time.Hour+59*time.Minute), srv.Now())
+		typeInto(t, ctx, "#set-clock", "2024-01-02T08:00:00Z")
+		click(t, ctx, "#set-form button[type=submit]")
+		waitFor(t, ctx, "set clock", `document.getElementById("clock").textContent === "2024-01-02 08:00:00 UTC"`)
+		require.Equal(t, time.Date(2024, 1, 2, 8, 0, 0, 0, time.UTC), srv.Now())
+
+		// Bad input is answered, not swallowed.
+		typeInto(t, ctx, "#advance-custom", "soon")
+		click(t, ctx, "#advance-form button[type=submit]")
+		waitFor(t, ctx, "bad duration reported", `document.getElementById("message").classList.contains("error") &&
+			document.getElementById("message").textContent.includes("duration")`)
 
 		// Reset empties the timeline and puts the clock back.
 		click(t, ctx, "#reset")

@@ -47,7 +47,7 @@ func TestPageIsSelfContained(t *testing.T) {
 	require.Contains(t, csp, "default-src 'none'")
 	require.Contains(t, csp, "connect-src 'self'")
 	for _, tag := range []string{"script", "style"} {
-		m := regexp.MustCompile(`(?s)<` + tag + `>(.*?)</` + tag + `>`).FindAllStringSubmatch(body, -1)
+		m := regexp.MustCompile(`(?s)<`+tag+`>(.*?)</`+tag+`>`).FindAllStringSubmatch(body, -1)
 		require.Len(t, m, 1, "one inline %s", tag)
 		sum := sha256.Sum256([]byte(m[0][1]))
 		require.Contains(t, csp, tag+"-src 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")

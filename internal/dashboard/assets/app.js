@@ -370,7 +370,7 @@
   function renderAxis() {
     const axis = $("tl-axis");
     const track = h("div", { class: "tl-track" });
-    const width = Math.max(100, axis.clientWidth - 250);
+    const width = Math.max(100, axis.clientWidth - 290);
     const span = view.t1 - view.t0;
     const step = STEPS.find((s) => (s / span) * width >= 90) || STEPS[STEPS.length - 1];
     const grid = h("div", { class: "tl-track" });
