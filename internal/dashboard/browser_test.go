@@ -321,6 +321,50 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.Equal(t, 0, eval[int](t, ctx, `localStorage.length`))
 	})
 
+	// Ensure the page works under a sandbox's admin_url: it acts on the sandbox alone,
+	// and the root's page links to it.
+	t.Run("sandbox", func(t *testing.T) {
+		srv := mockserver.Start(t, mockserver.Options{Version: "R12", Start: t0.AddDate(1, 0, 0)})
+		resp, err := http.Post(srv.URL+"/__admin/sandboxes", "application/json",
+			strings.NewReader(`{"version":"R10","start":"2024-01-01T09:00:00Z"}`))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusNotFound {
+			t.Skip("this mock has no sandboxes yet (INTERFACE §8)")
+		}
+		require.Equal(t, http.StatusCreated, resp.StatusCode)
+		var sb struct {
+			ID       string `json:"id"`
+			BaseURL  string `json:"base_url"`
+			AdminURL string `json:"admin_url"`
+		}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&sb))
+		rootTok := login(t, srv)
+
+		ctx := tab(t, bctx, sb.AdminURL+"/ui")
+		waitFor(t, ctx, "sandbox clock", `document.getElementById("clock").textContent === "2024-01-01 09:00:00 UTC" &&
+			document.getElementById("release").textContent === "R10"`)
+		require.Contains(t, eval[string](t, ctx, `document.getElementById("instance").textContent`), "sandbox "+sb.ID)
+		req, _ := http.NewRequest(http.MethodPost, sb.BaseURL+"/authentication/token",
+			strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+		req.Header.Set("Content-Type", "application/json")
+		env := do(t, req)
+		require.Equal(t, "OK", env.Status.Code)
+		waitFor(t, ctx, "the sandbox's token, not the root's", rowState(env.Data.Token)+` === "live" &&
+			document.querySelectorAll("#tl-table tbody tr").length === 1`)
+		click(t, ctx, "#adv-1h")
+		waitFor(t, ctx, "sandbox clock moved", `document.getElementById("clock").textContent === "2024-01-01 10:00:00 UTC"`)
+		waitFor(t, ctx, "sandbox token expired (F6)", rowState(env.Data.Token)+` === "expired"`)
+		require.Equal(t, t0.AddDate(1, 0, 0), srv.Now(), "the root's clock did not move")
+		rt, ok := srv.Token(rootTok)
+		require.True(t, ok)
+		require.Equal(t, mockserver.StateLive, rt.State)
+
+		root := tab(t, bctx, srv.URL+"/__admin/ui")
+		waitFor(t, root, "root lists the sandbox", fmt.Sprintf(`[...document.querySelectorAll("#sandbox-list a")]
+			.some(a => a.getAttribute("href") === %q)`, strings.TrimPrefix(sb.AdminURL, srv.URL)+"/ui"))
+	})
+
 	// Ensure 500 tokens stay readable: every token in the table, compact rows drawn only
 	// where the timeline is scrolled (the last one appears when scrolled to the end).
 	t.Run("500 tokens", func(t *testing.T) {
