@@ -193,6 +193,15 @@ func release(t *testing.T, srv *mockserver.Server, tok string) envelope {
 	return do(t, req)
 }
 
+// lintServed tells whether the mock answers GET /__admin/lint (branch lint, INTERFACE §7).
+func lintServed(t *testing.T, srv *mockserver.Server) bool {
+	t.Helper()
+	resp, err := http.Get(srv.URL + "/__admin/lint")
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
 func rowState(tok string) string {
 	return fmt.Sprintf(`document.querySelector('#tl-table tr[data-token="%s"] td.state')?.textContent`, tok)
 }
@@ -244,6 +253,17 @@ func TestDashboardInBrowser(t *testing.T) {
 		// The other buttons and forms reach the mock.
 		click(t, ctx, "#adv-1m")
 		waitFor(t, ctx, "+1 m", `document.getElementById("clock").textContent === "2024-01-01 10:02:00 UTC"`)
+
+		// A retry with the expired token: a second red mark and, where the mock has the
+		// lint (INTERFACE §7), an expired-token-reused finding.
+		require.Equal(t, "TOKEN_EXPIRED", use(t, srv, user).Status.Code)
+		waitFor(t, ctx, "second red mark", fmt.Sprintf(`document.querySelectorAll('.tl-row[data-token="%s"] .mark-reject').length === 2`, user))
+		if lintServed(t, srv) {
+			waitFor(t, ctx, "lint finding", `document.querySelector('#lint-list li.error[data-rule="expired-token-reused"]') !== null &&
+				!document.getElementById("lint").hidden`)
+		} else {
+			require.True(t, eval[bool](t, ctx, `document.getElementById("lint").hidden`), "no lint section without GET /__admin/lint")
+		}
 		typeInto(t, ctx, "#advance-custom", "57m")
 		click(t, ctx, "#advance-form button[type=submit]")
 		waitFor(t, ctx, "custom advance", `document.getElementById("clock").textContent === "2024-01-01 10:59:00 UTC"`)
@@ -273,13 +293,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		// The journal filters by token.
 		typeInto(t, ctx, "#journal-filter", user[len(user)-10:])
 		waitFor(t, ctx, "journal filtered", `(() => { const rows = [...document.querySelectorAll("#journal tbody tr")];
-			return rows.length === 3 && rows[0].dataset.code === "TOKEN_EXPIRED" })()`)
+			return rows.length === 4 && rows[0].dataset.code === "TOKEN_EXPIRED" })()`)
 		click(t, ctx, "#filter-clear")
-		waitFor(t, ctx, "filter cleared", `document.querySelectorAll("#journal tbody tr").length === 9`)
+		waitFor(t, ctx, "filter cleared", `document.querySelectorAll("#journal tbody tr").length === 10`)
 
 		// Known state for the screenshot (10:59 on R12): the idle R10 token expired after
 		// its use with a rejection, the key token live until 11:00, a used JWT, a released one.
 		click(t, ctx, "#details-close")
+		waitFor(t, ctx, "details closed", `document.getElementById("details").hidden`)
+		require.True(t, eval[bool](t, ctx, `(window.scrollTo(0, 0), document.activeElement.blur(), true)`))
 		screenshot(t, ctx, "crmmock-dashboard.png", true)
 
 		click(t, ctx, "#adv-2h")

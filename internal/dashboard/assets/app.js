@@ -607,7 +607,8 @@
     $("lint").hidden = false;
     const findings = rep.findings || [];
     const s = rep.summary || {};
-    $("lint-summary").textContent = "(" + (s.error || 0) + " errors, " + (s.warning || 0) + " warnings, " + (s.info || 0) + " info)";
+    const count = (n, what) => (n || 0) + " " + what + (n === 1 || what === "info" ? "" : "s");
+    $("lint-summary").textContent = "(" + count(s.error, "error") + ", " + count(s.warning, "warning") + ", " + count(s.info, "info") + ")";
     $("lint-none").hidden = findings.length > 0;
     $("lint-list").replaceChildren(...findings.map((f) => {
       const reqs = (f.requests || []);
