@@ -318,6 +318,10 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "bad duration reported", `document.getElementById("message").classList.contains("error") &&
 			document.getElementById("message").textContent.includes("duration")`)
 
+		// No script error surfaced on the way (the page reports them in its status line).
+		require.False(t, eval[bool](t, ctx, `document.getElementById("live").classList.contains("down")`),
+			eval[string](t, ctx, `document.getElementById("live").textContent`))
+
 		// Reset empties the timeline and puts the clock back.
 		click(t, ctx, "#reset")
 		waitFor(t, ctx, "reset", `document.getElementById("clock").textContent === "2024-01-01 09:00:00 UTC" &&
@@ -417,6 +421,12 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.Less(t, drawn, 120)
 		require.Positive(t, drawn)
 		require.True(t, eval[bool](t, ctx, fmt.Sprintf(`document.querySelector('.tl-row[data-token="%s"]') !== null`, last)), "newest first")
+		// Keyboard: a focused row opens its token with Enter.
+		require.NoError(t, chromedp.Do(ctx, chromedp.Focus(chromedp.CSS(fmt.Sprintf(`.tl-row[data-token="%s"]`, last))), chromedp.KeyEvent("\r")))
+		waitFor(t, ctx, "details by keyboard", fmt.Sprintf(`document.getElementById("details-token").textContent === %q`, last))
+		click(t, ctx, "#details-close")
+		require.True(t, eval[bool](t, ctx, `(window.scrollTo(0, 0), document.activeElement.blur(), true)`))
+		waitFor(t, ctx, "the whole journal read on the first load", `document.getElementById("journal-count").textContent === "(newest 300 of 701)"`)
 		screenshot(t, ctx, "crmmock-dashboard-500.png", false)
 		require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("tl").scrollTop = 1e6`)))
 		waitFor(t, ctx, "oldest row drawn after scrolling", fmt.Sprintf(`document.querySelector('.tl-row[data-token="%s"]') !== null`, first))

@@ -133,7 +133,7 @@
       await refresh();
       setLive(true);
     } catch (err) {
-      if (!(err instanceof AuthNeeded)) setLive(false, "cannot reach the mock's control API: " + err.message);
+      if (!(err instanceof AuthNeeded)) setLive(false, "update failed: " + err.message);
     }
     running = false;
     if (state.waitingForToken) return;
@@ -143,6 +143,10 @@
     if (!document.hidden) timer = setTimeout(poll, wait);
   }
 
+  window.addEventListener("error", (ev) => setLive(false, "page error: " + ev.message));
+  window.addEventListener("unhandledrejection", (ev) => {
+    if (!(ev.reason instanceof AuthNeeded)) setLive(false, "page error: " + (ev.reason && ev.reason.message));
+  });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) pollNow(); });
 
   async function refresh() {
@@ -175,7 +179,8 @@
   // The journal is kept in the page by entry id, so the timeline can mark uses and
   // rejections without asking for the whole journal on every poll.
   async function loadJournal() {
-    let r = await api("GET", "/requests?limit=" + JOURNAL_STEP);
+    // The first poll fills the page's journal; later ones ask for what is new.
+    let r = await api("GET", "/requests?limit=" + (state.maxId ? JOURNAL_STEP : JOURNAL_CATCHUP));
     if (!r.ok) return;
     if (r.text === state.journalText) return;
     state.journalText = r.text;
