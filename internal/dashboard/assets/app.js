@@ -8,6 +8,7 @@
   const JOURNAL_CATCHUP = 5000; // asked for when more than a step arrived between polls
   const JOURNAL_CAP = 20000;    // entries kept in the page for the timeline's marks
   const JOURNAL_SHOWN = 300;    // rows in the journal table
+  const TABLE_ROWS = 1000;      // rows in the timeline's table (the timeline itself has every token)
   const TOKEN_KEY = "crmmock-admin-token";
   const ADMIN = location.pathname.replace(/\/ui\/?$/, "");
 
@@ -114,7 +115,7 @@
   function setLive(ok, why) {
     const el = $("live");
     el.className = "live" + (ok ? "" : " down");
-    el.textContent = ok ? "live · updated " + new Date().toLocaleTimeString() : why;
+    el.textContent = why;
   }
 
   // ---- polling -------------------------------------------------------------------------
@@ -131,7 +132,7 @@
     const started = performance.now();
     try {
       await refresh();
-      setLive(true);
+      setLive(true, "live · updated " + new Date().toLocaleTimeString() + " in " + Math.round(performance.now() - started) + " ms");
     } catch (err) {
       if (!(err instanceof AuthNeeded)) setLive(false, "update failed: " + err.message);
     }
@@ -473,7 +474,10 @@
 
   function renderTable() {
     const rows = [];
-    for (let i = 0; i < view.toks.length; i++) {
+    const n = Math.min(view.toks.length, TABLE_ROWS);
+    $("tl-caption").textContent = "Tokens, newest first (the timeline as a table" +
+      (n < view.toks.length ? "; the newest " + n + " of " + view.toks.length : "") + ")";
+    for (let i = 0; i < n; i++) {
       const t = view.toks[i], s = view.spans[i];
       const mk = state.marks.get(t.token) || { uses: [], rejects: [] };
       rows.push(h("tr", { "data-token": t.token },
