@@ -42,7 +42,16 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/version", (*Mock).getVersion, http.MethodGet)
 	on("/version", (*Mock).putVersion, http.MethodPut, http.MethodPost)
 	on("/tokens", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens()})
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens(), "dropped": m.DroppedTokens()})
+	}, http.MethodGet)
+	on("/tokens/{token}", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		tok := mux.Vars(r)["token"]
+		tl, ok := m.TokenTimeline(tok)
+		if !ok {
+			adminError(w, http.StatusNotFound, "token: %q was never issued by this mock (or was revoked, or dropped as long dead)", clip(tok))
+			return
+		}
+		writeJSON(w, http.StatusOK, tl)
 	}, http.MethodGet)
 	on("/requests", func(m *Mock, w http.ResponseWriter, r *http.Request) {
 		f, err := parseJournalFilter(r.URL.Query())

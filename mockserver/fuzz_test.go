@@ -73,7 +73,7 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 	if strings.Contains(s, "@EXP@") {
 		wd, rel := m.world.Load(), m.release.Load()
 		u := wd.orgs[docOrg].users[docUser]
-		a := m.issue(KindUser, rel.Profile.UserRule, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
+		a := m.issue(nil, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
 		if a.err != nil {
 			tb.Fatalf("issue expired: %v", a.err)
 		}
@@ -411,7 +411,11 @@ func FuzzTokenCheck(f *testing.F) {
 		m := fm.pick(ver)
 		token = hzFill(t, m, token)
 		_ = checkJWT(m.secret, token)
-		_, aerr := m.checkToken(token, touch)
+		p := presentCheck
+		if touch {
+			p = presentUse
+		}
+		aerr := m.checkToken(token, p).err
 		tok, held := m.Token(token)
 		want := string(CodeOK)
 		if aerr != nil {

@@ -49,8 +49,14 @@ type Options struct {
 	JWTSecret []byte
 	// BodyLimit caps request bodies; zero: DefaultBodyLimit.
 	BodyLimit int64
-	// Logger receives the mock's logs; nil: discarded.
+	// Logger receives the mock's logs; nil: discarded. At info: one line per Web API
+	// request, clock moves, release switches, scenario swaps, resets; contract
+	// violations at warn.
 	Logger *slog.Logger
+	// KeepDead is how many dead (expired or released) tokens are kept for the control
+	// API and the lint; older dead ones are dropped (and counted). Live tokens are
+	// always kept. Zero: DefaultKeepDead; negative: none.
+	KeepDead int
 }
 
 // Mock is the CRM.COM authentication Web API emulator: an http.Handler serving the Web
@@ -155,6 +161,14 @@ func New(opts Options) (*Mock, error) {
 		m.start = m.fake.Now()
 	}
 	m.tokens = newStore(m.nowNano)
+	m.tokens.secret = m.secret
+	switch {
+	case opts.KeepDead < 0:
+		m.tokens.keepDead = 0
+	case opts.KeepDead > 0:
+		m.tokens.keepDead = opts.KeepDead
+	}
+	m.tokens.init()
 	return m, nil
 }
 
@@ -178,7 +192,9 @@ func (m *Mock) Advance(d time.Duration) (time.Time, error) {
 	m.clockMu.Lock()
 	defer m.clockMu.Unlock()
 	m.fake.Advance(d)
-	return m.fake.Now(), nil
+	now := m.fake.Now()
+	m.log.Info("clock advanced", "by", d.String(), "now", now.UTC().Format(time.RFC3339Nano))
+	return now, nil
 }
 
 // SetNow sets the fake clock, forward or back.
@@ -189,6 +205,7 @@ func (m *Mock) SetNow(t time.Time) error {
 	m.clockMu.Lock()
 	defer m.clockMu.Unlock()
 	m.fake.Advance(t.Sub(m.fake.Now())) // clockwork moves back on a negative duration
+	m.log.Info("clock set", "now", m.fake.Now().UTC().Format(time.RFC3339Nano))
 	return nil
 }
 
@@ -220,6 +237,7 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 		r := MustParseRelease(w.version)
 		m.release.Store(&r)
 	}
+	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", m.Version().Name)
 	return nil
 }
 
@@ -228,11 +246,83 @@ func (m *Mock) Scenario() *Scenario { return m.scenario.Load() }
 
 func (m *Mock) nowNano() int64 { return m.clock.Now().UnixNano() }
 
-// Tokens lists every token issued since the last reset, in issue order.
+// Tokens lists the tokens issued since the last reset, in issue order: every live
+// one, and the newest Options.KeepDead dead ones (see DroppedTokens).
 func (m *Mock) Tokens() []Token { return m.tokens.list() }
+
+// DroppedTokens is how many dead tokens were dropped (beyond Options.KeepDead) since
+// the last reset.
+func (m *Mock) DroppedTokens() uint64 { return m.tokens.droppedCount() }
 
 // Token looks one token up.
 func (m *Mock) Token(value string) (Token, bool) { return m.tokens.get(value) }
+
+// TokenTimeline is a token's fields and events (issued, used, rejected, released,
+// expired at its exact moment), in time order; false for a token the mock does not hold.
+func (m *Mock) TokenTimeline(value string) (TokenTimeline, bool) { return m.tokens.timeline(value) }
+
+// ExpireToken makes a live token expire now: TOKEN_EXPIRED from then on. An expired
+// token stays as it is; a released one is ErrTokenReleased; an unknown one ErrUnknownToken.
+func (m *Mock) ExpireToken(value string) error {
+	err := m.tokens.expire(value)
+	if err == nil {
+		m.log.Info("token expired by the control API", "token", shortToken(value))
+	}
+	return err
+}
+
+// RevokeToken forgets a token, as a server restart would: INVALID_TOKEN from then on.
+func (m *Mock) RevokeToken(value string) error {
+	err := m.tokens.revoke(value)
+	if err == nil {
+		m.log.Info("token revoked", "token", shortToken(value))
+	}
+	return err
+}
+
+// RevokeAllTokens forgets every token, as a server restart would.
+func (m *Mock) RevokeAllTokens() {
+	m.tokens.revokeAll()
+	m.log.Info("every token revoked")
+}
+
+// tokenSnapshot is a held token as the lint reads it.
+type tokenSnapshot struct {
+	Value, Kind, Principal, Profile string
+	Idle                            bool
+	Life                            time.Duration
+	IssuedAt, ExpiresAt             time.Time
+	State                           string
+	IssueRequest                    uint64
+	Uses, Rejections                int
+}
+
+// tokenSnapshots is every held token, in issue order, for the lint.
+func (m *Mock) tokenSnapshots() []tokenSnapshot {
+	recs, _ := m.tokens.held()
+	values := make([]string, len(recs))
+	for i, r := range recs {
+		values[i] = m.tokens.value(r)
+	}
+	m.tokens.mu.Lock()
+	defer m.tokens.mu.Unlock()
+	now := m.tokens.now()
+	out := make([]tokenSnapshot, len(recs))
+	for i, r := range recs {
+		rule := r.rule()
+		out[i] = tokenSnapshot{Value: values[i], Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
+			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
+			State: string(r.state(now)), IssueRequest: r.issueReq}
+		if r.ev != nil {
+			out[i].Uses, out[i].Rejections = r.ev.uses, r.ev.rejections
+		}
+	}
+	return out
+}
+
+// prefixOf answers an issued token that presented (≥ 16 characters) is a proper
+// prefix of (the lint's truncated-token rule).
+func (m *Mock) prefixOf(presented string) (string, bool) { return m.tokens.prefixOf(presented) }
 
 // Journal is the requests received since the last reset (the newest 10 000).
 func (m *Mock) Journal() []JournalEntry { return m.journal.list(journalFilter{}) }
@@ -249,10 +339,13 @@ func (m *Mock) Reset() {
 	m.tokens.reset()
 	m.journal.clear()
 	if m.fake != nil {
-		_ = m.SetNow(m.start)
+		m.clockMu.Lock()
+		m.fake.Advance(m.start.Sub(m.fake.Now()))
+		m.clockMu.Unlock()
 	}
 	r := m.startRelease
 	m.release.Store(&r)
+	m.log.Info("reset", "now", m.clock.Now().UTC().Format(time.RFC3339Nano), "version", r.Name)
 }
 
 // BasePath is the Web API prefix.

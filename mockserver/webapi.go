@@ -27,6 +27,10 @@ type answer struct {
 	principal  string // a login's asker (see JournalEntry.principal)
 	misplaced  string // where an issued token came when the contract's place had none
 	fault      string // the fault id that answered
+
+	rec *record   // the token issued or presented, when the store holds it
+	ev  eventKind // what this request was in rec's life
+	at  int64     // when the store judged it (mock clock, Unix nanoseconds)
 }
 
 // envelope is the one shape of every Web API answer (F3, F4).
@@ -94,7 +98,11 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 		Code: st.Code, Description: st.Description, Version: rel.Name, Issued: a.issued, Fault: a.fault,
 		Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
 	}
-	if a.presented != "" {
+	switch {
+	case a.presented == "":
+	case a.rec != nil && a.rec.value == a.presented:
+		e.Token = a.rec.value // the store's own copy of an opaque token: no allocation
+	default:
 		e.Token = cutToken(a.presented)
 	}
 	level, msg := slog.LevelInfo, "request"
@@ -106,6 +114,9 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 		}
 	}
 	id := m.journal.add(e)
+	if a.rec != nil && a.ev != evNone {
+		m.tokens.note(a.rec, a.ev, id, a.at, e.catalogue)
+	}
 	if ctx := r.Context(); m.log.Enabled(ctx, level) { // no formatting when the level is off
 		tok := a.presented
 		if a.issued != "" {
@@ -453,7 +464,7 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}, principal
 		}
 	}
-	return m.issue(KindUser, rel.Profile.UserRule, u, x, rel, wd, now), principal
+	return m.issue(nil, u, x, rel, wd, now), principal
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
@@ -496,7 +507,7 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 			}
 		}
 	}
-	a := m.issue(KindKey, rel.Profile.KeyRule, k.user, x, rel, wd, now)
+	a := m.issue(k, k.user, x, rel, wd, now)
 	a.principal = keyPrincipal(key)
 	return a
 }
@@ -534,37 +545,69 @@ func basicKey(h string) (string, *apiError) {
 	return key, nil
 }
 
-// issue mints a token under a release's rule and stores it.
-func (m *Mock) issue(kind Kind, rule ExpiryRule, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	value := randomHex() // F6
+// issue mints a token under a release's rule and stores it: a user token, or a key
+// token when k is set.
+func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
+	r := &record{rel: rel, user: u, key: k, unit: x, keyTok: k != nil}
+	var value string
 	if rel.Profile.Format == FormatJWT {
+		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
+		iat := now.Unix()
+		r.issued = iat * int64(time.Second)
+		r.jwt = &jwtPart{jti: randomID(), numeric: wd.numericDates}
 		var err error
-		if value, err = mintJWT(m.secret, u, x, now.Unix(), int64(rule.After/time.Second), wd.numericDates); err != nil {
+		if value, err = mintJWT(m.secret, u, x, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
+	} else {
+		value = randomHex() // F6
+		r.issued = now.UnixNano()
 	}
-	n := now.UnixNano()
-	m.tokens.add(&record{value: value, kind: kind, version: rel.Name, rule: rule, user: u, unit: x, issued: n, lastUsed: n})
-	return answer{data: tokenData{Token: value}, issued: value}
+	r.lastUsed = r.issued
+	m.tokens.add(r, value)
+	return answer{data: tokenData{Token: value}, issued: value, rec: r, ev: evIssued}
 }
 
 type tokenData struct {
 	Token string `json:"token"`
 }
 
-// checkToken judges a presented token: its JWT shape and signature, then the store.
-func (m *Mock) checkToken(value string, touch bool) (*record, *apiError) {
+// checkToken judges a presented token and applies p when it is live. A token the
+// store holds is found by exact match (a JWT by its SHA-256, with no signature check:
+// the mock issued it); only a miss is examined further, to say why.
+func (m *Mock) checkToken(value string, p presentation) answer {
+	a := answer{presented: value}
 	if value == "" {
-		return nil, errorf(CodeInvalidToken, "token: missing")
+		a.err = errorf(CodeInvalidToken, "token: missing")
+		return a
 	}
-	if strings.Count(value, ".") == 2 {
-		if err := checkJWT(m.secret, value); err != nil {
-			return nil, errorf(CodeInvalidToken, "%v", err)
+	d := keyOf(value)
+	r, at, aerr, found := m.tokens.present(value, d, p)
+	if found {
+		a.rec, a.at, a.err = r, at, aerr
+		switch {
+		case aerr != nil:
+			a.ev = evRejected
+		case p == presentRelease:
+			a.ev = evReleased
+		case p == presentUse:
+			a.ev = evUsed
 		}
-	} else if !jtiPattern.MatchString(value) {
-		return nil, errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
+		return a
 	}
-	return m.tokens.use(value, touch) // judged on the clock as it is under the store's lock
+	switch {
+	case d != nil:
+		if err := checkJWT(m.secret, value); err != nil {
+			a.err = errorf(CodeInvalidToken, "%v", err)
+			return a
+		}
+		a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
+	case !jtiPattern.MatchString(value):
+		a.err = errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
+	default:
+		a.err = errorf(CodeInvalidToken, "token: no such token was issued")
+	}
+	return a
 }
 
 // releaseToken is authentication/token/release (F8).
@@ -575,26 +618,27 @@ func (m *Mock) releaseToken(body []byte) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
-	if _, aerr := m.checkToken(req.Token, false); aerr != nil {
-		return answer{err: aerr, presented: req.Token}
+	a := m.checkToken(req.Token, presentRelease)
+	if a.err == nil {
+		a.data = emptyObject
 	}
-	if aerr := m.tokens.release(req.Token); aerr != nil {
-		return answer{err: aerr, presented: req.Token}
-	}
-	return answer{data: emptyObject, presented: req.Token}
+	return a
 }
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
 func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world) answer {
-	if _, aerr := m.checkToken(token, true); aerr != nil {
-		return answer{err: aerr, presented: token}
+	a := m.checkToken(token, presentUse)
+	if a.err != nil {
+		return a
 	}
 	ma, ok := wd.methods[r.Method+" "+strings.TrimPrefix(rest, "/")]
-	if !ok {
-		return answer{data: emptyObject, presented: token}
+	switch {
+	case !ok:
+		a.data = emptyObject
+	case ma.err != "":
+		a.err = errorf(ma.err, "%s: injected by the scenario", strings.TrimPrefix(rest, "/"))
+	default:
+		a.data = ma.data
 	}
-	if ma.err != "" {
-		return answer{err: errorf(ma.err, "%s: injected by the scenario", strings.TrimPrefix(rest, "/")), presented: token}
-	}
-	return answer{data: ma.data, presented: token}
+	return a
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/mockserver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -123,6 +124,31 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 	_, _, v = call(t, "GET", p.url+"/__admin/tokens", "")
 	assert.Len(t, v["tokens"], 3)
+	assert.Equal(t, float64(0), v["dropped"])
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	_ = p.cmd.Wait() // stderr is complete once the process is gone
+	assert.Contains(t, p.stderr.String(), `level=INFO msg=request id=1 method=POST path=/crmapi/rest/v2/authentication/token code=OK reason="" mock_time=2024-01-01T09:00:00Z token=…`,
+		"an info line per Web API request")
+}
+
+// Ensure --keep-dead reaches the mock: 0 keeps no dead token, the default keeps 100 000.
+func TestKeepDeadFlag(t *testing.T) {
+	for flagValue, want := range map[string]int{"0": -1, "5": 5, "": 0} {
+		var c serveConfig
+		args := []string{}
+		if flagValue != "" {
+			args = append(args, "--keep-dead", flagValue)
+		}
+		_, err := parseFlags("serve", args, io.Discard, c.flags)
+		require.NoError(t, err)
+		o, err := c.options(nil)
+		require.NoError(t, err)
+		if flagValue == "" {
+			assert.Equal(t, mockserver.DefaultKeepDead, o.KeepDead)
+			continue
+		}
+		assert.Equal(t, want, o.KeepDead, flagValue)
+	}
 }
 
 // Ensure flags come from CRMMOCK_* and the flag wins; pre-R10 answers 404 for keys.
@@ -153,6 +179,7 @@ func TestBinaryBadConfig(t *testing.T) {
 		"missing file": {[]string{"--scenario", "/nope.yaml"}, "--scenario"},
 		"addr":         {[]string{"--addr", "256.0.0.1:1"}, "--addr"},
 		"unknown flag": {[]string{"--verzion", "R9"}, "verzion"},
+		"keep-dead":    {[]string{"--keep-dead", "-1"}, "--keep-dead"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := exec.Command(binary, append([]string{"serve"}, c.args...)...).CombinedOutput()

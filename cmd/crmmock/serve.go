@@ -20,6 +20,7 @@ import (
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
 	bodyLimit                                                                                     int64
+	keepDead                                                                                      int
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
@@ -34,6 +35,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "HS256 secret for R12+ tokens (default: random per start)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest request body in bytes")
+	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
 }
 
 // parseFlags reads flags over CRMMOCK_* environment variables.
@@ -99,6 +101,14 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	}
 	if c.bodyLimit <= 0 {
 		return o, fmt.Errorf("--body-limit: %d: want a positive number of bytes", c.bodyLimit)
+	}
+	switch {
+	case c.keepDead < 0:
+		return o, fmt.Errorf("--keep-dead: %d: want 0 or more tokens", c.keepDead)
+	case c.keepDead == 0:
+		o.KeepDead = -1 // keep none
+	default:
+		o.KeepDead = c.keepDead
 	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)
