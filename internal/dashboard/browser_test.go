@@ -287,8 +287,12 @@ func TestDashboardInBrowser(t *testing.T) {
 		click(t, ctx, fmt.Sprintf(`.tl-row[data-token="%s"]`, user))
 		waitFor(t, ctx, "token details", fmt.Sprintf(`!document.getElementById("details").hidden &&
 			document.getElementById("details-token").textContent === %q`, user))
-		waitFor(t, ctx, "issued, used, rejected events", `["issued","used","rejected"].every(ev =>
-			[...document.querySelectorAll("#details-events tbody td:nth-child(2)")].some(td => td.textContent === ev))`)
+		// The mock's own timeline (GET /__admin/tokens/{token}): expired at its exact moment.
+		waitFor(t, ctx, "issued, used, expired, rejected events", `(() => {
+			const rows = [...document.querySelectorAll("#details-events tbody tr")].map(tr => tr.cells[0].textContent + " " + tr.cells[1].textContent);
+			return JSON.stringify(rows) === JSON.stringify(["2024-01-01 09:00:00 issued", "2024-01-01 09:01:00 used",
+				"2024-01-01 10:01:00 expired", "2024-01-01 10:01:00 rejected", "2024-01-01 10:02:00 rejected"]) })()`)
+		require.Empty(t, eval[string](t, ctx, `document.getElementById("details-note").textContent`))
 
 		// The journal filters by token.
 		typeInto(t, ctx, "#journal-filter", user[len(user)-10:])

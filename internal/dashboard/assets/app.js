@@ -161,6 +161,7 @@
     if (tokens.ok && tokens.text !== state.tokensText) {
       state.tokensText = tokens.text;
       state.tokens = ((tokens.data && tokens.data.tokens) || []).slice().reverse();
+      state.dropped = (tokens.data && tokens.data.dropped) || 0;
       tokensChanged = true;
     }
     const extras = [];
@@ -275,6 +276,7 @@
     $("token-counts").textContent = state.tokens.length
       ? n.live + " live · " + n.expired + " expired · " + n.released + " released"
       : "none";
+    if (state.dropped) $("token-counts").textContent += " · " + state.dropped + " dead ones dropped";
     const m = ADMIN.match(/^(.*)\/sandboxes\/([^/]+)\/__admin$/);
     const inst = $("instance");
     if (m && !inst.childElementCount) {
@@ -563,7 +565,8 @@
     $("details-fields").replaceChildren(...kids);
     $("details-note").textContent = d.derived
       ? "This mock has no GET /__admin/tokens/{token}: events are read from the journal the page holds."
-      : d.events.length ? "" : "No events.";
+      : d.fields.omitted ? d.fields.omitted + " events between the first and the last ones are not kept by the mock; the counts above include them."
+        : d.events.length ? "" : "No events.";
     $("details-events").tBodies[0].replaceChildren(...d.events.map((e) => h("tr", { class: "ev-" + e.event },
       h("td", { text: fmtTime(ms(e.time), true) }), h("td", { text: e.event }),
       h("td", { class: "num", text: e.request !== undefined && e.request !== null ? "#" + e.request : "" }),
