@@ -331,6 +331,14 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "reset", `document.getElementById("clock").textContent === "2024-01-01 09:00:00 UTC" &&
 			document.querySelectorAll("#tl-table tbody tr").length === 0 && document.getElementById("release").textContent === "R10"`)
 		require.Empty(t, srv.Tokens())
+
+		// A reset made by the suite (journal ids keep increasing) empties the page too.
+		login(t, srv)
+		waitFor(t, ctx, "a new row and journal entry", `document.querySelectorAll("#tl-table tbody tr").length === 1 &&
+			document.querySelectorAll("#journal tbody tr").length === 1`)
+		srv.Reset()
+		waitFor(t, ctx, "reset by the suite", `document.querySelectorAll("#tl-table tbody tr").length === 0 &&
+			document.querySelectorAll("#journal tbody tr").length === 0`)
 	})
 
 	// Ensure the page asks for the admin token on a 401 and keeps it in the session only.

@@ -112,11 +112,18 @@
     m.className = "message" + (isError ? " error" : "");
   }
 
+  // The status line changes at every poll, so it is no live region; losing and
+  // regaining the mock is announced once through the message line.
+  let wasUp = true;
   function setLive(ok, why) {
     const el = $("live");
     el.className = "live" + (ok ? "" : " down");
     el.textContent = why;
+    if (ok !== wasUp) message(ok ? "Connected to the mock again." : why, !ok);
+    wasUp = ok;
   }
+
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 
   // ---- polling -------------------------------------------------------------------------
   let timer = 0, running = false, again = false;
@@ -182,7 +189,8 @@
   // rejections without asking for the whole journal on every poll.
   async function loadJournal() {
     // The first poll fills the page's journal; later ones ask for what is new.
-    let r = await api("GET", "/requests?limit=" + (state.maxId ? JOURNAL_STEP : JOURNAL_CATCHUP));
+    const asked = state.maxId ? JOURNAL_STEP : JOURNAL_CATCHUP;
+    let r = await api("GET", "/requests?limit=" + asked);
     if (!r.ok) return;
     if (r.text === state.journalText) return;
     state.journalText = r.text;
@@ -194,15 +202,18 @@
       return;
     }
     state.noIds = false;
-    const newest = list.length ? list[list.length - 1].id : 0;
-    const oldest = list.length ? list[0] : null;
-    const known = oldest && state.entries.get(oldest.id);
-    const reset = newest < state.maxId || (known && (known.time !== oldest.time || known.path !== oldest.path));
-    if (reset) { state.entries.clear(); state.maxId = 0; }
-    if (list.length >= JOURNAL_STEP && state.maxId > 0 && oldest.id > state.maxId + 1) {
+    // An answer shorter than asked is the mock's whole journal: it replaces the page's
+    // (this is how a reset or a cleared journal shows: ids never restart).
+    let complete = list.length < asked;
+    if (!complete && state.maxId > 0 && list[0].id > state.maxId + 1) { // more arrived than one step
       const more = await api("GET", "/requests?limit=" + JOURNAL_CATCHUP);
-      if (more.ok) list = (more.data && more.data.requests) || list;
+      if (more.ok) {
+        list = (more.data && more.data.requests) || list;
+        complete = list.length < JOURNAL_CATCHUP;
+      }
     }
+    const newest = list.length ? list[list.length - 1].id : 0;
+    if (complete || newest < state.maxId) { state.entries.clear(); state.maxId = 0; }
     for (const e of list) state.entries.set(e.id, e);
     state.maxId = Math.max(state.maxId, newest);
     if (state.entries.size > JOURNAL_CAP) {
@@ -242,7 +253,8 @@
     state.lintAt = Date.now();
     state.lintMaxId = state.maxId;
     if (r.status === 404) { state.lint = null; $("lint").hidden = true; return; } // not served here
-    if (!r.ok) return;
+    if (!r.ok || r.text === state.lintText) return;
+    state.lintText = r.text;
     state.lint = r.data;
     renderLint();
   }
@@ -262,21 +274,20 @@
   // ---- header, controls ------------------------------------------------------------------
   function renderHeader() {
     const c = state.clock;
-    $("clock").textContent = c ? fmtTime(ms(c.now), true) + " UTC" : "—";
-    $("clock-mode").textContent = c && c.mode === "real" ? "(real clock: it cannot be moved)" : "";
+    setText($("clock"), c ? fmtTime(ms(c.now), true) + " UTC" : "—");
+    setText($("clock-mode"), c && c.mode === "real" ? "(real clock: it cannot be moved)" : "");
     const fake = !c || c.mode !== "real";
     for (const b of document.querySelectorAll("[data-advance], #advance-form button, #set-form button")) b.disabled = !fake;
     const v = state.version;
-    $("release").textContent = v ? v.version : "—";
-    $("profile").textContent = v && v.profile && v.profile !== v.version ? "(" + v.profile + " rules)" : "";
+    setText($("release"), v ? v.version : "—");
+    setText($("profile"), v && v.profile && v.profile !== v.version ? "(" + v.profile + " rules)" : "");
     if (c && document.activeElement !== $("set-clock") && !$("set-clock").dataset.touched) $("set-clock").value = c.now;
     if (v && document.activeElement !== $("release-input") && !$("release-input").dataset.touched) $("release-input").value = v.version;
     const n = { live: 0, expired: 0, released: 0 };
     for (const t of state.tokens) n[t.state] = (n[t.state] || 0) + 1;
-    $("token-counts").textContent = state.tokens.length
+    setText($("token-counts"), (state.tokens.length
       ? n.live + " live · " + n.expired + " expired · " + n.released + " released"
-      : "none";
-    if (state.dropped) $("token-counts").textContent += " · " + state.dropped + " dead ones dropped";
+      : "none") + (state.dropped ? " · " + state.dropped + " dead ones dropped" : ""));
     const m = ADMIN.match(/^(.*)\/sandboxes\/([^/]+)\/__admin$/);
     const inst = $("instance");
     if (m && !inst.childElementCount) {
@@ -364,7 +375,9 @@
     const padT = Math.max((t1 - t0) * 0.03, 60e3);
     t0 -= padT; t1 += padT;
     const rowH = toks.length > 40 ? 14 : 26;
-    view = { toks, spans, now, t0, t1, rowH };
+    const key = [now, t0, t1, toks.length, $("tl").clientWidth, state.selected].join();
+    if (!changed && view && view.key === key) return; // nothing moved: leave the DOM (and focus) alone
+    view = { toks, spans, now, t0, t1, rowH, key };
     const body = $("tl-body");
     body.classList.toggle("compact", rowH < 20);
     body.style.height = toks.length * rowH + "px";
