@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
@@ -306,6 +307,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		click(t, ctx, "#details-close")
 		waitFor(t, ctx, "details closed", `document.getElementById("details").hidden`)
 		require.True(t, eval[bool](t, ctx, `(window.scrollTo(0, 0), document.activeElement.blur(), true)`))
+		require.NoError(t, chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1)))
 		screenshot(t, ctx, "crmmock-dashboard.png", true)
 
 		click(t, ctx, "#adv-2h")

@@ -91,6 +91,7 @@
     const out = (h ? h + "h" : "") + (m ? m + "m" : "") + (r || (!h && !m) ? r + "s" : "");
     return neg ? "-" + out : out;
   }
+  const shortRule = (r) => r.replace(/(\d+h)0m0s/, "$1").replace(/(\d+m)0s/, "$1"); // "1h0m0s idle" → "1h idle"
   const short = (tok) => (tok && tok.length > 12 ? "…" + tok.slice(-8) : tok || "");
 
   function h(tag, attrs, ...kids) {
@@ -391,7 +392,7 @@
   function renderAxis() {
     const axis = $("tl-axis");
     const track = h("div", { class: "tl-track" });
-    const width = Math.max(100, axis.clientWidth - 290);
+    const width = Math.max(100, axis.clientWidth - 270);
     const span = view.t1 - view.t0;
     const step = STEPS.find((s) => (s / span) * width >= 90) || STEPS[STEPS.length - 1];
     const grid = h("div", { class: "tl-track" });
@@ -440,7 +441,7 @@
     const label = h("span", { class: "tl-label" },
       h("span", { class: "tok", text: short(t.token) }),
       h("span", { class: "st " + t.state, text: t.state }),
-      h("span", { class: "user muted", text: t.kind === "web_api_key" ? "key " + t.user : t.user }));
+      h("span", { class: "user muted", text: (t.kind === "web_api_key" ? "key · " : "") + (t.rule ? shortRule(t.rule).replace("after issue", "fixed") : t.user) }));
     const track = h("div", { class: "tl-track" });
     const bar = h("div", { class: "bar " + t.state });
     bar.style.left = pct(s.issued) + "%";
@@ -473,8 +474,9 @@
     const ends = t.state === "live" ? "expires " + fmtMock(s.exp) : t.state + " " + fmtMock(s.end);
     const row = h("div", {
       class: "tl-row" + (t.token === state.selected ? " selected" : ""), role: "button", tabindex: "0",
+      title: t.token + "\n" + t.user + "@" + t.organisation + " · " + (t.rule || "") + " · issued on " + t.version,
       "data-token": t.token, "data-state": t.state,
-      "aria-label": "token " + short(t.token) + ", " + t.user + ", " + t.state + ", issued " + fmtMock(s.issued) + ", " + ends +
+      "aria-label": "token " + short(t.token) + ", " + t.user + ", " + (t.rule ? shortRule(t.rule) + ", " : "") + t.state + ", issued " + fmtMock(s.issued) + ", " + ends +
         ", " + mk.uses.length + " uses, " + mk.rejects.length + " rejected",
       onclick: () => select(t.token),
       onkeydown: (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); select(t.token); } },
@@ -499,7 +501,7 @@
         h("td", {}, h("button", { type: "button", class: "linkish", text: short(t.token), "aria-label": "show token " + t.token, onclick: () => select(t.token) })),
         h("td", { text: t.kind }),
         h("td", { text: t.user + "@" + t.organisation }),
-        h("td", { text: t.rule || "" }),
+        h("td", { text: t.rule ? shortRule(t.rule) : "" }),
         h("td", { class: "state", text: t.state }),
         h("td", { text: fmtMock(s.issued) }),
         h("td", { text: fmtMock(ms(t.last_used_at)) }),
