@@ -361,6 +361,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.Equal(t, 0, eval[int](t, ctx, `localStorage.length`))
 	})
 
+	// Ensure a mock on the wall clock shows it and offers no clock moves (they answer 409).
+	t.Run("real clock", func(t *testing.T) {
+		srv := mockserver.Start(t, mockserver.Options{Version: "R12", RealClock: true})
+		ctx := tab(t, bctx, srv.URL+"/__admin/ui")
+		waitFor(t, ctx, "real clock shown", `document.getElementById("clock-mode").textContent.includes("real clock")`)
+		require.True(t, eval[bool](t, ctx, `["adv-1m", "adv-1h", "adv-2h"].every(id => document.getElementById(id).disabled) &&
+			document.querySelector("#set-form button").disabled && !document.querySelector("#release-form button").disabled`))
+	})
+
 	// Ensure the page works under a sandbox's admin_url: it acts on the sandbox alone,
 	// and the root's page links to it.
 	t.Run("sandbox", func(t *testing.T) {
