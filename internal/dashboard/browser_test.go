@@ -295,7 +295,10 @@ func TestDashboardInBrowser(t *testing.T) {
 				"2024-01-01 10:01:00 expired", "2024-01-01 10:01:00 rejected", "2024-01-01 10:02:00 rejected"]) })()`)
 		require.Empty(t, eval[string](t, ctx, `document.getElementById("details-note").textContent`))
 
-		// The journal filters by token.
+		// The journal filters by token: from the token's panel, or by typing part of it.
+		click(t, ctx, "#details-filter")
+		waitFor(t, ctx, "journal filtered from the panel", fmt.Sprintf(`document.getElementById("journal-filter").value === %q &&
+			document.querySelectorAll("#journal tbody tr").length === 4`, user))
 		typeInto(t, ctx, "#journal-filter", user[len(user)-10:])
 		waitFor(t, ctx, "journal filtered", `(() => { const rows = [...document.querySelectorAll("#journal tbody tr")];
 			return rows.length === 4 && rows[0].dataset.code === "TOKEN_EXPIRED" })()`)

@@ -537,6 +537,7 @@
     $("journal-filter").value = state.selected;
     state.filter = state.selected;
     renderJournal();
+    fetchTokenEntries();
     $("journal-h").scrollIntoView();
   });
 
@@ -589,7 +590,28 @@
   }
 
   // ---- journal -----------------------------------------------------------------------------
-  $("journal-filter").addEventListener("input", (ev) => { state.filter = ev.target.value.trim(); renderJournal(); });
+  let filterTimer = 0;
+  $("journal-filter").addEventListener("input", (ev) => {
+    state.filter = ev.target.value.trim();
+    renderJournal();
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(fetchTokenEntries, 300);
+  });
+
+  // A whole token also asks the mock (?token=), for entries older than the page holds.
+  async function fetchTokenEntries() {
+    const f = state.filter;
+    if (state.noIds || f.length < 32 || !state.tokens.some((t) => t.token === f)) return;
+    try {
+      const r = await api("GET", "/requests?limit=1000&token=" + encodeURIComponent(f));
+      if (!r.ok || f !== state.filter) return;
+      for (const e of (r.data && r.data.requests) || []) if (e.id !== undefined && e.id <= state.maxId) state.entries.set(e.id, e);
+      state.sorted = Array.from(state.entries.values()).sort((a, b) => b.id - a.id);
+      rebuildMarks();
+      journalRendered = "";
+      renderJournal();
+    } catch (_) { /* the next poll reports a lost mock */ }
+  }
   $("filter-form").addEventListener("submit", (ev) => ev.preventDefault());
   $("filter-clear").addEventListener("click", () => { $("journal-filter").value = ""; state.filter = ""; renderJournal(); });
 
