@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
-const adminBodyLimit = 8 << 20
+const adminBodyLimit = MaxScenarioSize
 
 // mockKey carries the *Mock to the process-wide control router.
 type mockKey struct{}
@@ -78,6 +79,16 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		m.Reset()
 		writeJSON(w, http.StatusOK, m.clockState())
 	}, http.MethodPost)
+	on("/faults", (*Mock).postFault, http.MethodPost)
+	on("/faults", (*Mock).getFaults, http.MethodGet)
+	on("/faults", (*Mock).deleteFaults, http.MethodDelete)
+	on("/faults/{id}", (*Mock).deleteFault, http.MethodDelete)
+	on("/tokens/revoke", (*Mock).revokeAllTokens, http.MethodPost)
+	on("/tokens/{token}/expire", (*Mock).expireToken, http.MethodPost)
+	on("/tokens/{token}/revoke", (*Mock).revokeToken, http.MethodPost)
+	on("/sandboxes", (*Mock).postSandbox, http.MethodPost)
+	on("/sandboxes", (*Mock).getSandboxes, http.MethodGet)
+	on("/sandboxes/{id}", (*Mock).deleteSandbox, http.MethodDelete)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
@@ -97,12 +108,35 @@ func openAdminPage(r *http.Request) bool {
 
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if m.adminTok != "" && !openAdminPage(r) && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
-		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+	if !m.adminAllowed(w, r) {
 		return
 	}
 	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mockKey{}, m)))
+}
+
+// adminAllowed checks the admin token when one is set; it answers 401 itself.
+func (m *Mock) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if !m.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
+		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+		return false
+	}
+	return true
+}
+
+// adminAuthorized: no admin token is set, or the request carries it as
+// "Authorization: Bearer <token>" (the scheme in any case, RFC 7235), or it is
+// GET /__admin/health, which reveals nothing and serves readiness probes, or the
+// dashboard page itself (openAdminPage).
+func (m *Mock) adminAuthorized(r *http.Request) bool {
+	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" || openAdminPage(r) {
+		return true
+	}
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimLeft(cred, " ")), []byte(m.adminTok)) == 1
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -236,15 +270,15 @@ func (m *Mock) putScenario(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusRequestEntityTooLarge, "body: a scenario may be at most %d bytes", adminBodyLimit)
 		return
 	}
-	sc, err := ParseScenario(data)
+	sc, wd, err := parseScenario(data) // checked and compiled before anything changes
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "scenario: %v", err)
 		return
 	}
-	if err := m.SetScenario(sc); err != nil {
-		adminError(w, http.StatusBadRequest, "scenario: %v", err)
+	if err := r.Context().Err(); err != nil { // the client is gone: it will not learn of a swap, so none happens
+		adminError(w, http.StatusServiceUnavailable, "scenario: not installed: the request was cancelled (%v)", err)
 		return
 	}
-	r2 := m.Version()
-	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": r2.Name})
+	m.install(sc, wd)
+	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": m.Version().Name})
 }

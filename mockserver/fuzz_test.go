@@ -316,6 +316,8 @@ func FuzzParseScenario(f *testing.F) {
 	f.Add([]byte("organisations:\n  - name: A\n    units: [{id: X}, {id: X}]\n"))
 	f.Add([]byte("organisations:\n  - &a {name: A, units: [{id: X}]}\n  - *a\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte(aliasBomb(10))) // issue 8: 11 KiB expanding to 100 MB stalled this target for minutes
+	f.Add([]byte(keyBomb(2000)))
 	f.Add([]byte("organisations: [{name: A, units: [{id: X}], users: [{username: u, default_unit: Y}]}]\nbogus: 1\n"))
 	f.Add([]byte("version: R0\n"))
 	f.Add([]byte("\xff\xfe"))
@@ -323,6 +325,12 @@ func FuzzParseScenario(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {
 			return
+		}
+		var strict Scenario
+		if _, derr := DecodeStrict(data, &strict); derr == nil || !strings.Contains(derr.Error(), "at most") && !strings.Contains(derr.Error(), "document is empty") {
+			if old := knownFieldsErr(data); (derr == nil) != (old == nil) {
+				t.Fatalf("DecodeStrict (one parse) and yaml.v3's KnownFields decoder disagree: %v / %v", derr, old)
+			}
 		}
 		sc, err := ParseScenario(data)
 		if err != nil {

@@ -15,6 +15,10 @@ const defaultJournalSize = 10000
 // token must not make the journal hold 10 000 of them).
 const journalTokenLimit = 512
 
+// journalTextLimit cuts a journal entry's description and path: a reason quoting a
+// 1 MiB field must not make the journal hold 10 000 of them.
+const journalTextLimit = 2048
+
 // JournalEntry is one Web API request as the mock answered it (INTERFACE §7).
 type JournalEntry struct {
 	ID          uint64    `json:"id"`   // increasing, assigned when the entry is added
@@ -150,12 +154,16 @@ func parseJournalFilter(q map[string][]string) (journalFilter, error) {
 // memory (a token sliced from a request must not keep the request alive).
 func cutToken(s string) string { return strings.Clone(clip(s)) }
 
-// clip cuts s at journalTokenLimit bytes, not splitting a UTF-8 sequence.
-func clip(s string) string {
-	if len(s) <= journalTokenLimit {
+// clip cuts s at journalTokenLimit bytes (see clipAt).
+func clip(s string) string { return clipAt(s, journalTokenLimit) }
+
+// clipAt cuts s at limit bytes, not splitting a UTF-8 sequence; a cut string is a copy
+// (it does not keep the original alive).
+func clipAt(s string, limit int) string {
+	if len(s) <= limit {
 		return s
 	}
-	n := journalTokenLimit
+	n := limit
 	for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); k++ {
 		n--
 	}

@@ -242,3 +242,17 @@ func TestJournalMisplacedToken(t *testing.T) {
 	j := h.Journal()
 	assert.Empty(t, j[len(j)-1].Misplaced)
 }
+
+// Ensure a reason quoting a huge field is cut in the journal (10 000 of them must not
+// hold gigabytes) while the answer keeps it whole.
+func TestJournalCutsLongDescriptions(t *testing.T) {
+	h := startVersion(t, "R10")
+	huge := strings.Repeat("u", 100_000)
+	r := h.post("authentication/token", creds("username", huge))
+	require.Equal(t, "INVALID_CREDENTIALS", r.Status.Code)
+	assert.Contains(t, *r.Status.Description, huge)
+	e := h.Journal()[0]
+	assert.Len(t, e.Description, journalTextLimit)
+	assert.True(t, strings.HasPrefix(e.Description, `username: "uuu`))
+	assert.Len(t, e.principal, journalTokenLimit)
+}

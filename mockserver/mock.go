@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/faults"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -53,6 +54,16 @@ type Options struct {
 	// request, clock moves, release switches, scenario swaps, resets; contract
 	// violations at warn.
 	Logger *slog.Logger
+
+	// MaxSandboxes caps the sandboxes alive at once (NewSandbox answers
+	// ErrTooManySandboxes beyond it); zero: DefaultMaxSandboxes; negative: none allowed.
+	MaxSandboxes int
+	// SandboxTTL drops a sandbox after this much wall time without a request; zero:
+	// DefaultSandboxTTL; negative: never.
+	SandboxTTL time.Duration
+	// WallClock is the wall time of the documented real-time features (sandbox TTL,
+	// fault delays); nil: the real clock. Tests pass a *clockwork.FakeClock.
+	WallClock clockwork.Clock
 	// KeepDead is how many dead (expired or released) tokens are kept for the control
 	// API and the lint; older dead ones are dropped (and counted). Live tokens are
 	// always kept. Zero: DefaultKeepDead; negative: none.
@@ -83,10 +94,26 @@ type Mock struct {
 
 	tokens  *store
 	journal *journal
+	faults  *faults.Set
+
+	wall          clockwork.Clock // sandbox TTL and fault delays (real time by INTERFACE)
+	startScenario *Scenario       // the scenario given at New: a sandbox's default
+	startWorld    *world          // startScenario compiled (read-only; shared with sandboxes)
+	sandboxes     *sandboxSet     // nil in a sandbox: sandboxes do not nest
 }
 
 // New builds a Mock. Errors name the bad option.
 func New(opts Options) (*Mock, error) {
+	m, err := newMock(opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.sandboxes = newSandboxSet(opts, m.wall)
+	return m, nil
+}
+
+// newMock builds an instance; w, when set, is opts.Scenario already compiled.
+func newMock(opts Options, w *world) (*Mock, error) {
 	c, err := LoadContract()
 	if err != nil {
 		return nil, err
@@ -95,9 +122,10 @@ func New(opts Options) (*Mock, error) {
 	if sc == nil {
 		sc = DefaultScenario()
 	}
-	w, err := compile(sc, nil)
-	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
+	if w == nil {
+		if w, err = compile(sc, nil); err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
 	}
 	m := &Mock{
 		contract:  c,
@@ -108,6 +136,14 @@ func New(opts Options) (*Mock, error) {
 		bodyLimit: opts.BodyLimit,
 		log:       opts.Logger,
 		journal:   newJournal(defaultJournalSize),
+		faults:    faults.New(func(c string) bool { return knownCode(Code(c)) }),
+		wall:      opts.WallClock,
+
+		startScenario: sc,
+		startWorld:    w,
+	}
+	if m.wall == nil {
+		m.wall = clockwork.NewRealClock()
 	}
 	if opts.BasePath == "" {
 		m.basePath = docBasePath
@@ -231,6 +267,12 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 	if err != nil {
 		return err
 	}
+	m.install(sc, w)
+	return nil
+}
+
+// install puts compiled fixtures in force.
+func (m *Mock) install(sc *Scenario, w *world) {
 	m.world.Store(w)
 	m.scenario.Store(sc)
 	if w.version != "" && !m.forcedVersion {
@@ -238,7 +280,6 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 		m.release.Store(&r)
 	}
 	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", m.Version().Name)
-	return nil
 }
 
 // Scenario is the fixtures in force.
@@ -333,11 +374,13 @@ func (m *Mock) Violations() []JournalEntry { return m.journal.list(journalFilter
 // ClearJournal empties the request journal.
 func (m *Mock) ClearJournal() { m.journal.clear() }
 
-// Reset drops tokens and journal, puts the clock back to its start and the release
-// back to the start-up one. The fixtures stay.
+// Reset drops tokens, journal and faults, puts the clock back to its start and the
+// release back to the start-up one. The fixtures stay, and so do sandboxes (each
+// resets through its own control API).
 func (m *Mock) Reset() {
 	m.tokens.reset()
 	m.journal.clear()
+	m.faults.Clear()
 	if m.fake != nil {
 		m.clockMu.Lock()
 		m.fake.Advance(m.start.Sub(m.fake.Now()))
@@ -368,6 +411,8 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.serveAdmin(w, r)
 	case strings.HasPrefix(p, m.basePath+"/"):
 		m.serveAPI(w, r, p[len(m.basePath):])
+	case m.sandboxes != nil && strings.HasPrefix(p, sandboxPrefix):
+		m.serveSandbox(w, r)
 	default:
 		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound, Violation: true,
 			Description: fmt.Sprintf("path %s is outside the Web API base path %s", p, m.basePath)}}, m.world.Load())

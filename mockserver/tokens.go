@@ -412,6 +412,15 @@ func (s *store) droppedCount() uint64 {
 	return s.dropped
 }
 
+// holding is the record of a token the store holds, or nil. Its user and key never
+// change, so they may be read without the lock.
+func (s *store) holding(value string) *record {
+	d := keyOf(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookup(value, d)
+}
+
 func (s *store) reset() {
 	s.mu.Lock()
 	s.init()

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -26,7 +27,10 @@ type answer struct {
 	issued     string // the token this request issued
 	principal  string // a login's asker (see JournalEntry.principal)
 	misplaced  string // where an issued token came when the contract's place had none
-	fault      string // the fault id that answered
+	fault      string // the fault id that answered (or only delayed the answer)
+	message    string // a fault's status.message, over the catalogue's and the scenario's
+	drop       bool   // a fault drops the connection: no answer
+	unanswered string // why the request gets no answer (the client went away)
 
 	rec *record   // the token issued or presented, when the store holds it
 	ev  eventKind // what this request was in rec's life
@@ -66,6 +70,9 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 				env.Status.Message = o.Message
 			}
 		}
+		if a.message != "" {
+			env.Status.Message = a.message
+		}
 	} else if env.Data == nil {
 		env.Data = emptyObject
 	}
@@ -95,8 +102,11 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 	rel := m.release.Load()
 	e := JournalEntry{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
-		Code: st.Code, Description: st.Description, Version: rel.Name, Issued: a.issued, Fault: a.fault,
-		Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
+		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+	}
+	if len(r.RequestURI) > journalTextLimit { // the path may share a long request line's memory
+		e.Path = strings.Clone(clipAt(e.Path, journalTextLimit))
 	}
 	switch {
 	case a.presented == "":
@@ -109,7 +119,7 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 	if a.err != nil {
 		e.catalogue = a.err.Code
 		if a.err.Violation {
-			e.Violations = []string{a.err.Description}
+			e.Violations = []string{e.Description}
 			level, msg = slog.LevelWarn, "contract violation"
 		}
 	}
@@ -188,10 +198,21 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	buf.WriteByte('"')
 }
 
+// maxQueryParams is net/url's limit: above it ParseQuery parses no parameter at all.
+const maxQueryParams = 10000
+
 // serveAPI answers a Web API request whose path below the base path is rest.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	wd := m.world.Load()
-	m.writeAnswer(w, r, rest, m.handleAPI(r, rest, wd), wd)
+	a := m.handleAPI(r, rest, wd)
+	switch {
+	case a.drop:
+		m.dropConnection(w, r, a, wd)
+	case a.unanswered != "":
+		m.journalUnanswered(r, a, a.unanswered)
+	default:
+		m.writeAnswer(w, r, rest, a, wd)
+	}
 }
 
 func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
@@ -223,12 +244,25 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	if r.URL.RawQuery != "" {
 		query = r.URL.Query()
 	}
+	if len(query) == 0 && r.URL.RawQuery != "" { // net/url refuses a query of too many parameters whole
+		if n := strings.Count(r.URL.RawQuery, "&") + 1; n > maxQueryParams {
+			return answer{err: &apiError{Code: CodeInvalidRequest, Violation: true,
+				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
+		}
+	}
 	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		a.err = aerr
 		m.explainRejected(&a, r, op, query, body) // the error path only
 		return a
 	}
-	now := m.clock.Now()
+	if m.faults.Armed() {
+		faultID, fa := m.fault(r, op, rest, body, query, wd, a)
+		if fa != nil {
+			return *fa
+		}
+		a.fault = faultID // a fault that only delayed: the normal answer carries its id
+	}
+	now := m.clock.Now() // after any delay
 	var h answer
 	switch op {
 	case "authenticationToken":
@@ -252,7 +286,7 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		a.err = errorf(CodeInternal, "operation %q has no handler", op)
 		return a
 	}
-	h.operation = a.operation
+	h.operation, h.fault = a.operation, a.fault
 	h.deprecated = avail == Deprecated && h.err == nil
 	return h
 }
@@ -499,13 +533,8 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		if !k.mayUse(x) {
 			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
 		}
-	} else if !k.mayUse(x) {
-		for _, cand := range k.user.org.units {
-			if k.mayUse(cand) {
-				x = cand
-				break
-			}
-		}
+	} else if !k.mayUse(x) && k.first != nil {
+		x = k.first // the first of the key's own units, as listed: never a map's order
 	}
 	a := m.issue(k, k.user, x, rel, wd, now)
 	a.principal = keyPrincipal(key)

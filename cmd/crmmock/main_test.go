@@ -139,7 +139,7 @@ func TestKeepDeadFlag(t *testing.T) {
 		if flagValue != "" {
 			args = append(args, "--keep-dead", flagValue)
 		}
-		_, err := parseFlags("serve", args, io.Discard, c.flags)
+		_, err := parseEnvFlags(newFlagSet("serve", c.flags), args)
 		require.NoError(t, err)
 		o, err := c.options(nil)
 		require.NoError(t, err)
@@ -171,15 +171,18 @@ func TestBinaryBadConfig(t *testing.T) {
 		args []string
 		want string
 	}{
-		"version":      {[]string{"--version", "X9"}, "--version"},
-		"clock":        {[]string{"--clock", "slow"}, "--clock"},
-		"start":        {[]string{"--start", "soon"}, "--start"},
-		"error-status": {[]string{"--error-status", "404"}, "--error-status"},
-		"scenario":     {[]string{"--scenario", bad}, `line 3: unknown key "unitz"`},
-		"missing file": {[]string{"--scenario", "/nope.yaml"}, "--scenario"},
-		"addr":         {[]string{"--addr", "256.0.0.1:1"}, "--addr"},
-		"unknown flag": {[]string{"--verzion", "R9"}, "verzion"},
-		"keep-dead":    {[]string{"--keep-dead", "-1"}, "--keep-dead"},
+		"version":            {[]string{"--version", "X9"}, "--version"},
+		"clock":              {[]string{"--clock", "slow"}, "--clock"},
+		"start":              {[]string{"--start", "soon"}, "--start"},
+		"error-status":       {[]string{"--error-status", "404"}, "--error-status"},
+		"scenario":           {[]string{"--scenario", bad}, `line 3: unknown key "unitz"`},
+		"missing file":       {[]string{"--scenario", "/nope.yaml"}, "--scenario"},
+		"addr":               {[]string{"--addr", "256.0.0.1:1"}, "--addr"},
+		"unknown flag":       {[]string{"--verzion", "R9"}, "verzion"},
+		"keep-dead":          {[]string{"--keep-dead", "-1"}, "--keep-dead"},
+		"max-sandboxes":      {[]string{"--max-sandboxes", "-1"}, "--max-sandboxes"},
+		"sandbox-ttl":        {[]string{"--sandbox-ttl", "-5m"}, "--sandbox-ttl"},
+		"sandbox-ttl syntax": {[]string{"--sandbox-ttl", "an hour"}, "sandbox-ttl"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := exec.Command(binary, append([]string{"serve"}, c.args...)...).CombinedOutput()
@@ -233,4 +236,33 @@ func TestBinaryStartToFirstAnswer(t *testing.T) {
 	}
 	t.Logf("start to first answer: best of 5 = %s", best)
 	assert.Less(t, best, 20*time.Millisecond)
+}
+
+// Ensure the binary serves sandboxes at absolute URLs under --max-sandboxes, and
+// faults: a dropped login is a transport error for the client, logged at info.
+func TestBinarySandboxesAndFaults(t *testing.T) {
+	p := startBinary(t, nil, "--version", "R10", "--max-sandboxes", "1", "--sandbox-ttl", "10m")
+	st, _, v := call(t, "POST", p.url+"/__admin/sandboxes", `{"version":"R12"}`)
+	require.Equal(t, 201, st, "%v", v)
+	base := v["base_url"].(string)
+	assert.True(t, strings.HasPrefix(base, p.url+"/sandboxes/"), base)
+	_, _, v = call(t, "POST", base+"/authentication/token", login)
+	require.Equal(t, "OK", code(v), "%v", v)
+	assert.Regexp(t, `^eyJ`, token(t, v), "F9: the sandbox emulates R12 while the root is R10")
+	st, _, v = call(t, "POST", p.url+"/__admin/sandboxes", `{}`)
+	assert.Equal(t, 429, st, "--max-sandboxes 1: %v", v)
+
+	st, _, v = call(t, "POST", p.url+"/__admin/faults", `{"operation":"authentication/token","drop_connection":true}`)
+	require.Equal(t, 201, st, "%v", v)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Post(p.url+"/crmapi/rest/v2/authentication/token", "application/json", strings.NewReader(login))
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err, "the client sees the dropped connection")
+	_, _, v = call(t, "POST", p.url+"/crmapi/rest/v2/authentication/token", login)
+	assert.Equal(t, "OK", code(v))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	_ = p.cmd.Wait() // the log is read once the process is done writing it
+	assert.Regexp(t, `level=INFO msg="fault fired" fault=f1`, p.stderr.String())
 }

@@ -214,8 +214,18 @@ func (r *runner) probe() (bool, error) {
 	case x.status == http.StatusUnauthorized && x.header.Get("WWW-Authenticate") != "":
 		return false, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
 	case x.status == http.StatusOK:
-		st, _ := lookup(x.json, "status")
-		return st == "ok", nil
+		if st, _ := lookup(x.json, "status"); st != "ok" {
+			return false, nil
+		}
+		// /__admin/health stays open under --admin-token: ask a guarded call.
+		c, err := r.send(http.MethodGet, r.root+"/__admin/clock", nil, nil, r.adminHeader())
+		if err != nil {
+			return false, fmt.Errorf("target %s: %v", r.root, err)
+		}
+		if c.status == http.StatusUnauthorized && c.header.Get("WWW-Authenticate") != "" {
+			return false, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
+		}
+		return true, nil
 	}
 	return false, nil
 }
