@@ -381,9 +381,6 @@ func TestDashboardInBrowser(t *testing.T) {
 			strings.NewReader(`{"version":"R10","start":"2024-01-01T09:00:00Z"}`))
 		require.NoError(t, err)
 		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusNotFound {
-			t.Skip("this mock has no sandboxes yet (INTERFACE §8)")
-		}
 		require.Equal(t, http.StatusCreated, resp.StatusCode)
 		var sb struct {
 			ID       string `json:"id"`
