@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"regexp"
@@ -72,6 +73,25 @@ func TestPageOpenUnderAdminToken(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	resp, _ = get(t, http.MethodGet, srv.URL+"/__admin/clock", "Authorization", "Bearer s3cret")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// The same under a sandbox's admin_url.
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/__admin/sandboxes", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Bearer s3cret")
+	cr, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var sb struct {
+		AdminURL string `json:"admin_url"`
+	}
+	require.NoError(t, json.NewDecoder(cr.Body).Decode(&sb))
+	cr.Body.Close()
+	require.Equal(t, http.StatusCreated, cr.StatusCode)
+	resp, body = get(t, http.MethodGet, sb.AdminURL+"/ui")
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.True(t, strings.HasPrefix(body, "<!doctype html>"))
+	resp, _ = get(t, http.MethodGet, sb.AdminURL+"/clock")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, _ = get(t, http.MethodGet, strings.Replace(sb.AdminURL, "/sandboxes/", "/sandboxes/x", 1)+"/ui")
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "an unknown sandbox reveals nothing without the token")
 }
 
 // Ensure HEAD, conditional GET and other methods are answered as a static page should.
