@@ -412,6 +412,15 @@ func TestDashboardInBrowser(t *testing.T) {
 		root := tab(t, bctx, srv.URL+"/__admin/ui")
 		waitFor(t, root, "root lists the sandbox", fmt.Sprintf(`[...document.querySelectorAll("#sandbox-list a")]
 			.some(a => a.getAttribute("href") === %q)`, strings.TrimPrefix(sb.AdminURL, srv.URL)+"/ui"))
+
+		// A deleted sandbox is said to be gone, on its page and from the root's list.
+		del, _ := http.NewRequest(http.MethodDelete, srv.URL+"/__admin/sandboxes/"+sb.ID, nil)
+		dr, err := http.DefaultClient.Do(del)
+		require.NoError(t, err)
+		dr.Body.Close()
+		require.Equal(t, http.StatusOK, dr.StatusCode)
+		waitFor(t, ctx, "sandbox gone", `document.getElementById("live").textContent.includes("this sandbox is gone")`)
+		waitFor(t, root, "root list emptied", `document.getElementById("sandboxes").hidden`)
 	})
 
 	// Ensure 500 tokens stay readable: every token in the table, compact rows drawn only

@@ -162,6 +162,7 @@
     const [clock, version, tokens] = await Promise.all([
       api("GET", "/clock"), api("GET", "/version"), api("GET", "/tokens"), loadJournal(),
     ]);
+    if (clock.status === 404 && inSandbox()) throw new Error("this sandbox is gone (deleted, or idle longer than --sandbox-ttl)");
     if (!clock.ok) throw new Error("GET /clock answered " + clock.status);
     state.clock = clock.data;
     state.version = version.ok ? version.data : null;
@@ -551,6 +552,8 @@
     if (r.ok && r.data && Array.isArray(r.data.events)) {
       const rel = r.data.events.find((e) => e.event === "released");
       state.details = { token: tok, fields: r.data, events: r.data.events, releasedAt: rel ? ms(rel.time) : NaN, derived: false };
+    } else if (!listed) {
+      state.details = { token: tok, fields: { token: tok }, events: [], releasedAt: NaN, gone: true };
     } else {
       // A mock without timelines: the events the page can read from its journal.
       const events = [];
@@ -579,7 +582,9 @@
     const kids = [];
     for (const [k, v] of fields) if (v !== undefined && v !== null && v !== "") kids.push(h("dt", { text: k }), h("dd", { text: String(v) }));
     $("details-fields").replaceChildren(...kids);
-    $("details-note").textContent = d.derived
+    $("details-note").textContent = d.gone
+      ? "The mock no longer knows this token (a reset, a revoke, or dropped as long dead)."
+      : d.derived
       ? "This mock has no GET /__admin/tokens/{token}: events are read from the journal the page holds."
       : d.fields.omitted ? d.fields.omitted + " events between the first and the last ones are not kept by the mock; the counts above include them."
         : d.events.length ? "" : "No events.";
