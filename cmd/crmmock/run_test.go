@@ -22,7 +22,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-var summaryLine = regexp.MustCompile(`(?m)^\d+ passed, \d+ failed, \d+ skipped$`)
+var summaryLine = regexp.MustCompile(`(?m)^\d+ passed, \d+ failed, \d+ skipped.*$`)
 
 // Ensure the shipped catalogue passes in-process and ends with the summary line.
 func TestRunCatalogue(t *testing.T) {
@@ -112,10 +112,11 @@ func TestRunJSON(t *testing.T) {
 	}
 }
 
-// Ensure --target against a server without /__admin skips the clock steps and the
-// requests after them, and says why, and does not fail the run.
-func TestRunTargetWithoutControlAPI(t *testing.T) {
-	m, err := mockserver.New(mockserver.Options{Version: "R12"})
+// webAPIOnly serves a mock's Web API but no control API: a stand-in for a real
+// installation.
+func webAPIOnly(t *testing.T, version string) *httptest.Server {
+	t.Helper()
+	m, err := mockserver.New(mockserver.Options{Version: version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +127,20 @@ func TestRunTargetWithoutControlAPI(t *testing.T) {
 		}
 		m.ServeHTTP(w, r)
 	}))
-	defer srv.Close()
-	code, out, errOut := runCLI(t, "--target", srv.URL, filepath.Join("..", "..", "scenarios", "scripts", "key-token-absolute.yaml"))
-	if code != 0 {
-		t.Fatalf("exit %d, want 0 (skips are not failures):\n%s%s", code, out, errOut)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Ensure --target against a server without /__admin skips the clock steps and the
+// requests after them, says why, and fails the run (issue 8 item 11: a run that checked
+// almost nothing must not go green) unless --allow-skips is given; the summary says how
+// many expectations went unchecked.
+func TestRunTargetWithoutControlAPI(t *testing.T) {
+	srv := webAPIOnly(t, "R12")
+	file := filepath.Join("..", "..", "scenarios", "scripts", "key-token-absolute.yaml")
+	code, out, errOut := runCLI(t, "--target", srv.URL, file)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (skipped steps fail the run):\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{
 		"note: the target has no control API (/__admin)",
@@ -137,10 +148,40 @@ func TestRunTargetWithoutControlAPI(t *testing.T) {
 		"  skipped 2. the key's token is its user's, on the user's default unit: the target has no control API (/__admin)\n",
 		"  skipped 4. advance the clock 30m: the target has no control API (/__admin)\n",
 		"  skipped 5. used at 30m: step 4 (advance the clock 30m) was skipped and this answer may depend on it\n",
-		"2 passed, 0 failed, 11 skipped\n",
+		"\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked (--allow-skips accepts that)\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	code, out, errOut = runCLI(t, "--target", srv.URL, "--allow-skips", file)
+	if code != 0 || !strings.HasSuffix(out, "\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked\n") {
+		t.Errorf("--allow-skips: exit %d, want 0 and the unchecked count:\n%s%s", code, out, errOut)
+	}
+}
+
+// Ensure a script that declares requires: [mock-fixtures] is not applicable on a target
+// without a control API: no step runs, it neither passes nor fails, the report says so.
+func TestRunNotApplicable(t *testing.T) {
+	srv := webAPIOnly(t, "R12")
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	code, out, errOut := runCLI(t, "--target", srv.URL, filepath.Join(dir, "jwt-numeric-dates.yaml"), filepath.Join(dir, "other-methods.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d, want 0 (not applicable is no failure):\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"jwt-numeric-dates.yaml @ R12 (target " + srv.URL + ")\n  not applicable: the script requires mock-fixtures (the script's own fixtures and data) and the target has no control API to load them\n",
+		"\n0 passed, 0 failed, 0 skipped, 2 scripts not applicable\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "✓") {
+		t.Errorf("a step ran:\n%s", out)
+	}
+	// In-process the same script runs.
+	if code, out, _ := runCLI(t, filepath.Join(dir, "jwt-numeric-dates.yaml")); code != 0 || !strings.Contains(out, "✓ 1. iat and exp are numbers") {
+		t.Errorf("in-process: exit %d:\n%s", code, out)
 	}
 }

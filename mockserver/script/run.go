@@ -33,6 +33,10 @@ type Options struct {
 	AdminToken string
 	// Client sends the requests to a target; nil: a client with a 30 s timeout.
 	Client *http.Client
+	// AllowSkips accepts skipped steps: without it a skipped step (a clock, release or
+	// admin step a target cannot do, and the requests after it) fails the run, since
+	// the expectations it carried went unchecked.
+	AllowSkips bool
 	// LookupEnv reads the environment for ${env.NAME}, and for ${NAME} on a target
 	// without a control API (where the script's fixtures are not in force); nil:
 	// os.LookupEnv.
@@ -59,26 +63,33 @@ func (f Failure) String() string { return fmt.Sprintf("%s: want %s, got %s", f.W
 
 // StepResult is what one step did.
 type StepResult struct {
-	Index    int           `json:"index"` // 1-based
-	Name     string        `json:"name"`
-	Line     int           `json:"line"`
-	Status   Status        `json:"status"`
-	Reason   string        `json:"reason,omitempty"` // why it was skipped
-	Failures []Failure     `json:"failures,omitempty"`
-	Request  string        `json:"request,omitempty"`  // on failure: what was sent
-	Response string        `json:"response,omitempty"` // on failure: what came back
-	Duration time.Duration `json:"duration_ns"`
+	Index  int    `json:"index"` // 1-based
+	Name   string `json:"name"`
+	Line   int    `json:"line"`
+	Status Status `json:"status"`
+	Reason string `json:"reason,omitempty"` // why it was skipped
+	// Unchecked: the step was skipped and carried expectations that went unchecked.
+	Unchecked bool          `json:"unchecked,omitempty"`
+	Failures  []Failure     `json:"failures,omitempty"`
+	Request   string        `json:"request,omitempty"`  // on failure: what was sent
+	Response  string        `json:"response,omitempty"` // on failure: what came back
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Suite is one run of a script: one file on one release.
 type Suite struct {
-	File     string        `json:"file"`
-	Release  string        `json:"release"`
-	Target   string        `json:"target"` // "in-process" or the target URL
-	Notes    []string      `json:"notes,omitempty"`
-	Error    string        `json:"error,omitempty"` // the run could not start; counts as a failure
-	Steps    []StepResult  `json:"steps"`
-	Duration time.Duration `json:"duration_ns"`
+	File    string   `json:"file"`
+	Release string   `json:"release"`
+	Target  string   `json:"target"` // "in-process" or the target URL
+	Notes   []string `json:"notes,omitempty"`
+	Error   string   `json:"error,omitempty"` // the run could not start; counts as a failure
+	// NotApplicable says why the script was not run on this target (it requires what
+	// the target lacks): neither passed nor failed.
+	NotApplicable string `json:"not_applicable,omitempty"`
+	// AllowSkips: skipped steps do not fail this suite (Options.AllowSkips).
+	AllowSkips bool          `json:"-"`
+	Steps      []StepResult  `json:"steps"`
+	Duration   time.Duration `json:"duration_ns"`
 }
 
 // Counts are the passed, failed and skipped steps (a suite that could not start is one
@@ -103,6 +114,14 @@ func (s *Suite) Counts() (passed, failed, skipped int) {
 // Run runs a script: per release it lists (or Options.Version) on a fresh in-process
 // mock, or against Options.Target.
 func Run(ctx context.Context, s *Script, o Options) []Suite {
+	suites := run(ctx, s, o)
+	for i := range suites {
+		suites[i].AllowSkips = o.AllowSkips
+	}
+	return suites
+}
+
+func run(ctx context.Context, s *Script, o Options) []Suite {
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}
@@ -168,6 +187,12 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 	}
 	if !admin {
 		rel := releases[len(releases)-1]
+		for _, req := range s.Requires {
+			if req == "mock-fixtures" || req == "control-api" {
+				return []Suite{{File: s.File, Release: rel, Target: root, Steps: []StepResult{}, NotApplicable: fmt.Sprintf(
+					"the script requires %s (%s) and the target has no control API to load them", req, Requirements[req])}}
+			}
+		}
 		suite := Suite{File: s.File, Release: rel, Target: root, Notes: []string{fmt.Sprintf(
 			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--version says which release it runs)", rel)}}
 		r.release, r.plainEnv = mockserver.MustParseRelease(rel), true
@@ -308,6 +333,7 @@ func (r *runner) step(i int, st *Step) StepResult {
 	res := StepResult{Index: i + 1, Name: st.Title(), Line: st.line, Status: Passed}
 	skip := func(reason string) StepResult {
 		res.Status, res.Reason = Skipped, reason
+		res.Unchecked = st.checks()
 		return res
 	}
 	fail := func(what, want, got string) StepResult {
@@ -389,6 +415,11 @@ func (r *runner) step(i int, st *Step) StepResult {
 		res.Response = x.describe()
 	}
 	return res
+}
+
+// checks tells whether the step carries expectations (which a skip leaves unchecked).
+func (st *Step) checks() bool {
+	return st.Expect != nil || len(st.ExpectByRelease) > 0
 }
 
 // taint skips every later request: its answer may depend on the skipped step.

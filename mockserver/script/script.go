@@ -24,6 +24,9 @@ type Script struct {
 	Facts       []string
 	// Releases are the releases the script runs on, as written (e.g. pre-R10, R10, R12).
 	Releases []string
+	// Requires names what the script needs of a target beyond its Web API (see
+	// Requirements); on a target that lacks it the script is not applicable.
+	Requires []string
 	// Steps run in order.
 	Steps []Step
 	// Fixtures is the scenario the mock is given: the script's own fixture keys, or
@@ -37,6 +40,7 @@ type file struct {
 	Description         string   `yaml:"description,omitempty"`
 	Facts               []string `yaml:"facts,omitempty"`
 	Releases            []string `yaml:"releases"`
+	Requires            []string `yaml:"requires,omitempty"`
 	Steps               []Step   `yaml:"steps"`
 	mockserver.Scenario `yaml:",inline"`
 }
@@ -69,7 +73,8 @@ type Step struct {
 	// of these; on other releases it is left out of the run and the report.
 	Releases []string `yaml:"releases,omitempty" json:"releases,omitempty"`
 
-	line    int
+	line    int            // where the step starts in the file
+	index   int            // 1-based position in the script
 	byLine  map[string]int // expect_by_release key → line
 	profile map[string]string
 	advance time.Duration
@@ -134,6 +139,18 @@ type JWTExpect struct {
 	Lifetime *int64 `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
 }
 
+// Requirements are the values of a script's requires: what a target must offer beyond
+// the Web API, each with what it means. In-process every requirement is met; on a
+// target that lacks one the script is reported as not applicable (neither passed nor
+// failed) instead of failing on data the target does not have.
+var Requirements = map[string]string{
+	// The script checks data only its own fixtures give: its organisations, users and
+	// units, methods answers, errors renamings, jwt options (numeric dates).
+	"mock-fixtures": "the script's own fixtures and data",
+	// The script is about the mock itself (its journal, tokens or violations).
+	"control-api": "the mock's control API",
+}
+
 // Load reads and checks a script file.
 func Load(path string) (*Script, error) {
 	data, err := os.ReadFile(path)
@@ -194,10 +211,16 @@ func Parse(data []byte) (*Script, error) {
 	if err := mockserver.CheckScenario(&sc, root); err != nil {
 		return nil, err
 	}
-	s := &Script{Description: strings.TrimSpace(f.Description), Facts: f.Facts, Releases: f.Releases, Steps: f.Steps, Fixtures: &sc}
+	for i, req := range f.Requires {
+		if Requirements[req] == "" {
+			return nil, errAt(at("requires", i), "requires: %q: want %s", req, strings.Join(sortedKeys(Requirements), ", "))
+		}
+	}
+	s := &Script{Description: strings.TrimSpace(f.Description), Facts: f.Facts, Releases: f.Releases,
+		Requires: f.Requires, Steps: f.Steps, Fixtures: &sc}
 	for i := range s.Steps {
 		st := &s.Steps[i]
-		st.line = at("steps", i)
+		st.line, st.index = at("steps", i), i+1
 		if err := st.check(func(path ...any) int { return at(append([]any{"steps", i}, path...)...) }); err != nil {
 			return nil, err
 		}
@@ -207,7 +230,7 @@ func Parse(data []byte) (*Script, error) {
 
 func (st *Step) check(at func(path ...any) int) error {
 	errAt := func(line int, format string, args ...any) error {
-		return fmt.Errorf("line %d: step %d: %s", line, st.line, fmt.Sprintf(format, args...))
+		return fmt.Errorf("line %d: step %d: %s", line, st.index, fmt.Sprintf(format, args...))
 	}
 	kinds := 0
 	for _, set := range []bool{st.Request != nil, st.Admin != nil, st.Advance != "", st.SetClock != "", st.Release != ""} {
