@@ -40,6 +40,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&o.BasePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API on the target")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token for the target's control API (/__admin)")
 	fs.BoolVar(&o.AllowSkips, "allow-skips", false, "do not fail the run for skipped steps (clock, release and admin steps a target without control API cannot do, and the requests after them)")
+	fs.IntVar(&o.Parallel, "parallel", 1, "run up to N scripts at once (against a --target: each in its own sandbox, when the target has them)")
 	fs.StringVar(&format, "format", "text", "report format: text, json or junit")
 	fs.StringVar(&output, "output", "", "write the report to this file (default: stdout)")
 	// Flags may come before or after the files.
@@ -75,6 +76,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
 		return bad("--target: %q: want the server's root URL, e.g. http://127.0.0.1:8080", o.Target)
 	}
+	if o.Parallel < 1 {
+		return bad("--parallel: %d: want 1 or more", o.Parallel)
+	}
 	if !strings.HasPrefix(o.BasePath, "/") {
 		return bad("--base-path: %q must start with /", o.BasePath)
 	}
@@ -94,10 +98,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		scripts = append(scripts, s)
 	}
-	var suites []script.Suite
-	for _, s := range scripts {
-		suites = append(suites, script.Run(ctx, s, o)...)
-	}
+	suites := script.RunAll(ctx, scripts, o)
 	var buf bytes.Buffer
 	if err := write(&buf, suites); err != nil {
 		return bad("%v", err)

@@ -38,6 +38,16 @@ func TestRunCatalogue(t *testing.T) {
 	}
 }
 
+// Ensure --parallel 4 prints the same report as one script after another (file order).
+func TestRunParallel(t *testing.T) {
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	code1, out1, _ := runCLI(t, dir)
+	code4, out4, errOut := runCLI(t, "--parallel", "4", dir)
+	if code1 != 0 || code4 != 0 || out1 != out4 {
+		t.Errorf("--parallel 4: exit %d, want the sequential report (exit %d):\n%s%s", code4, code1, out4, errOut)
+	}
+}
+
 func writeScript(t *testing.T, src string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "s.yaml")
@@ -64,6 +74,7 @@ steps:
 		{[]string{"--format", "xml", failing}, 2, `--format: "xml"`},
 		{[]string{"--version", "X1", failing}, 2, "--version: unknown release"},
 		{[]string{"--target", "localhost:8080", failing}, 2, "--target"},
+		{[]string{"--parallel", "0", failing}, 2, "--parallel: 0: want 1 or more"},
 		{[]string{bad}, 2, `line 4: unknown key "expct"`},
 		{[]string{"no-such-file.yaml"}, 2, "no-such-file.yaml"},
 		{[]string{failing}, 1, ""},

@@ -105,7 +105,7 @@ steps: [{advance: 1h}]
 		{"unknown requirement", `releases: [R10]
 requires: [mock-fixtures, a-real-clock]
 steps: [{advance: 1h}]
-`, `line 2: requires: "a-real-clock": want control-api, mock-fixtures`},
+`, `line 2: requires: "a-real-clock": want control-api, faults, lint, mock-fixtures, sandboxes`},
 		{"bad regexp", `releases: [R10]
 steps:
   - request: {method: GET, action: a/b}
