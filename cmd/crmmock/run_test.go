@@ -159,14 +159,14 @@ func TestRunTargetWithoutControlAPI(t *testing.T) {
 		"  skipped 2. the key's token is its user's, on the user's default unit: the target has no control API (/__admin)\n",
 		"  skipped 4. advance the clock 30m: the target has no control API (/__admin)\n",
 		"  skipped 5. used at 30m: step 4 (advance the clock 30m) was skipped and this answer may depend on it\n",
-		"\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked (--allow-skips accepts that)\n",
+		"\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked (facts F7); --allow-skips accepts that\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	code, out, errOut = runCLI(t, "--target", srv.URL, "--allow-skips", file)
-	if code != 0 || !strings.HasSuffix(out, "\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked\n") {
+	if code != 0 || !strings.HasSuffix(out, "\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked (facts F7)\n") {
 		t.Errorf("--allow-skips: exit %d, want 0 and the unchecked count:\n%s%s", code, out, errOut)
 	}
 }

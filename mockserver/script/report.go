@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,8 +22,10 @@ func Totals(suites []Suite) (passed, failed, skipped int) {
 // Tally is what a run came to.
 type Tally struct {
 	Passed, Failed, Skipped int
-	// Unchecked counts skipped steps whose expectations went unchecked.
-	Unchecked int
+	// Unchecked counts skipped steps whose expectations went unchecked;
+	// UncheckedFacts are the facts their scripts check (F6, F7 …).
+	Unchecked      int
+	UncheckedFacts []string
 	// NotApplicable counts suites not run because the target lacks what they require.
 	NotApplicable int
 	// SkipsFail: some suite with skipped steps did not allow skips.
@@ -46,6 +49,11 @@ func Count(suites []Suite) Tally {
 		for _, st := range s.Steps {
 			if st.Unchecked {
 				t.Unchecked++
+				for _, f := range s.Facts {
+					if !slices.Contains(t.UncheckedFacts, f) {
+						t.UncheckedFacts = append(t.UncheckedFacts, f)
+					}
+				}
 			}
 		}
 		if sk > 0 && !s.AllowSkips {
@@ -73,8 +81,11 @@ func Summary(suites []Suite) string {
 	}
 	if t.Unchecked > 0 {
 		out += fmt.Sprintf(": %d expectation%s went unchecked", t.Unchecked, plural(t.Unchecked))
+		if len(t.UncheckedFacts) > 0 {
+			out += " (facts " + strings.Join(t.UncheckedFacts, ", ") + ")"
+		}
 		if t.SkipsFail {
-			out += " (--allow-skips accepts that)"
+			out += "; --allow-skips accepts that"
 		}
 	} else if t.SkipsFail {
 		out += " (skipped steps fail the run; --allow-skips accepts them)"

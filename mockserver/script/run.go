@@ -86,6 +86,7 @@ type StepResult struct {
 // Suite is one run of a script: one file on one release.
 type Suite struct {
 	File    string   `json:"file"`
+	Facts   []string `json:"facts,omitempty"` // the facts the script checks (F6 …)
 	Release string   `json:"release"`
 	Target  string   `json:"target"` // "in-process" or the target URL
 	Notes   []string `json:"notes,omitempty"`
@@ -123,7 +124,7 @@ func (s *Suite) Counts() (passed, failed, skipped int) {
 func Run(ctx context.Context, s *Script, o Options) []Suite {
 	suites := run(ctx, s, o)
 	for i := range suites {
-		suites[i].AllowSkips = o.AllowSkips
+		suites[i].AllowSkips, suites[i].Facts = o.AllowSkips, s.Facts
 	}
 	return suites
 }

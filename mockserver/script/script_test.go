@@ -253,7 +253,7 @@ func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
 	for _, want := range []string{
 		"  skipped 3. advance the clock 59m59s: the target has no control API (/__admin)\n",
 		"  skipped 4. A is live at 59m59s idle (the use restarts its hour): step 3 (advance the clock 59m59s) was skipped and this answer may depend on it\n",
-		"\n2 passed, 0 failed, 13 skipped: 8 expectations went unchecked (--allow-skips accepts that)\n",
+		"\n2 passed, 0 failed, 13 skipped: 8 expectations went unchecked (facts F6); --allow-skips accepts that\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
