@@ -341,7 +341,7 @@ func (r *runner) adminCall(method, u string, body any) (*exchange, error) {
 		if p, err := url.Parse(u); err == nil {
 			path = p.Path
 		}
-		return x, fmt.Errorf("%s %s: HTTP %d %s", method, path, x.status, clip(strings.TrimSpace(string(x.body)), 300))
+		return x, fmt.Errorf("%s %s: HTTP %d %s", method, clip(path, 120), x.status, clip(strings.TrimSpace(string(x.body)), 300))
 	}
 	return x, nil
 }
