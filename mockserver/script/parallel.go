@@ -10,15 +10,12 @@ import (
 )
 
 // RunAll runs scripts and returns their suites in the scripts' order. With
-// o.Parallel > 1 up to that many scripts run at once: in-process each suite has its own
+// o.Parallel > 1 up to that many suites (a script on one release) run at once: in-process each suite has its own
 // mock anyway; against a target each suite runs in its own sandbox (POST
 // /__admin/sandboxes, deleted after), or, when the target has no sandbox API, the
 // scripts run one after another and the first suite notes why.
 func RunAll(ctx context.Context, scripts []*Script, o Options) []Suite {
 	n := o.Parallel
-	if n > len(scripts) {
-		n = len(scripts)
-	}
 	var note string
 	if n > 1 && o.Target != "" {
 		if ok, why := sandboxAPI(ctx, o); ok {
@@ -27,25 +24,43 @@ func RunAll(ctx context.Context, scripts []*Script, o Options) []Suite {
 			n, note = 1, fmt.Sprintf("--parallel %d: %s; the scripts ran one after another", o.Parallel, why)
 		}
 	}
-	results := make([][]Suite, len(scripts))
+	// A job is a script on one release (Options.Version), or the whole script when
+	// --version picks the release or the scripts run one after another.
+	type job struct {
+		s *Script
+		o Options
+	}
+	var jobs []job
+	for _, s := range scripts {
+		if n <= 1 || o.Version != "" {
+			jobs = append(jobs, job{s, o})
+			continue
+		}
+		for _, rel := range s.Releases {
+			jo := o
+			jo.Version = rel
+			jobs = append(jobs, job{s, jo})
+		}
+	}
+	results := make([][]Suite, len(jobs))
 	if n <= 1 {
-		for i, s := range scripts {
-			results[i] = Run(ctx, s, o)
+		for i, j := range jobs {
+			results[i] = Run(ctx, j.s, j.o)
 		}
 	} else {
-		jobs := make(chan int)
+		next := make(chan int)
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
-				for i := range jobs {
-					results[i] = Run(ctx, scripts[i], o)
+				for i := range next {
+					results[i] = Run(ctx, jobs[i].s, jobs[i].o)
 				}
 			})
 		}
-		for i := range scripts {
-			jobs <- i
+		for i := range jobs {
+			next <- i
 		}
-		close(jobs)
+		close(next)
 		wg.Wait()
 	}
 	var out []Suite
