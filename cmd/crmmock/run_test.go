@@ -191,6 +191,17 @@ func TestRunNotApplicable(t *testing.T) {
 	if strings.Contains(out, "✓") {
 		t.Errorf("a step ran:\n%s", out)
 	}
+	_, out, _ = runCLI(t, "--format", "json", "--target", srv.URL, filepath.Join(dir, "jwt-numeric-dates.yaml"))
+	var doc struct {
+		NotApplicable int  `json:"not_applicable"`
+		OK            bool `json:"ok"`
+		Suites        []struct {
+			NotApplicable string `json:"not_applicable"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.NotApplicable != 1 || !doc.OK || doc.Suites[0].NotApplicable == "" {
+		t.Errorf("json: got %+v (%v):\n%s", doc, err, out)
+	}
 	// In-process the same script runs.
 	if code, out, _ := runCLI(t, filepath.Join(dir, "jwt-numeric-dates.yaml")); code != 0 || !strings.Contains(out, "✓ 1. iat and exp are numbers") {
 		t.Errorf("in-process: exit %d:\n%s", code, out)
