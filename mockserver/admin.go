@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
-const adminBodyLimit = 8 << 20
+const adminBodyLimit = MaxScenarioSize
 
 // mockKey carries the *Mock to the process-wide control router.
 type mockKey struct{}
@@ -40,10 +41,24 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/version", (*Mock).getVersion, http.MethodGet)
 	on("/version", (*Mock).putVersion, http.MethodPut, http.MethodPost)
 	on("/tokens", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens()})
+		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens(), "dropped": m.DroppedTokens()})
 	}, http.MethodGet)
-	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"requests": m.Journal()})
+	on("/tokens/{token}", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		tok := mux.Vars(r)["token"]
+		tl, ok := m.TokenTimeline(tok)
+		if !ok {
+			adminError(w, http.StatusNotFound, "token: %q was never issued by this mock (or was revoked, or dropped as long dead)", clip(tok))
+			return
+		}
+		writeJSON(w, http.StatusOK, tl)
+	}, http.MethodGet)
+	on("/requests", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		f, err := parseJournalFilter(r.URL.Query())
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"requests": m.journal.list(f)})
 	}, http.MethodGet)
 	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		m.ClearJournal()
@@ -51,6 +66,9 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	}, http.MethodDelete)
 	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
+	}, http.MethodGet)
+	on("/lint", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, m.Lint())
 	}, http.MethodGet)
 	on("/scenario", (*Mock).putScenario, http.MethodPut, http.MethodPost)
 	on("/scenario", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
@@ -60,6 +78,16 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		m.Reset()
 		writeJSON(w, http.StatusOK, m.clockState())
 	}, http.MethodPost)
+	on("/faults", (*Mock).postFault, http.MethodPost)
+	on("/faults", (*Mock).getFaults, http.MethodGet)
+	on("/faults", (*Mock).deleteFaults, http.MethodDelete)
+	on("/faults/{id}", (*Mock).deleteFault, http.MethodDelete)
+	on("/tokens/revoke", (*Mock).revokeAllTokens, http.MethodPost)
+	on("/tokens/{token}/expire", (*Mock).expireToken, http.MethodPost)
+	on("/tokens/{token}/revoke", (*Mock).revokeToken, http.MethodPost)
+	on("/sandboxes", (*Mock).postSandbox, http.MethodPost)
+	on("/sandboxes", (*Mock).getSandboxes, http.MethodGet)
+	on("/sandboxes/{id}", (*Mock).deleteSandbox, http.MethodDelete)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
@@ -71,12 +99,34 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if m.adminTok != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+m.adminTok)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
-		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+	if !m.adminAllowed(w, r) {
 		return
 	}
 	adminRouter().ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), mockKey{}, m)))
+}
+
+// adminAllowed checks the admin token when one is set; it answers 401 itself.
+func (m *Mock) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
+	if !m.adminAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="crmmock admin"`)
+		adminError(w, http.StatusUnauthorized, "the control API needs Authorization: Bearer <admin token>")
+		return false
+	}
+	return true
+}
+
+// adminAuthorized: no admin token is set, or the request carries it as
+// "Authorization: Bearer <token>" (the scheme in any case, RFC 7235), or it is
+// GET /__admin/health, which reveals nothing and serves readiness probes.
+func (m *Mock) adminAuthorized(r *http.Request) bool {
+	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" {
+		return true
+	}
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimLeft(cred, " ")), []byte(m.adminTok)) == 1
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -210,15 +260,15 @@ func (m *Mock) putScenario(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusRequestEntityTooLarge, "body: a scenario may be at most %d bytes", adminBodyLimit)
 		return
 	}
-	sc, err := ParseScenario(data)
+	sc, wd, err := parseScenario(data) // checked and compiled before anything changes
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "scenario: %v", err)
 		return
 	}
-	if err := m.SetScenario(sc); err != nil {
-		adminError(w, http.StatusBadRequest, "scenario: %v", err)
+	if err := r.Context().Err(); err != nil { // the client is gone: it will not learn of a swap, so none happens
+		adminError(w, http.StatusServiceUnavailable, "scenario: not installed: the request was cancelled (%v)", err)
 		return
 	}
-	r2 := m.Version()
-	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": r2.Name})
+	m.install(sc, wd)
+	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": m.Version().Name})
 }

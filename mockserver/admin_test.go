@@ -149,15 +149,27 @@ func TestRealClock(t *testing.T) {
 	assert.Nil(t, h.FakeClock())
 }
 
-// Ensure --admin-token guards the control API and nothing else.
+// Ensure --admin-token guards the control API and nothing else; the scheme is
+// case-insensitive (RFC 7235: bearer, BEARER), and /__admin/health stays open for
+// readiness probes (issue 8, item 7).
 func TestAdminToken(t *testing.T) {
 	h := start(t, Options{AdminToken: "s3cret"})
-	st, _ := h.admin("GET", "/__admin/health", "")
+	for _, auth := range []string{"", "Bearer wrong", "Bearer s3cret2", "Bearer", "Basic s3cret", "s3cret", "Bearers3cret"} {
+		st, v := h.admin("GET", "/__admin/clock", "", "Authorization", auth)
+		assert.Equal(t, 401, st, "Authorization: %q", auth)
+		assert.Contains(t, v["error"], "Authorization: Bearer")
+	}
+	for _, auth := range []string{"Bearer s3cret", "bearer s3cret", "BEARER s3cret", "bEaReR  s3cret"} {
+		st, v := h.admin("GET", "/__admin/clock", "", "Authorization", auth)
+		assert.Equal(t, 200, st, "Authorization: %q: %v", auth, v)
+	}
+	st, v := h.admin("GET", "/__admin/health", "")
+	assert.Equal(t, 200, st, "health needs no token")
+	assert.Equal(t, "ok", v["status"])
+	st, _ = h.admin("POST", "/__admin/health", "")
+	assert.Equal(t, 401, st, "only GET /__admin/health is open")
+	st, _ = h.admin("GET", "/__admin/health/../clock", "")
 	assert.Equal(t, 401, st)
-	st, _ = h.admin("GET", "/__admin/health", "", "Authorization", "Bearer wrong")
-	assert.Equal(t, 401, st)
-	st, _ = h.admin("GET", "/__admin/health", "", "Authorization", "Bearer s3cret")
-	assert.Equal(t, 200, st)
 	assert.Equal(t, "OK", h.post("authentication/token", creds()).Status.Code)
 }
 

@@ -73,11 +73,11 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 	if strings.Contains(s, "@EXP@") {
 		wd, rel := m.world.Load(), m.release.Load()
 		u := wd.orgs[docOrg].users[docUser]
-		a := m.issue(KindUser, rel.Profile.UserRule, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
+		a := m.issue(nil, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
 		if a.err != nil {
 			tb.Fatalf("issue expired: %v", a.err)
 		}
-		s = strings.ReplaceAll(s, "@EXP@", a.token)
+		s = strings.ReplaceAll(s, "@EXP@", a.issued)
 	}
 	return s
 }
@@ -316,6 +316,8 @@ func FuzzParseScenario(f *testing.F) {
 	f.Add([]byte("organisations:\n  - name: A\n    units: [{id: X}, {id: X}]\n"))
 	f.Add([]byte("organisations:\n  - &a {name: A, units: [{id: X}]}\n  - *a\n"))
 	f.Add([]byte("a: &a [*a, *a]\n"))
+	f.Add([]byte(aliasBomb(10))) // issue 8: 11 KiB expanding to 100 MB stalled this target for minutes
+	f.Add([]byte(keyBomb(2000)))
 	f.Add([]byte("organisations: [{name: A, units: [{id: X}], users: [{username: u, default_unit: Y}]}]\nbogus: 1\n"))
 	f.Add([]byte("version: R0\n"))
 	f.Add([]byte("\xff\xfe"))
@@ -323,6 +325,12 @@ func FuzzParseScenario(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) > 64<<10 {
 			return
+		}
+		var strict Scenario
+		if _, derr := DecodeStrict(data, &strict); derr == nil || !strings.Contains(derr.Error(), "at most") && !strings.Contains(derr.Error(), "document is empty") {
+			if old := knownFieldsErr(data); (derr == nil) != (old == nil) {
+				t.Fatalf("DecodeStrict (one parse) and yaml.v3's KnownFields decoder disagree: %v / %v", derr, old)
+			}
 		}
 		sc, err := ParseScenario(data)
 		if err != nil {
@@ -411,7 +419,11 @@ func FuzzTokenCheck(f *testing.F) {
 		m := fm.pick(ver)
 		token = hzFill(t, m, token)
 		_ = checkJWT(m.secret, token)
-		_, aerr := m.checkToken(token, touch)
+		p := presentCheck
+		if touch {
+			p = presentUse
+		}
+		aerr := m.checkToken(token, p).err
 		tok, held := m.Token(token)
 		want := string(CodeOK)
 		if aerr != nil {

@@ -1,21 +1,46 @@
 package mockserver
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 const defaultJournalSize = 10000
 
-// JournalEntry is one Web API request as the mock answered it.
+// journalTokenLimit cuts a presented token in the journal (a client sending a 1 MiB
+// token must not make the journal hold 10 000 of them).
+const journalTokenLimit = 512
+
+// journalTextLimit cuts a journal entry's description and path: a reason quoting a
+// 1 MiB field must not make the journal hold 10 000 of them.
+const journalTextLimit = 2048
+
+// JournalEntry is one Web API request as the mock answered it (INTERFACE §7).
 type JournalEntry struct {
-	Time       time.Time `json:"time"` // the mock's clock
-	Method     string    `json:"method"`
-	Path       string    `json:"path"`
-	Status     int       `json:"status"` // HTTP status
-	Code       string    `json:"code"`   // status.code
-	Version    string    `json:"version"`
-	Violations []string  `json:"violations,omitempty"`
+	ID          uint64    `json:"id"`   // increasing, assigned when the entry is added
+	Time        time.Time `json:"time"` // the mock's clock
+	Method      string    `json:"method"`
+	Path        string    `json:"path"`
+	Operation   string    `json:"operation"` // authentication/token, …, <resource>/<action>; empty when unrouted
+	Status      int       `json:"status"`    // HTTP status
+	Code        string    `json:"code"`      // status.code as answered
+	Description string    `json:"description"`
+	Version     string    `json:"version"`
+	Token       string    `json:"token,omitempty"`  // as presented, cut at 512 bytes
+	Issued      string    `json:"issued,omitempty"` // the token this request issued
+	Fault       string    `json:"fault,omitempty"`  // the fault that answered
+	Violations  []string  `json:"violations,omitempty"`
+	Misplaced   string    `json:"misplaced,omitempty"` // where an issued token came when the contract's place had none
+
+	// Not in the JSON; read by the lint (same package) from journal.snapshot.
+	principal string // a login's asker: "user <name>@<org>" or "key …<last 4>"; never a secret
+	catalogue Code   // the catalogue code (the scenario's errors map may have answered another)
+	profile   string // the release profile at that moment: pre-R10, R10, R12
+	injected  bool   // a fault gave the answer (Fault also names one that only delayed it)
 }
 
 // journal keeps the newest entries in a ring.
@@ -24,36 +49,133 @@ type journal struct {
 	entries []JournalEntry
 	next    int // where the next entry goes once the ring is full
 	size    int
+	lastID  uint64
 }
 
 func newJournal(size int) *journal { return &journal{size: size} }
 
-func (j *journal) add(e JournalEntry) {
+// add stores e with the next id and returns the id.
+func (j *journal) add(e JournalEntry) uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	j.lastID++
+	e.ID = j.lastID
 	if len(j.entries) < j.size {
 		j.entries = append(j.entries, e)
-		return
+		return e.ID
 	}
 	j.entries[j.next] = e
 	j.next = (j.next + 1) % j.size
+	return e.ID
 }
 
-func (j *journal) list(violationsOnly bool) []JournalEntry {
+// journalFilter selects entries (GET /__admin/requests). The zero value selects all.
+type journalFilter struct {
+	violations bool
+	limit      int // the newest limit entries; 0: all
+	code       string
+	token      string // presented or issued
+	since      time.Time
+}
+
+func (f *journalFilter) match(e *JournalEntry) bool {
+	return (!f.violations || len(e.Violations) > 0) &&
+		(f.code == "" || e.Code == f.code) &&
+		(f.token == "" || e.Token == f.token || e.Issued == f.token) &&
+		(f.since.IsZero() || !e.Time.Before(f.since))
+}
+
+// list returns the selected entries, oldest first.
+func (j *journal) list(f journalFilter) []JournalEntry {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	out := make([]JournalEntry, 0, len(j.entries))
 	for i := range j.entries {
-		e := j.entries[(j.next+i)%len(j.entries)]
-		if !violationsOnly || len(e.Violations) > 0 {
-			out = append(out, e)
+		e := &j.entries[(j.next+i)%len(j.entries)]
+		if f.match(e) {
+			out = append(out, *e)
 		}
+	}
+	if f.limit > 0 && len(out) > f.limit {
+		out = out[len(out)-f.limit:]
 	}
 	return out
 }
 
+// snapshot is every entry, oldest first, unexported fields (principal, catalogue,
+// profile) included: the lint's input.
+func (j *journal) snapshot() []JournalEntry { return j.list(journalFilter{}) }
+
 func (j *journal) clear() {
 	j.mu.Lock()
-	j.entries, j.next = nil, 0
+	j.entries, j.next = nil, 0 // ids keep increasing: a client never sees an id twice
 	j.mu.Unlock()
+}
+
+// parseJournalFilter reads ?limit ?code ?token ?since; the error names the parameter.
+func parseJournalFilter(q map[string][]string) (journalFilter, error) {
+	var f journalFilter
+	get := func(k string) (string, bool) {
+		v, ok := q[k]
+		if !ok || len(v) == 0 {
+			return "", false
+		}
+		return v[0], true
+	}
+	if v, ok := get("limit"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return f, fmt.Errorf("limit: %q is not a positive whole number", v)
+		}
+		f.limit = n
+	}
+	if v, ok := get("code"); ok {
+		if v == "" {
+			return f, fmt.Errorf("code: empty (want a status.code, e.g. TOKEN_EXPIRED)")
+		}
+		f.code = v
+	}
+	if v, ok := get("token"); ok {
+		if v == "" {
+			return f, fmt.Errorf("token: empty")
+		}
+		f.token = v
+	}
+	if v, ok := get("since"); ok {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return f, fmt.Errorf("since: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", v)
+		}
+		f.since = t
+	}
+	return f, nil
+}
+
+// cutToken is a presented token as the journal keeps it: clip's cut, in its own
+// memory (a token sliced from a request must not keep the request alive).
+func cutToken(s string) string { return strings.Clone(clip(s)) }
+
+// clip cuts s at journalTokenLimit bytes (see clipAt).
+func clip(s string) string { return clipAt(s, journalTokenLimit) }
+
+// clipAt cuts s at limit bytes, not splitting a UTF-8 sequence; a cut string is a copy
+// (it does not keep the original alive).
+func clipAt(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	n := limit
+	for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(s[n]); k++ {
+		n--
+	}
+	return strings.Clone(s[:n])
+}
+
+// shortToken is a token's id in the log: its last 8 characters (a JWT's header and
+// first claims are the same for every token of a user).
+func shortToken(s string) string {
+	if len(s) <= 8 {
+		return s
+	}
+	return "…" + s[len(s)-8:]
 }

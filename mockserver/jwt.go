@@ -1,6 +1,9 @@
 package mockserver
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,20 +17,56 @@ import (
 
 var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
 
-func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, numericDates bool) (string, error) {
-	var iatV, expV any = strconv.FormatInt(iat, 10), strconv.FormatInt(iat+life, 10)
+// jwtHeader is the header of every R12 token, byte for byte as published (F10):
+// {"typ":"JWT","alg":"HS256"}, base64url-encoded.
+var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
+
+// The claims in the order encoding/json wrote them before (sorted, as MapClaims did),
+// with iat/exp as strings (F10) or as numbers (jwt: {numeric_dates: true}).
+type jwtClaims struct {
+	Exp string `json:"exp"`
+	Iat string `json:"iat"`
+	Jti string `json:"jti"`
+	Oun string `json:"oun"`
+	Org string `json:"org"`
+	Usr string `json:"usr"`
+}
+
+type jwtClaimsNumeric struct {
+	Exp int64  `json:"exp"`
+	Iat int64  `json:"iat"`
+	Jti string `json:"jti"`
+	Oun string `json:"oun"`
+	Org string `json:"org"`
+	Usr string `json:"usr"`
+}
+
+// mintJWT signs an R12 token with golang-jwt's HS256. The same arguments give the same
+// token (the store rebuilds JWTs from them instead of keeping the string).
+func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, numericDates bool) (string, error) {
+	var payload []byte
+	var err error
 	if numericDates {
-		iatV, expV = iat, iat+life
+		payload, err = json.Marshal(jwtClaimsNumeric{Exp: iat + life, Iat: iat, Jti: upperHex(jti), Oun: x.oun, Org: u.org.name, Usr: u.username})
+	} else {
+		payload, err = json.Marshal(jwtClaims{Exp: strconv.FormatInt(iat+life, 10), Iat: strconv.FormatInt(iat, 10),
+			Jti: upperHex(jti), Oun: x.oun, Org: u.org.name, Usr: u.username})
 	}
-	claims := jwt.MapClaims{
-		"usr": u.username,
-		"org": u.org.name,
-		"oun": x.oun,
-		"iat": iatV,
-		"exp": expV,
-		"jti": randomHex(),
+	if err != nil {
+		return "", err
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	enc := base64.RawURLEncoding
+	buf := make([]byte, 0, len(jwtHeader)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sha256.Size))
+	buf = append(buf, jwtHeader...)
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, payload)
+	sig, err := jwt.SigningMethodHS256.Sign(string(buf), secret)
+	if err != nil {
+		return "", err
+	}
+	buf = append(buf, '.')
+	buf = enc.AppendEncode(buf, sig)
+	return string(buf), nil
 }
 
 var errAlg = errors.New("token: the JWT algorithm is not HS256")

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -49,8 +51,24 @@ type Options struct {
 	JWTSecret []byte
 	// BodyLimit caps request bodies; zero: DefaultBodyLimit.
 	BodyLimit int64
-	// Logger receives the mock's logs; nil: discarded.
+	// Logger receives the mock's logs; nil: discarded. At info: one line per Web API
+	// request, clock moves, release switches, scenario swaps, resets; contract
+	// violations at warn.
 	Logger *slog.Logger
+
+	// MaxSandboxes caps the sandboxes alive at once (NewSandbox answers
+	// ErrTooManySandboxes beyond it); zero: DefaultMaxSandboxes; negative: none allowed.
+	MaxSandboxes int
+	// SandboxTTL drops a sandbox after this much wall time without a request; zero:
+	// DefaultSandboxTTL; negative: never.
+	SandboxTTL time.Duration
+	// WallClock is the wall time of the documented real-time features (sandbox TTL,
+	// fault delays); nil: the real clock. Tests pass a *clockwork.FakeClock.
+	WallClock clockwork.Clock
+	// KeepDead is how many dead (expired or released) tokens are kept for the control
+	// API and the lint; older dead ones are dropped (and counted). Live tokens are
+	// always kept. Zero: DefaultKeepDead; negative: none.
+	KeepDead int
 }
 
 // Mock is the CRM.COM authentication Web API emulator: an http.Handler serving the Web
@@ -77,10 +95,26 @@ type Mock struct {
 
 	tokens  *store
 	journal *journal
+	faults  *faults.Set
+
+	wall          clockwork.Clock // sandbox TTL and fault delays (real time by INTERFACE)
+	startScenario *Scenario       // the scenario given at New: a sandbox's default
+	startWorld    *world          // startScenario compiled (read-only; shared with sandboxes)
+	sandboxes     *sandboxSet     // nil in a sandbox: sandboxes do not nest
 }
 
 // New builds a Mock. Errors name the bad option.
 func New(opts Options) (*Mock, error) {
+	m, err := newMock(opts, nil)
+	if err != nil {
+		return nil, err
+	}
+	m.sandboxes = newSandboxSet(opts, m.wall)
+	return m, nil
+}
+
+// newMock builds an instance; w, when set, is opts.Scenario already compiled.
+func newMock(opts Options, w *world) (*Mock, error) {
 	c, err := LoadContract()
 	if err != nil {
 		return nil, err
@@ -89,9 +123,10 @@ func New(opts Options) (*Mock, error) {
 	if sc == nil {
 		sc = DefaultScenario()
 	}
-	w, err := compile(sc, nil)
-	if err != nil {
-		return nil, fmt.Errorf("scenario: %w", err)
+	if w == nil {
+		if w, err = compile(sc, nil); err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
 	}
 	m := &Mock{
 		contract:  c,
@@ -102,6 +137,14 @@ func New(opts Options) (*Mock, error) {
 		bodyLimit: opts.BodyLimit,
 		log:       opts.Logger,
 		journal:   newJournal(defaultJournalSize),
+		faults:    faults.New(func(c string) bool { return knownCode(Code(c)) }),
+		wall:      opts.WallClock,
+
+		startScenario: sc,
+		startWorld:    w,
+	}
+	if m.wall == nil {
+		m.wall = clockwork.NewRealClock()
 	}
 	if opts.BasePath == "" {
 		m.basePath = docBasePath
@@ -155,6 +198,14 @@ func New(opts Options) (*Mock, error) {
 		m.start = m.fake.Now()
 	}
 	m.tokens = newStore(m.nowNano)
+	m.tokens.secret = m.secret
+	switch {
+	case opts.KeepDead < 0:
+		m.tokens.keepDead = 0
+	case opts.KeepDead > 0:
+		m.tokens.keepDead = opts.KeepDead
+	}
+	m.tokens.init()
 	return m, nil
 }
 
@@ -178,7 +229,9 @@ func (m *Mock) Advance(d time.Duration) (time.Time, error) {
 	m.clockMu.Lock()
 	defer m.clockMu.Unlock()
 	m.fake.Advance(d)
-	return m.fake.Now(), nil
+	now := m.fake.Now()
+	m.log.Info("clock advanced", "by", d.String(), "now", now.UTC().Format(time.RFC3339Nano))
+	return now, nil
 }
 
 // SetNow sets the fake clock, forward or back.
@@ -189,6 +242,7 @@ func (m *Mock) SetNow(t time.Time) error {
 	m.clockMu.Lock()
 	defer m.clockMu.Unlock()
 	m.fake.Advance(t.Sub(m.fake.Now())) // clockwork moves back on a negative duration
+	m.log.Info("clock set", "now", m.fake.Now().UTC().Format(time.RFC3339Nano))
 	return nil
 }
 
@@ -214,13 +268,19 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 	if err != nil {
 		return err
 	}
+	m.install(sc, w)
+	return nil
+}
+
+// install puts compiled fixtures in force.
+func (m *Mock) install(sc *Scenario, w *world) {
 	m.world.Store(w)
 	m.scenario.Store(sc)
 	if w.version != "" && !m.forcedVersion {
 		r := MustParseRelease(w.version)
 		m.release.Store(&r)
 	}
-	return nil
+	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", m.Version().Name)
 }
 
 // Scenario is the fixtures in force.
@@ -228,31 +288,107 @@ func (m *Mock) Scenario() *Scenario { return m.scenario.Load() }
 
 func (m *Mock) nowNano() int64 { return m.clock.Now().UnixNano() }
 
-// Tokens lists every token issued since the last reset, in issue order.
+// Tokens lists the tokens issued since the last reset, in issue order: every live
+// one, and the newest Options.KeepDead dead ones (see DroppedTokens).
 func (m *Mock) Tokens() []Token { return m.tokens.list() }
+
+// DroppedTokens is how many dead tokens were dropped (beyond Options.KeepDead) since
+// the last reset.
+func (m *Mock) DroppedTokens() uint64 { return m.tokens.droppedCount() }
 
 // Token looks one token up.
 func (m *Mock) Token(value string) (Token, bool) { return m.tokens.get(value) }
 
+// TokenTimeline is a token's fields and events (issued, used, rejected, released,
+// expired at its exact moment), in time order; false for a token the mock does not hold.
+func (m *Mock) TokenTimeline(value string) (TokenTimeline, bool) { return m.tokens.timeline(value) }
+
+// ExpireToken makes a live token expire now: TOKEN_EXPIRED from then on. An expired
+// token stays as it is; a released one is ErrTokenReleased; an unknown one ErrUnknownToken.
+func (m *Mock) ExpireToken(value string) error {
+	err := m.tokens.expire(value)
+	if err == nil {
+		m.log.Info("token expired by the control API", "token", shortToken(value))
+	}
+	return err
+}
+
+// RevokeToken forgets a token, as a server restart would: INVALID_TOKEN from then on.
+func (m *Mock) RevokeToken(value string) error {
+	err := m.tokens.revoke(value)
+	if err == nil {
+		m.log.Info("token revoked", "token", shortToken(value))
+	}
+	return err
+}
+
+// RevokeAllTokens forgets every token, as a server restart would.
+func (m *Mock) RevokeAllTokens() {
+	m.tokens.revokeAll()
+	m.log.Info("every token revoked")
+}
+
+// tokenSnapshots is every held token, in issue order, as the lint reads it. known
+// gives the values of tokens whose login is still journaled (by its id), so that only
+// the others' JWTs are rebuilt (a signature each).
+func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
+	recs, _ := m.tokens.held()
+	out := make([]lint.Token, len(recs))
+	var rebuild []int
+	m.tokens.mu.Lock()
+	now := m.tokens.now()
+	for i, r := range recs {
+		rule := r.rule()
+		v, ok := known[r.issueReq]
+		if !ok || r.issueReq == 0 {
+			rebuild = append(rebuild, i)
+		}
+		out[i] = lint.Token{Value: v, Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
+			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
+			LastUsed: nanoTime(r.lastUsed), State: string(r.state(now)), IssueRequest: r.issueReq}
+		if r.flags&flagReleased != 0 {
+			out[i].ReleasedAt = nanoTime(r.end)
+		}
+		if r.ev != nil {
+			out[i].Uses = r.ev.uses
+			out[i].ReleaseRequest = r.ev.releaseRequest()
+		}
+	}
+	m.tokens.mu.Unlock()
+	for _, i := range rebuild { // outside the lock: rebuilding a JWT signs it (its fields never change)
+		out[i].Value = m.tokens.value(recs[i])
+	}
+	return out
+}
+
+// prefixOf answers an issued token that presented (≥ 16 characters) is a proper
+// prefix of (the lint's truncated-token rule).
+func (m *Mock) prefixOf(presented string) (string, bool) { return m.tokens.prefixOf(presented) }
+
 // Journal is the requests received since the last reset (the newest 10 000).
-func (m *Mock) Journal() []JournalEntry { return m.journal.list(false) }
+func (m *Mock) Journal() []JournalEntry { return m.journal.list(journalFilter{}) }
 
 // Violations is the journal's requests that broke the contract.
-func (m *Mock) Violations() []JournalEntry { return m.journal.list(true) }
+func (m *Mock) Violations() []JournalEntry { return m.journal.list(journalFilter{violations: true}) }
 
 // ClearJournal empties the request journal.
 func (m *Mock) ClearJournal() { m.journal.clear() }
 
-// Reset drops tokens and journal, puts the clock back to its start and the release
-// back to the start-up one. The fixtures stay.
+// Reset drops tokens, journal and faults, puts the clock back to its start and the
+// release back to the start-up one. The fixtures stay, and so do sandboxes (each
+// resets through its own control API).
 func (m *Mock) Reset() {
 	m.tokens.reset()
 	m.journal.clear()
+	m.faults.Clear()
 	if m.fake != nil {
-		_ = m.SetNow(m.start)
+		m.clockMu.Lock()
+		m.fake.Advance(m.start.Sub(m.fake.Now()))
+		m.clockMu.Unlock()
 	}
 	r := m.startRelease
 	m.release.Store(&r)
+	m.log.Info("reset", "now", m.clock.Now().UTC().Format(time.RFC3339Nano), "version", r.Name)
 }
 
 // BasePath is the Web API prefix.
@@ -275,6 +411,8 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.serveAdmin(w, r)
 	case strings.HasPrefix(p, m.basePath+"/"):
 		m.serveAPI(w, r, p[len(m.basePath):])
+	case m.sandboxes != nil && strings.HasPrefix(p, sandboxPrefix):
+		m.serveSandbox(w, r)
 	default:
 		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound, Violation: true,
 			Description: fmt.Sprintf("path %s is outside the Web API base path %s", p, m.basePath)}}, m.world.Load())

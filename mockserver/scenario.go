@@ -1,11 +1,10 @@
 package mockserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -77,7 +76,9 @@ type User struct {
 	Units       []string `yaml:"units,omitempty" json:"units,omitempty"`
 }
 
-// WebAPIKey represents its user (F7); Units default to the user's.
+// WebAPIKey represents its user (F7); Units default to the user's. A key token is
+// issued in the user's default unit, or, when the key may not use it, in the first of
+// Units.
 type WebAPIKey struct {
 	Key   string   `yaml:"key" json:"key"`
 	User  string   `yaml:"user" json:"user"`
@@ -109,20 +110,33 @@ func DefaultScenario() *Scenario {
 
 // ParseScenario reads and checks a scenario (YAML or JSON). Errors name the line.
 func ParseScenario(data []byte) (*Scenario, error) {
+	sc, _, err := parseScenario(data)
+	return sc, err
+}
+
+// parseScenario is ParseScenario with the compiled fixtures, ready to install.
+func parseScenario(data []byte) (*Scenario, *world, error) {
 	var sc Scenario
 	root, err := DecodeStrict(data, &sc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := compile(&sc, root); err != nil {
-		return nil, err
+	w, err := compile(&sc, root)
+	if err != nil {
+		return nil, nil, err
 	}
-	return &sc, nil
+	return &sc, w, nil
 }
 
 // DecodeStrict decodes YAML (or JSON) into v, refusing unknown keys, and returns the
-// document node for finding lines. Errors read "line N: …".
+// document node for finding lines. Errors read "line N: …". A document over
+// MaxScenarioSize bytes, or whose aliases expand past MaxExpandedSize, or with more
+// keys than MaxMappingKeys / MaxKeyPairs, is refused before anything is expanded. The
+// YAML is parsed once.
 func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
+	if len(data) > MaxScenarioSize {
+		return nil, fmt.Errorf("the document is %d bytes: a scenario may be at most %d bytes", len(data), MaxScenarioSize)
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, cleanYAMLError(err)
@@ -130,10 +144,23 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 	if root.Kind == 0 {
 		return nil, errors.New("line 1: the document is empty")
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return nil, cleanYAMLError(err)
+	if err := checkLimits(&root); err != nil { // before anything is expanded
+		return nil, err
+	}
+	var msgs []string
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		unknownKeys(&root, rv.Type().Elem(), &msgs)
+	}
+	if err := root.Decode(v); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, cleanYAMLError(err)
+		}
+		msgs = append(msgs, cleanYAMLError(err).Error())
+	}
+	if len(msgs) > 0 {
+		sortByLine(msgs)
+		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return &root, nil
 }
@@ -222,6 +249,9 @@ type apiKey struct {
 	key   string
 	user  *user
 	units map[*unit]bool // nil: the user's
+	// first is the first unit of the key's units list, in scenario order: its unit
+	// when it may not use its user's default unit. Nil when the key has no list.
+	first *unit
 }
 
 type methodAnswer struct {
@@ -375,6 +405,9 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 			var err error
 			if x.units, err = unitSet(k.Units, at("web_api_keys", ki, "units")...); err != nil {
 				return nil, err
+			}
+			if len(k.Units) > 0 {
+				x.first = g.units[k.Units[0]]
 			}
 			w.keys[k.Key] = x
 		}

@@ -35,6 +35,13 @@ func Start(tb testing.TB, opts Options) *Server {
 	return s
 }
 
+// Close shuts the server down (as httptest.Server.Close: it waits for requests in
+// flight) and drops the mock's sandboxes.
+func (s *Server) Close() {
+	s.Server.Close()
+	s.Mock.DeleteSandboxes()
+}
+
 // APIURL is the full URL of a Web API method, e.g. s.APIURL("authentication/token").
 func (s *Server) APIURL(method string) string {
 	return s.URL + s.BasePath() + "/" + method

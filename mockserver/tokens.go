@@ -2,7 +2,11 @@ package mockserver
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +29,16 @@ const (
 	StateReleased State = "released"
 )
 
+// DefaultKeepDead is how many dead (expired or released) tokens the store keeps for
+// the control API and the lint; older dead ones are dropped and counted.
+const DefaultKeepDead = 100_000
+
+// ErrUnknownToken: the token was never issued, or it was revoked or dropped.
+var ErrUnknownToken = errors.New("no such token: never issued, or revoked, or dropped")
+
+// ErrTokenReleased: a released token cannot be expired.
+var ErrTokenReleased = errors.New("the token was released")
+
 // Token is one issued token as the control API and the Go API show it.
 type Token struct {
 	Token        string    `json:"token"`
@@ -40,30 +54,67 @@ type Token struct {
 	Rule         string    `json:"rule"`
 }
 
-// record is a token in the store. Times are Unix nanoseconds of the mock's clock: a
-// record is kept small because suites issue many (see BenchmarkMemoryPerToken).
+const (
+	flagReleased uint8 = 1 << iota // released at end
+	flagExpired                    // expired early (ExpireToken) at end
+	flagRevoked                    // forgotten (RevokeToken); out of the maps, in order until a sweep
+)
+
+// record is a token in the store. Times are Unix nanoseconds of the mock's clock. A
+// record is kept small because suites issue many (BenchmarkMemoryPerToken): a JWT is
+// not kept as its string but as its SHA-256 (the lookup key) and what rebuilds it.
 type record struct {
-	value    string
-	kind     Kind
-	version  string
-	rule     ExpiryRule
+	value    string   // an opaque token; "" for a JWT (see jwt)
+	jwt      *jwtPart // nil for an opaque token
+	rel      *Release // the issuing release: version, profile, rule
 	user     *user
+	key      *apiKey // the key of a web_api_key token
 	unit     *unit
 	issued   int64
 	lastUsed int64
-	released bool
+	end      int64  // the moment of release or early expiry (flags say which)
+	issueReq uint64 // the journal id of the issuing request
+	ev       *tokenEvents
+	flags    uint8 // changes under the store's lock
+	keyTok   bool  // a web_api_key token (never changes)
+}
+
+// jwtPart is what a JWT record keeps instead of the token: the rest is the record's
+// user, unit, issue time and the mock's secret (HS256 signatures are deterministic).
+type jwtPart struct {
+	digest  [32]byte // SHA-256 of the token: the key of store.jwts
+	jti     [16]byte
+	numeric bool // iat/exp as JSON numbers
+}
+
+func (r *record) kind() Kind {
+	if r.keyTok {
+		return KindKey
+	}
+	return KindUser
+}
+
+func (r *record) rule() ExpiryRule {
+	if r.keyTok {
+		return r.rel.Profile.KeyRule
+	}
+	return r.rel.Profile.UserRule
 }
 
 func (r *record) expiresAt() int64 {
-	if r.rule.Idle {
-		return r.lastUsed + int64(r.rule.After)
+	if r.flags&flagExpired != 0 {
+		return r.end
 	}
-	return r.issued + int64(r.rule.After)
+	rule := r.rule()
+	if rule.Idle {
+		return r.lastUsed + int64(rule.After)
+	}
+	return r.issued + int64(rule.After)
 }
 
 func (r *record) state(now int64) State {
 	switch {
-	case r.released:
+	case r.flags&flagReleased != 0:
 		return StateReleased
 	case now >= r.expiresAt(): // live while now < limit (INTERFACE §2)
 		return StateExpired
@@ -71,113 +122,412 @@ func (r *record) state(now int64) State {
 	return StateLive
 }
 
-func (r *record) public(now int64) Token {
+func (r *record) principal() string {
+	if r.key != nil {
+		return keyPrincipal(r.key.key)
+	}
+	return "user " + r.user.username + "@" + r.user.org.name
+}
+
+func (r *record) public(value string, now int64) Token {
 	return Token{
-		Token: r.value, Kind: r.kind, Version: r.version,
+		Token: value, Kind: r.kind(), Version: r.rel.Name,
 		User: r.user.username, Organisation: r.user.org.name, Unit: r.unit.id,
 		IssuedAt: nanoTime(r.issued), LastUsedAt: nanoTime(r.lastUsed), ExpiresAt: nanoTime(r.expiresAt()),
-		State: r.state(now), Rule: r.rule.String(),
+		State: r.state(now), Rule: r.rule().String(),
 	}
 }
 
 func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
 
-// store holds every token issued since the last reset. Expiry is computed from the
-// clock when a token is read, so moving the clock costs nothing however many tokens live.
+// store holds the live tokens issued since the last reset, and the newest keepDead
+// dead ones. Expiry is computed from the clock when a token is read, so moving the
+// clock costs nothing however many tokens live.
 //
 // The clock is read under the store's lock: every judgement and listing happens at
 // the clock's value at that moment, so, as the clock only moves forward, an observer
 // never sees a token go back (expired → live by a late use, expired → released by a
 // late release) because a request read the clock before another moved it.
+//
+// Dead tokens are dropped by a sweep of the whole store that runs when the store has
+// grown by a quarter of its size (at least sweepMin tokens) since the last one: O(1)
+// amortised per issue, never a scan per request. Between sweeps at most that many
+// more dead tokens are held.
 type store struct {
-	mu      sync.Mutex
-	now     func() int64 // the mock's clock, Unix nanoseconds
-	byValue map[string]*record
-	order   []*record
+	mu        sync.Mutex
+	now       func() int64 // the mock's clock, Unix nanoseconds
+	secret    []byte       // rebuilds JWTs
+	keepDead  int
+	opaque    map[string]*record
+	jwts      map[[32]byte]*record
+	order     []*record // issue order
+	nextSweep int       // sweep when len(order) reaches it
+	dropped   uint64    // dead tokens dropped since the last reset
+	gen       uint64    // changes with the set of tokens (prefix index cache)
+
+	prefixGen uint64
+	prefixIdx []string
 }
 
-func newStore(now func() int64) *store { return &store{now: now, byValue: map[string]*record{}} }
+const sweepMin = 1024
 
-func (s *store) add(r *record) {
+func newStore(now func() int64) *store {
+	s := &store{now: now, keepDead: DefaultKeepDead}
+	s.init()
+	return s
+}
+
+func (s *store) init() {
+	s.opaque, s.jwts, s.order = map[string]*record{}, map[[32]byte]*record{}, nil
+	s.nextSweep = max(sweepMin, s.keepDead+s.keepDead/4)
+	s.gen++
+}
+
+// add stores r as the token value.
+func (s *store) add(r *record, value string) {
+	var d [32]byte
+	if r.jwt != nil {
+		d = sha256.Sum256([]byte(value))
+		r.jwt.digest = d
+	} else {
+		r.value = value
+	}
 	s.mu.Lock()
-	s.byValue[r.value] = r
+	if r.jwt != nil {
+		s.jwts[d] = r
+	} else {
+		s.opaque[value] = r
+	}
 	s.order = append(s.order, r)
+	s.gen++
+	if len(s.order) >= s.nextSweep {
+		s.sweep(s.now())
+	}
 	s.mu.Unlock()
 }
 
-// use checks a token now and, when live, records the use (restarting an idle
-// rule's hour when touch is set). It returns the record or the error to answer.
-func (s *store) use(value string, touch bool) (*record, *apiError) {
+// sweep drops the oldest dead tokens beyond keepDead (and revoked ones from order).
+func (s *store) sweep(now int64) {
+	dead := 0
+	for _, r := range s.order {
+		if r.flags&flagRevoked == 0 && r.state(now) != StateLive {
+			dead++
+		}
+	}
+	drop := dead - s.keepDead
+	k := 0
+	for _, r := range s.order {
+		if r.flags&flagRevoked != 0 {
+			continue
+		}
+		if drop > 0 && r.state(now) != StateLive {
+			s.forget(r)
+			s.dropped++
+			drop--
+			continue
+		}
+		s.order[k] = r
+		k++
+	}
+	clear(s.order[k:])
+	s.order = s.order[:k]
+	if cap(s.order) > 4*k+sweepMin { // give back a slice that once held many more
+		s.order = slices.Clip(slices.Clone(s.order))
+	}
+	s.nextSweep = k + max(sweepMin, s.keepDead/4, k/4)
+	s.gen++
+}
+
+// forget takes r out of the lookup maps.
+func (s *store) forget(r *record) {
+	if r.jwt != nil {
+		delete(s.jwts, r.jwt.digest)
+	} else {
+		delete(s.opaque, r.value)
+	}
+}
+
+// lookup finds a token by its exact value; the caller holds s.mu. A JWT is found by
+// its SHA-256 (digest, computed outside the lock by keyOf).
+func (s *store) lookup(value string, d *[32]byte) *record {
+	if d != nil {
+		return s.jwts[*d]
+	}
+	return s.opaque[value]
+}
+
+// keyOf is the digest of a value that has a JWT's shape, else nil.
+func keyOf(value string) *[32]byte {
+	if strings.Count(value, ".") != 2 {
+		return nil
+	}
+	d := sha256.Sum256([]byte(value))
+	return &d
+}
+
+// has tells whether value is a token the mock issued and still holds (in any state).
+func (s *store) has(value string) bool {
+	d := keyOf(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookup(value, d) != nil
+}
+
+// presentation is what a token's presentation does when the token is live.
+type presentation uint8
+
+const (
+	presentCheck   presentation = iota // nothing
+	presentUse                         // a use: restarts an idle rule's hour
+	presentRelease                     // a release
+)
+
+// present judges a presented token now and, when live, applies p. It returns the
+// record (also when the token is expired or released, for its timeline), the moment
+// of the judgement, and the error to answer. found is false when the store has no
+// such token (the caller says why).
+func (s *store) present(value string, d *[32]byte, p presentation) (r *record, at int64, aerr *apiError, found bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	r, ok := s.byValue[value]
-	if !ok {
-		return nil, errorf(CodeInvalidToken, "token: no such token was issued")
+	r = s.lookup(value, d)
+	if r == nil {
+		return nil, now, nil, false
 	}
 	switch r.state(now) {
 	case StateReleased:
-		return nil, errorf(CodeTokenReleased, "token: released")
+		if p == presentRelease {
+			return r, now, errorf(CodeTokenReleased, "token: already released at %s", nanoTime(r.end).Format(time.RFC3339Nano)), true
+		}
+		return r, now, errorf(CodeTokenReleased, "token: released at %s", nanoTime(r.end).Format(time.RFC3339Nano)), true
 	case StateExpired:
-		return nil, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.rule)
+		return r, now, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.expiryReason()), true
 	}
-	if touch && now > r.lastUsed {
-		r.lastUsed = now
+	switch p {
+	case presentUse:
+		if now > r.lastUsed {
+			r.lastUsed = now
+		}
+	case presentRelease:
+		r.flags |= flagReleased
+		r.end = now
 	}
-	return r, nil
+	return r, now, nil, true
+}
+
+func (r *record) expiryReason() string {
+	if r.flags&flagExpired != 0 {
+		return "expired early by the control API"
+	}
+	return r.rule().String()
+}
+
+// use checks a token now and, when live, records the use (restarting an idle rule's
+// hour when touch is set). It answers INVALID_TOKEN for a token it does not hold.
+func (s *store) use(value string, touch bool) (*record, *apiError) {
+	p := presentCheck
+	if touch {
+		p = presentUse
+	}
+	r, _, aerr, found := s.present(value, keyOf(value), p)
+	if !found {
+		return nil, errorf(CodeInvalidToken, "token: no such token was issued")
+	}
+	return r, aerr
 }
 
 // release makes a live token unusable.
 func (s *store) release(value string) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	r, ok := s.byValue[value]
-	if !ok {
+	_, _, aerr, found := s.present(value, keyOf(value), presentRelease)
+	if !found {
 		return errorf(CodeInvalidToken, "token: no such token was issued")
 	}
-	switch r.state(now) {
-	case StateReleased:
-		return errorf(CodeTokenReleased, "token: already released")
-	case StateExpired:
-		return errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.rule)
+	return aerr
+}
+
+// value is a record's token: kept for an opaque token, rebuilt for a JWT.
+func (s *store) value(r *record) string {
+	if r.jwt == nil {
+		return r.value
 	}
-	r.released = true
-	return nil
+	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric)
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// held is the records in issue order, without revoked ones. The fields that rebuild a
+// JWT never change, so the caller may rebuild values outside the lock.
+func (s *store) held() ([]*record, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*record, 0, len(s.order))
+	for _, r := range s.order {
+		if r.flags&flagRevoked == 0 {
+			out = append(out, r)
+		}
+	}
+	return out, s.now()
 }
 
 func (s *store) list() []Token {
+	recs, _ := s.held()
+	values := make([]string, len(recs))
+	for i, r := range recs {
+		values[i] = s.value(r) // outside the lock: rebuilding a JWT signs it
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	out := make([]Token, len(s.order))
-	for i, r := range s.order {
-		out[i] = r.public(now)
+	out := make([]Token, len(recs))
+	for i, r := range recs {
+		out[i] = r.public(values[i], now)
 	}
 	return out
 }
 
 func (s *store) get(value string) (Token, bool) {
+	d := keyOf(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	r, ok := s.byValue[value]
-	if !ok {
+	r := s.lookup(value, d)
+	if r == nil {
 		return Token{}, false
 	}
-	return r.public(now), true
+	return r.public(value, s.now()), true
+}
+
+// heldCount is how many tokens the store holds (live or dead).
+func (s *store) heldCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.opaque) + len(s.jwts)
+}
+
+// droppedCount is how many dead tokens were dropped since the last reset.
+func (s *store) droppedCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// holding is the record of a token the store holds, or nil. Its user and key never
+// change, so they may be read without the lock.
+func (s *store) holding(value string) *record {
+	d := keyOf(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookup(value, d)
 }
 
 func (s *store) reset() {
 	s.mu.Lock()
-	s.byValue = map[string]*record{}
-	s.order = nil
+	s.init()
+	s.dropped = 0
+	s.prefixIdx = nil
 	s.mu.Unlock()
 }
 
-// randomHex is 32 uppercase hex characters from crypto/rand: opaque tokens (F6) and jti (F10).
+// expire makes a live token expire now.
+func (s *store) expire(value string) error {
+	d := keyOf(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.lookup(value, d)
+	if r == nil {
+		return ErrUnknownToken
+	}
+	now := s.now()
+	switch r.state(now) {
+	case StateReleased:
+		return ErrTokenReleased
+	case StateExpired:
+		return nil // already: its moment stays
+	}
+	r.flags |= flagExpired
+	r.end = now
+	return nil
+}
+
+// revoke forgets a token: INVALID_TOKEN from now on, as after a server restart.
+func (s *store) revoke(value string) error {
+	d := keyOf(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.lookup(value, d)
+	if r == nil {
+		return ErrUnknownToken
+	}
+	s.forget(r)
+	r.flags |= flagRevoked
+	s.gen++
+	return nil
+}
+
+// revokeAll forgets every token (the dropped count stays).
+func (s *store) revokeAll() {
+	s.mu.Lock()
+	s.init()
+	s.mu.Unlock()
+}
+
+// prefixOf answers an issued token that presented is a proper prefix of, for
+// presented strings of at least 16 characters (the lint's truncated-token rule). It
+// builds a sorted index of the held tokens once per change of the store (O(n log n),
+// rebuilding JWTs; lint time only), then answers in O(log n).
+func (s *store) prefixOf(presented string) (string, bool) {
+	if len(presented) < 16 {
+		return "", false
+	}
+	s.mu.Lock()
+	idx, fresh := s.prefixIdx, s.prefixGen == s.gen && s.prefixIdx != nil
+	gen := s.gen
+	s.mu.Unlock()
+	if !fresh {
+		recs, _ := s.held()
+		idx = make([]string, len(recs))
+		for i, r := range recs {
+			idx[i] = s.value(r)
+		}
+		sort.Strings(idx)
+		s.mu.Lock()
+		s.prefixIdx, s.prefixGen = idx, gen
+		s.mu.Unlock()
+	}
+	i := sort.SearchStrings(idx, presented)
+	for ; i < len(idx); i++ {
+		v := idx[i]
+		if !strings.HasPrefix(v, presented) {
+			break
+		}
+		if len(v) > len(presented) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// randomHex is 32 uppercase hex characters from crypto/rand: opaque tokens (F6).
 func randomHex() string {
+	b := randomID()
+	return upperHex(b)
+}
+
+// randomID is 16 bytes from crypto/rand (opaque tokens, jti).
+func randomID() [16]byte {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	return b
+}
+
+func upperHex(b [16]byte) string {
+	var out [32]byte
+	hex.Encode(out[:], b[:])
+	for i, c := range out {
+		if c >= 'a' {
+			out[i] = c - 'a' + 'A'
+		}
+	}
+	return string(out[:])
 }

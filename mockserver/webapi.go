@@ -5,21 +5,37 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 )
 
 // answer is what a Web API handler returns; writeAnswer turns it into the envelope.
+// It carries what the journal, the log and the token's timeline need.
 type answer struct {
 	data       any // nil with err; json.RawMessage or a value otherwise
 	err        *apiError
 	deprecated bool
-	token      string // the token issued, for the log
+	operation  string // the contract operation as a Web API method name; empty when unrouted
+	presented  string // the token the request presented, verbatim
+	issued     string // the token this request issued
+	principal  string // a login's asker (see JournalEntry.principal)
+	misplaced  string // where an issued token came when the contract's place had none
+	fault      string // the fault id that answered (or only delayed the answer)
+	message    string // a fault's status.message, over the catalogue's and the scenario's
+	drop       bool   // a fault drops the connection: no answer
+	injected   bool   // a fault gave the answer (or dropped it), not the handler
+	unanswered string // why the request gets no answer (the client went away)
+
+	rec *record   // the token issued or presented, when the store holds it
+	ev  eventKind // what this request was in rec's life
+	at  int64     // when the store judged it (mock clock, Unix nanoseconds)
 }
 
 // envelope is the one shape of every Web API answer (F3, F4).
@@ -55,6 +71,9 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 				env.Status.Message = o.Message
 			}
 		}
+		if a.message != "" {
+			env.Status.Message = a.message
+		}
 	} else if env.Data == nil {
 		env.Data = emptyObject
 	}
@@ -66,26 +85,59 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if err != nil { // data came from a scenario and was checked on load; never expected
 		body = []byte(`{"status":{"code":"INTERNAL_ERROR","message":"Internal error","description":"answer could not be encoded"},"data":null}`)
 		status = http.StatusInternalServerError
+		env.Status = envelopeStatus{Code: string(CodeInternal), Description: "answer could not be encoded"}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	if a.deprecated {
 		h.Set("Deprecation", "true") // F8: deprecated from R12.0.0
 	}
+	m.record(r, a, status, &env.Status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
 
+// record journals and logs an answer (before it is written: a client that has its
+// answer finds its entry).
+func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus) {
+	rel := m.release.Load()
 	e := JournalEntry{
-		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Status: status,
-		Code: env.Status.Code, Version: m.release.Load().Name,
+		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
+		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
+		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+		injected: a.injected,
 	}
-	if a.err != nil && a.err.Violation {
-		e.Violations = []string{a.err.Description}
-		m.log.Warn("contract violation", "method", r.Method, "path", r.URL.Path, "reason", a.err.Description)
-	} else if m.log.Enabled(r.Context(), slog.LevelDebug) { // no boxing of the arguments when off
-		m.log.Debug("request", "method", r.Method, "path", r.URL.Path, "code", e.Code)
+	if len(r.RequestURI) > journalTextLimit { // the path may share a long request line's memory
+		e.Path = strings.Clone(clipAt(e.Path, journalTextLimit))
 	}
-	m.journal.add(e)
+	switch {
+	case a.presented == "":
+	case a.rec != nil && a.rec.value == a.presented:
+		e.Token = a.rec.value // the store's own copy of an opaque token: no allocation
+	default:
+		e.Token = cutToken(a.presented)
+	}
+	level, msg := slog.LevelInfo, "request"
+	if a.err != nil {
+		e.catalogue = a.err.Code
+		if a.err.Violation {
+			e.Violations = []string{e.Description}
+			level, msg = slog.LevelWarn, "contract violation"
+		}
+	}
+	id := m.journal.add(e)
+	if a.rec != nil && a.ev != evNone {
+		m.tokens.note(a.rec, a.ev, id, a.at, e.catalogue)
+	}
+	if ctx := r.Context(); m.log.Enabled(ctx, level) { // no formatting when the level is off
+		tok := a.presented
+		if a.issued != "" {
+			tok = a.issued
+		}
+		m.log.LogAttrs(ctx, level, msg, slog.Uint64("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("code", st.Code), slog.String("reason", st.Description),
+			slog.String("mock_time", e.Time.UTC().Format(time.RFC3339Nano)), slog.String("token", shortToken(tok)))
+	}
 }
 
 var envelopeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -148,10 +200,21 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 	buf.WriteByte('"')
 }
 
+// maxQueryParams is net/url's limit: above it ParseQuery parses no parameter at all.
+const maxQueryParams = 10000
+
 // serveAPI answers a Web API request whose path below the base path is rest.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	wd := m.world.Load()
-	m.writeAnswer(w, r, rest, m.handleAPI(r, rest, wd), wd)
+	a := m.handleAPI(r, rest, wd)
+	switch {
+	case a.drop:
+		m.dropConnection(w, r, a, wd)
+	case a.unanswered != "":
+		m.journalUnanswered(r, a, a.unanswered)
+	default:
+		m.writeAnswer(w, r, rest, a, wd)
+	}
 }
 
 func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
@@ -161,13 +224,16 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 		return answer{err: aerr}
 	}
 	op := route.Operation.OperationID
+	a := answer{operation: operationName(op, rest)}
 	avail := rel.Profile.availability(op)
 	if avail == NotAvailable {
-		return answer{err: errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op))}
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op))
+		return a
 	}
 	body, aerr := m.readBody(r)
 	if aerr != nil {
-		return answer{err: aerr}
+		a.err = aerr
+		return a
 	}
 	if wd.lenientCT && r.Method == http.MethodPost && routed.Header.Get("Content-Type") == "" {
 		routed.Header = routed.Header.Clone() // routed shares r's headers
@@ -180,33 +246,164 @@ func (m *Mock) handleAPI(r *http.Request, rest string, wd *world) answer {
 	if r.URL.RawQuery != "" {
 		query = r.URL.Query()
 	}
-	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
-		return answer{err: aerr}
+	if len(query) == 0 && r.URL.RawQuery != "" { // net/url refuses a query of too many parameters whole
+		if n := strings.Count(r.URL.RawQuery, "&") + 1; n > maxQueryParams {
+			return answer{err: &apiError{Code: CodeInvalidRequest, Violation: true,
+				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
+		}
 	}
-	now := m.clock.Now()
-	var a answer
+	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
+		a.err = aerr
+		m.explainRejected(&a, r, op, query, body) // the error path only
+		return a
+	}
+	if m.faults.Armed() {
+		faultID, fa := m.fault(r, op, rest, body, query, wd, a)
+		if fa != nil {
+			return *fa
+		}
+		a.fault = faultID // a fault that only delayed: the normal answer carries its id
+	}
+	now := m.clock.Now() // after any delay
+	var h answer
 	switch op {
 	case "authenticationToken":
-		a = m.userToken(body, rel, wd, now)
+		h = m.userToken(body, rel, wd, now)
 	case "webApiKeyToken":
-		a = m.keyToken(r, body, rel, wd, now)
+		h = m.keyToken(r, body, rel, wd, now)
 	case "releaseToken":
-		a = m.releaseToken(body)
+		h = m.releaseToken(body)
 	case "otherMethodGet":
-		a = m.otherMethod(r, rest, query.Get("token"), wd)
+		h = m.otherMethod(r, rest, query.Get("token"), wd)
 	case "otherMethodPost":
 		var req struct {
 			Token string `json:"token"`
 		}
 		if err := json.Unmarshal(body, &req); err != nil {
-			return answer{err: errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)}
+			a.err = errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)
+			return a
 		}
-		a = m.otherMethod(r, rest, req.Token, wd)
+		h = m.otherMethod(r, rest, req.Token, wd)
 	default:
-		return answer{err: errorf(CodeInternal, "operation %q has no handler", op)}
+		a.err = errorf(CodeInternal, "operation %q has no handler", op)
+		return a
 	}
-	a.deprecated = avail == Deprecated && a.err == nil
-	return a
+	h.operation, h.fault = a.operation, a.fault
+	h.deprecated = avail == Deprecated && h.err == nil
+	return h
+}
+
+// operationName is a contract operation as a Web API method name (the journal's
+// operation): the fixed paths by name, any other method as <resource>/<action>.
+func operationName(operationID, rest string) string {
+	switch operationID {
+	case "authenticationToken":
+		return "authentication/token"
+	case "webApiKeyToken":
+		return "authentication/web_api_key/token"
+	case "releaseToken":
+		return "authentication/token/release"
+	}
+	return strings.TrimPrefix(rest, "/")
+}
+
+// explainRejected fills in, for a request the contract rejected, the token it
+// presented and, when another Web API method lacks the token where the contract wants
+// it (GET: query token; POST: body token), where an issued token came instead.
+func (m *Mock) explainRejected(a *answer, r *http.Request, op string, query url.Values, body []byte) {
+	switch op {
+	case "otherMethodGet":
+		a.presented = query.Get("token")
+	case "otherMethodPost", "releaseToken":
+		a.presented = bodyToken(body)
+	default:
+		return
+	}
+	if a.presented == "" && op != "releaseToken" {
+		a.misplaced = m.findMisplaced(r, op == "otherMethodPost", query, body)
+	}
+}
+
+// bodyToken is a JSON body's string field token, if any.
+func bodyToken(body []byte) string {
+	var req struct {
+		Token any `json:"token"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return ""
+	}
+	s, _ := req.Token.(string)
+	return s
+}
+
+// findMisplaced looks for a token the mock issued elsewhere in a request that lacks it
+// where the contract wants it: the Authorization header (Bearer or raw), another
+// header, the query of a POST, the body of a GET. It answers where, or "".
+func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body []byte) string {
+	issued := func(v string) bool {
+		v = strings.TrimSpace(v)
+		if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			v = strings.TrimSpace(rest)
+		}
+		return v != "" && m.tokens.has(v)
+	}
+	for _, v := range r.Header.Values("Authorization") {
+		if issued(v) {
+			return "Authorization header"
+		}
+	}
+	names := make([]string, 0, len(r.Header))
+	for name := range r.Header {
+		if name != "Authorization" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, v := range r.Header[name] {
+			if issued(v) {
+				return "header " + name
+			}
+		}
+	}
+	if post {
+		for _, vs := range query {
+			for _, v := range vs {
+				if issued(v) {
+					return "query of a POST"
+				}
+			}
+		}
+		return ""
+	}
+	if r.Body != nil { // a GET's body is not read on the way in
+		body, _ = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit))
+	}
+	if len(body) == 0 {
+		return ""
+	}
+	if issued(string(body)) {
+		return "body of a GET"
+	}
+	var fields map[string]any
+	if json.Unmarshal(body, &fields) == nil {
+		for _, v := range fields {
+			if s, ok := v.(string); ok && issued(s) {
+				return "body of a GET"
+			}
+		}
+		return ""
+	}
+	if form, err := url.ParseQuery(string(body)); err == nil {
+		for _, vs := range form {
+			for _, v := range vs {
+				if issued(v) {
+					return "body of a GET"
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // respellOrganization renames a login body's `organization` to `organisation` (F14),
@@ -265,6 +462,12 @@ func firstMajor(operationID string) int {
 
 // userToken is authentication/token (F2).
 func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) answer {
+	a, principal := m.userLogin(body, rel, wd, now)
+	a.principal = principal
+	return a
+}
+
+func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (answer, string) {
 	var req struct {
 		Username     string  `json:"username"`
 		Password     string  `json:"password"`
@@ -272,31 +475,32 @@ func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) an
 		Unit         *string `json:"unit"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
+		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}, ""
 	}
+	principal := clip("user " + req.Username + "@" + req.Organisation)
 	g, ok := wd.orgs[req.Organisation]
 	if !ok {
-		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}
+		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}, principal
 	}
 	u, ok := g.users[req.Username]
 	if !ok {
 		_ = subtle.ConstantTimeCompare([]byte(req.Password), []byte(req.Password)) // same work as a known user
-		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation)}
+		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation)}, principal
 	}
 	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(u.password)) != 1 {
-		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}
+		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}, principal
 	}
 	x := u.defaultUnit // F2: the user's default unit when unit is absent
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = g.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name)}
+			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name)}, principal
 		}
 		if !u.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}
+			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}, principal
 		}
 	}
-	return m.issue(KindUser, rel.Profile.UserRule, u, x, rel, wd, now)
+	return m.issue(nil, u, x, rel, wd, now), principal
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
@@ -312,7 +516,7 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		}
 	}
 	if k == nil {
-		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known")}
+		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known"), principal: keyPrincipal(key)}
 	}
 	var req struct {
 		Unit *string `json:"unit"`
@@ -331,15 +535,20 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		if !k.mayUse(x) {
 			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
 		}
-	} else if !k.mayUse(x) {
-		for _, cand := range k.user.org.units {
-			if k.mayUse(cand) {
-				x = cand
-				break
-			}
-		}
+	} else if !k.mayUse(x) && k.first != nil {
+		x = k.first // the first of the key's own units, as listed: never a map's order
 	}
-	return m.issue(KindKey, rel.Profile.KeyRule, k.user, x, rel, wd, now)
+	a := m.issue(k, k.user, x, rel, wd, now)
+	a.principal = keyPrincipal(key)
+	return a
+}
+
+// keyPrincipal names a Web API key in the journal by its last 4 characters only.
+func keyPrincipal(key string) string {
+	if len(key) < 8 {
+		return "key …"
+	}
+	return "key …" + strings.ToValidUTF8(key[len(key)-4:], "?")
 }
 
 // basicKey reads the key from "Authorization: Basic base64(key:)" (F7).
@@ -367,35 +576,69 @@ func basicKey(h string) (string, *apiError) {
 	return key, nil
 }
 
-// issue mints a token under a release's rule and stores it.
-func (m *Mock) issue(kind Kind, rule ExpiryRule, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	value := randomHex() // F6
+// issue mints a token under a release's rule and stores it: a user token, or a key
+// token when k is set.
+func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
+	r := &record{rel: rel, user: u, key: k, unit: x, keyTok: k != nil}
+	var value string
 	if rel.Profile.Format == FormatJWT {
+		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
+		iat := now.Unix()
+		r.issued = iat * int64(time.Second)
+		r.jwt = &jwtPart{jti: randomID(), numeric: wd.numericDates}
 		var err error
-		if value, err = mintJWT(m.secret, u, x, now.Unix(), int64(rule.After/time.Second), wd.numericDates); err != nil {
+		if value, err = mintJWT(m.secret, u, x, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
+	} else {
+		value = randomHex() // F6
+		r.issued = now.UnixNano()
 	}
-	n := now.UnixNano()
-	m.tokens.add(&record{value: value, kind: kind, version: rel.Name, rule: rule, user: u, unit: x, issued: n, lastUsed: n})
-	return answer{data: tokenData{Token: value}, token: value}
+	r.lastUsed = r.issued
+	m.tokens.add(r, value)
+	return answer{data: tokenData{Token: value}, issued: value, rec: r, ev: evIssued}
 }
 
 type tokenData struct {
 	Token string `json:"token"`
 }
 
-// checkToken judges a presented token: its JWT shape and signature, then the store.
-func (m *Mock) checkToken(value string, touch bool) (*record, *apiError) {
+// checkToken judges a presented token and applies p when it is live. A token the
+// store holds is found by exact match (a JWT by its SHA-256, with no signature check:
+// the mock issued it); only a miss is examined further, to say why.
+func (m *Mock) checkToken(value string, p presentation) answer {
+	a := answer{presented: value}
 	if value == "" {
-		return nil, errorf(CodeInvalidToken, "token: missing")
+		a.err = errorf(CodeInvalidToken, "token: missing")
+		return a
 	}
-	if strings.Count(value, ".") == 2 {
-		if err := checkJWT(m.secret, value); err != nil {
-			return nil, errorf(CodeInvalidToken, "%v", err)
+	d := keyOf(value)
+	r, at, aerr, found := m.tokens.present(value, d, p)
+	if found {
+		a.rec, a.at, a.err = r, at, aerr
+		switch {
+		case aerr != nil:
+			a.ev = evRejected
+		case p == presentRelease:
+			a.ev = evReleased
+		case p == presentUse:
+			a.ev = evUsed
 		}
+		return a
 	}
-	return m.tokens.use(value, touch) // judged on the clock as it is under the store's lock
+	switch {
+	case d != nil:
+		if err := checkJWT(m.secret, value); err != nil {
+			a.err = errorf(CodeInvalidToken, "%v", err)
+			return a
+		}
+		a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
+	case !jtiPattern.MatchString(value):
+		a.err = errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
+	default:
+		a.err = errorf(CodeInvalidToken, "token: no such token was issued")
+	}
+	return a
 }
 
 // releaseToken is authentication/token/release (F8).
@@ -406,26 +649,27 @@ func (m *Mock) releaseToken(body []byte) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
-	if _, aerr := m.checkToken(req.Token, false); aerr != nil {
-		return answer{err: aerr}
+	a := m.checkToken(req.Token, presentRelease)
+	if a.err == nil {
+		a.data = emptyObject
 	}
-	if aerr := m.tokens.release(req.Token); aerr != nil {
-		return answer{err: aerr}
-	}
-	return answer{data: emptyObject}
+	return a
 }
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
 func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world) answer {
-	if _, aerr := m.checkToken(token, true); aerr != nil {
-		return answer{err: aerr}
+	a := m.checkToken(token, presentUse)
+	if a.err != nil {
+		return a
 	}
 	ma, ok := wd.methods[r.Method+" "+strings.TrimPrefix(rest, "/")]
-	if !ok {
-		return answer{data: emptyObject}
+	switch {
+	case !ok:
+		a.data = emptyObject
+	case ma.err != "":
+		a.err = errorf(ma.err, "%s: injected by the scenario", strings.TrimPrefix(rest, "/"))
+	default:
+		a.data = ma.data
 	}
-	if ma.err != "" {
-		return answer{err: errorf(ma.err, "%s: injected by the scenario", strings.TrimPrefix(rest, "/"))}
-	}
-	return answer{data: ma.data}
+	return a
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/mockserver"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -123,6 +124,31 @@ func TestBinaryEndToEnd(t *testing.T) {
 
 	_, _, v = call(t, "GET", p.url+"/__admin/tokens", "")
 	assert.Len(t, v["tokens"], 3)
+	assert.Equal(t, float64(0), v["dropped"])
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	_ = p.cmd.Wait() // stderr is complete once the process is gone
+	assert.Contains(t, p.stderr.String(), `level=INFO msg=request id=1 method=POST path=/crmapi/rest/v2/authentication/token code=OK reason="" mock_time=2024-01-01T09:00:00Z token=…`,
+		"an info line per Web API request")
+}
+
+// Ensure --keep-dead reaches the mock: 0 keeps no dead token, the default keeps 100 000.
+func TestKeepDeadFlag(t *testing.T) {
+	for flagValue, want := range map[string]int{"0": -1, "5": 5, "": 0} {
+		var c serveConfig
+		args := []string{}
+		if flagValue != "" {
+			args = append(args, "--keep-dead", flagValue)
+		}
+		_, err := parseEnvFlags(newFlagSet("serve", c.flags), args)
+		require.NoError(t, err)
+		o, err := c.options(nil)
+		require.NoError(t, err)
+		if flagValue == "" {
+			assert.Equal(t, mockserver.DefaultKeepDead, o.KeepDead)
+			continue
+		}
+		assert.Equal(t, want, o.KeepDead, flagValue)
+	}
 }
 
 // Ensure flags come from CRMMOCK_* and the flag wins; pre-R10 answers 404 for keys.
@@ -145,14 +171,18 @@ func TestBinaryBadConfig(t *testing.T) {
 		args []string
 		want string
 	}{
-		"version":      {[]string{"--version", "X9"}, "--version"},
-		"clock":        {[]string{"--clock", "slow"}, "--clock"},
-		"start":        {[]string{"--start", "soon"}, "--start"},
-		"error-status": {[]string{"--error-status", "404"}, "--error-status"},
-		"scenario":     {[]string{"--scenario", bad}, `line 3: unknown key "unitz"`},
-		"missing file": {[]string{"--scenario", "/nope.yaml"}, "--scenario"},
-		"addr":         {[]string{"--addr", "256.0.0.1:1"}, "--addr"},
-		"unknown flag": {[]string{"--verzion", "R9"}, "verzion"},
+		"version":            {[]string{"--version", "X9"}, "--version"},
+		"clock":              {[]string{"--clock", "slow"}, "--clock"},
+		"start":              {[]string{"--start", "soon"}, "--start"},
+		"error-status":       {[]string{"--error-status", "404"}, "--error-status"},
+		"scenario":           {[]string{"--scenario", bad}, `line 3: unknown key "unitz"`},
+		"missing file":       {[]string{"--scenario", "/nope.yaml"}, "--scenario"},
+		"addr":               {[]string{"--addr", "256.0.0.1:1"}, "--addr"},
+		"unknown flag":       {[]string{"--verzion", "R9"}, "verzion"},
+		"keep-dead":          {[]string{"--keep-dead", "-1"}, "--keep-dead"},
+		"max-sandboxes":      {[]string{"--max-sandboxes", "-1"}, "--max-sandboxes"},
+		"sandbox-ttl":        {[]string{"--sandbox-ttl", "-5m"}, "--sandbox-ttl"},
+		"sandbox-ttl syntax": {[]string{"--sandbox-ttl", "an hour"}, "sandbox-ttl"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := exec.Command(binary, append([]string{"serve"}, c.args...)...).CombinedOutput()
@@ -206,4 +236,33 @@ func TestBinaryStartToFirstAnswer(t *testing.T) {
 	}
 	t.Logf("start to first answer: best of 5 = %s", best)
 	assert.Less(t, best, 20*time.Millisecond)
+}
+
+// Ensure the binary serves sandboxes at absolute URLs under --max-sandboxes, and
+// faults: a dropped login is a transport error for the client, logged at info.
+func TestBinarySandboxesAndFaults(t *testing.T) {
+	p := startBinary(t, nil, "--version", "R10", "--max-sandboxes", "1", "--sandbox-ttl", "10m")
+	st, _, v := call(t, "POST", p.url+"/__admin/sandboxes", `{"version":"R12"}`)
+	require.Equal(t, 201, st, "%v", v)
+	base := v["base_url"].(string)
+	assert.True(t, strings.HasPrefix(base, p.url+"/sandboxes/"), base)
+	_, _, v = call(t, "POST", base+"/authentication/token", login)
+	require.Equal(t, "OK", code(v), "%v", v)
+	assert.Regexp(t, `^eyJ`, token(t, v), "F9: the sandbox emulates R12 while the root is R10")
+	st, _, v = call(t, "POST", p.url+"/__admin/sandboxes", `{}`)
+	assert.Equal(t, 429, st, "--max-sandboxes 1: %v", v)
+
+	st, _, v = call(t, "POST", p.url+"/__admin/faults", `{"operation":"authentication/token","drop_connection":true}`)
+	require.Equal(t, 201, st, "%v", v)
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Post(p.url+"/crmapi/rest/v2/authentication/token", "application/json", strings.NewReader(login))
+	if err == nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err, "the client sees the dropped connection")
+	_, _, v = call(t, "POST", p.url+"/crmapi/rest/v2/authentication/token", login)
+	assert.Equal(t, "OK", code(v))
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	_ = p.cmd.Wait() // the log is read once the process is done writing it
+	assert.Regexp(t, `level=INFO msg="fault fired" fault=f1`, p.stderr.String())
 }

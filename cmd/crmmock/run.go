@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,41 +15,41 @@ import (
 	"github.com/crmmock/crmmock/mockserver/script"
 )
 
-const runUsage = `usage: crmmock run [flags] FILE|DIR...
+// runOptions are the run command's flags.
+type runOptions struct {
+	script.Options
+	format, output string
+}
 
-Runs scenario scripts (docs/scripts.md): by default each file on a fresh in-process
-mock per release it lists; with --target, against a running server. A directory stands
-for the *.yaml files in it. Exit 0: all passed; 1: a step failed, or was skipped without --allow-skips;
-2: bad usage or script. Scripts a target cannot run (requires:) are not applicable.
-
-`
-
-// runCommand is `crmmock run`.
-func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var o script.Options
-	var format, output string
-	fs := flag.NewFlagSet("crmmock run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, runUsage)
-		fs.PrintDefaults()
-	}
+func (o *runOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Version, "version", "", "run only this release (pre-R10, R9, R10, R12 …); with a --target without control API: the release it runs")
 	fs.StringVar(&o.Target, "target", "", "root URL of a server to run against (default: a fresh in-process mock per release)")
 	fs.StringVar(&o.BasePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API on the target")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token for the target's control API (/__admin)")
 	fs.BoolVar(&o.AllowSkips, "allow-skips", false, "do not fail the run for skipped steps (clock, release and admin steps a target without control API cannot do, and the requests after them)")
-	fs.IntVar(&o.Parallel, "parallel", 1, "run up to N scripts at once (against a --target: each in its own sandbox, when the target has them)")
-	fs.StringVar(&format, "format", "text", "report format: text, json or junit")
-	fs.StringVar(&output, "output", "", "write the report to this file (default: stdout)")
+	fs.IntVar(&o.Parallel, "parallel", 1, "run up to N suites at once (against a --target: each in its own sandbox, when the target has them)")
+	fs.StringVar(&o.format, "format", "text", "report format: text, json or junit")
+	fs.StringVar(&o.output, "output", "", "write the report to this file (default: stdout)")
+}
+
+func init() {
+	register(&command{name: "run", flags: new(runOptions).flags, run: runCommand})
+}
+
+// runCommand is `crmmock run` (docs/scripts.md): by default each file on a fresh
+// in-process mock per release it lists; with --target, against a running server. A
+// directory stands for the *.yaml files in it. Exit 0: all passed (skipped steps only
+// with --allow-skips; scripts a target cannot run are not applicable); 1: a step
+// failed or was skipped; 2: bad usage or script.
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var ro runOptions
+	fs := newFlagSet("run", ro.flags)
+	o, format, output := &ro.Options, &ro.format, &ro.output
 	// Flags may come before or after the files.
 	var files []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+			return usageError(stderr, "run", err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -64,9 +63,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	write := map[string]func(io.Writer, []script.Suite) error{
 		"text": script.WriteText, "json": script.WriteJSON, "junit": script.WriteJUnit,
-	}[format]
+	}[*format]
 	if write == nil {
-		return bad("--format: %q: want text, json or junit", format)
+		return bad("--format: %q: want text, json or junit", *format)
 	}
 	if o.Version != "" {
 		if _, err := mockserver.ParseRelease(o.Version); err != nil {
@@ -83,8 +82,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return bad("--base-path: %q must start with /", o.BasePath)
 	}
 	if len(files) == 0 {
-		fs.Usage()
-		return 2
+		return bad("no script given: crmmock run [flags] FILE|DIR... (run `crmmock help`)")
 	}
 	paths, err := expandFiles(files)
 	if err != nil {
@@ -98,13 +96,13 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		scripts = append(scripts, s)
 	}
-	suites := script.RunAll(ctx, scripts, o)
+	suites := script.RunAll(ctx, scripts, *o)
 	var buf bytes.Buffer
 	if err := write(&buf, suites); err != nil {
 		return bad("%v", err)
 	}
-	if output != "" {
-		if err := os.WriteFile(output, buf.Bytes(), 0o644); err != nil {
+	if *output != "" {
+		if err := os.WriteFile(*output, buf.Bytes(), 0o644); err != nil {
 			return bad("--output: %v", err)
 		}
 		fmt.Fprintln(stdout, script.Summary(suites)) // the report is in the file

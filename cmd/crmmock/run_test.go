@@ -70,7 +70,7 @@ steps:
 		code    int
 		errPart string
 	}{
-		{nil, 2, "usage: crmmock run"},
+		{nil, 2, "no script given: crmmock run [flags] FILE|DIR..."},
 		{[]string{"--format", "xml", failing}, 2, `--format: "xml"`},
 		{[]string{"--version", "X1", failing}, 2, "--version: unknown release"},
 		{[]string{"--target", "localhost:8080", failing}, 2, "--target"},

@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"runtime/debug"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,44 +19,78 @@ import (
 // serveConfig is the serve command's flags (each also CRMMOCK_<NAME>; the flag wins).
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
+	lintReport                                                                                    string
 	bodyLimit                                                                                     int64
+	maxSandboxes                                                                                  int
+	sandboxTTL                                                                                    time.Duration
+	keepDead                                                                                      int
+
+	from map[string]string // flag name → the environment variable its value came from
+}
+
+func init() {
+	register(&command{name: "serve", flags: new(serveConfig).flags, run: serve})
 }
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address; port 0 picks a free port")
 	fs.StringVar(&c.version, "version", "", "CRM.COM release to emulate: pre-R10, R9, R10, R11, R12, R10.0.0 … (default R12, or the scenario's version)")
-	fs.StringVar(&c.scenario, "scenario", "", "fixtures file (YAML or JSON); default: the built-in scenarios/default.yaml")
+	fs.StringVar(&c.scenario, "scenario", "", "fixtures file (YAML or JSON, at most 1 MiB); default: the built-in scenarios/default.yaml")
 	fs.StringVar(&c.clock, "clock", "fake", "fake: time moves only through the control API; real: wall clock")
 	fs.StringVar(&c.start, "start", "", "fake clock start, RFC 3339 (default: the scenario's clock.start, else now)")
 	fs.StringVar(&c.basePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API")
 	fs.StringVar(&c.errorStatus, "error-status", "200", "200: API errors answer HTTP 200 with a non-OK status.code; mapped: 4xx/5xx")
-	fs.StringVar(&c.adminToken, "admin-token", "", "when set, the control API needs Authorization: Bearer <token>")
+	fs.StringVar(&c.adminToken, "admin-token", "", "when set, the control API needs Authorization: Bearer <token> (GET /__admin/health stays open)")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "HS256 secret for R12+ tokens (default: random per start)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest request body in bytes")
+	fs.StringVar(&c.lintReport, "lint-report", "", "write the client-lint report as JSON to this file at shutdown")
+	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest Web API request body in bytes")
+	fs.IntVar(&c.maxSandboxes, "max-sandboxes", mockserver.DefaultMaxSandboxes, "most sandboxes alive at once (POST /__admin/sandboxes answers 429 beyond); 0: none")
+	fs.DurationVar(&c.sandboxTTL, "sandbox-ttl", mockserver.DefaultSandboxTTL, "drop a sandbox after this much wall time without a request; 0: never")
+	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
 }
 
-// parseFlags reads flags over CRMMOCK_* environment variables.
-func parseFlags(name string, args []string, stderr io.Writer, bind func(*flag.FlagSet)) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet("crmmock "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bind(fs)
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "CRMMOCK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(env); ok && envErr == nil {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %v", env, v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return nil, envErr
-	}
+// envName is the environment variable of a flag: CRMMOCK_<NAME>.
+func envName(flagName string) string {
+	return "CRMMOCK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// parseEnvFlags parses the command line, refusing stray arguments, then sets each flag
+// the command line left unset from its CRMMOCK_<NAME> variable (the flag wins). It
+// returns which flags came from which variable, so later errors can name it.
+func parseEnvFlags(fs *flag.FlagSet, args []string) (map[string]string, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	return fs, nil
+	if err := strayArgs(fs.Args()); err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	from := map[string]string{}
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || envErr != nil {
+			return
+		}
+		env := envName(f.Name)
+		if v, ok := os.LookupEnv(env); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", env, v, err)
+				return
+			}
+			from[f.Name] = env
+		}
+	})
+	return from, envErr
+}
+
+// src names where a flag's value came from: its environment variable, else --flag.
+func (c *serveConfig) src(flagName string) string {
+	if env, ok := c.from[flagName]; ok {
+		return env
+	}
+	return "--" + flagName
 }
 
 // options turns the flags into mockserver options; errors name the flag.
@@ -64,16 +98,16 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	o := mockserver.Options{Version: c.version, BasePath: c.basePath, AdminToken: c.adminToken, Logger: logger, BodyLimit: c.bodyLimit}
 	if c.version != "" {
 		if _, err := mockserver.ParseRelease(c.version); err != nil {
-			return o, fmt.Errorf("--version: %v", err)
+			return o, fmt.Errorf("%s: %v", c.src("version"), err)
 		}
 	}
 	if c.scenario != "" {
 		data, err := os.ReadFile(c.scenario)
 		if err != nil {
-			return o, fmt.Errorf("--scenario: %v", err)
+			return o, fmt.Errorf("%s: %v", c.src("scenario"), err)
 		}
 		if o.Scenario, err = mockserver.ParseScenario(data); err != nil {
-			return o, fmt.Errorf("--scenario %s: %v", c.scenario, err)
+			return o, fmt.Errorf("%s %s: %v", c.src("scenario"), c.scenario, err)
 		}
 	}
 	switch c.clock {
@@ -81,12 +115,12 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	case "real":
 		o.RealClock = true
 	default:
-		return o, fmt.Errorf("--clock: %q: want fake or real", c.clock)
+		return o, fmt.Errorf("%s: %q: want fake or real", c.src("clock"), c.clock)
 	}
 	if c.start != "" {
 		t, err := time.Parse(time.RFC3339, c.start)
 		if err != nil {
-			return o, fmt.Errorf("--start: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", c.start)
+			return o, fmt.Errorf("%s: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", c.src("start"), c.start)
 		}
 		o.Start = t
 	}
@@ -95,32 +129,53 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	case "mapped":
 		o.MappedErrors = true
 	default:
-		return o, fmt.Errorf("--error-status: %q: want 200 or mapped", c.errorStatus)
+		return o, fmt.Errorf("%s: %q: want 200 or mapped", c.src("error-status"), c.errorStatus)
 	}
 	if c.bodyLimit <= 0 {
-		return o, fmt.Errorf("--body-limit: %d: want a positive number of bytes", c.bodyLimit)
+		return o, fmt.Errorf("%s: %d: want a positive number of bytes", c.src("body-limit"), c.bodyLimit)
+	}
+	switch {
+	case c.keepDead < 0:
+		return o, fmt.Errorf("%s: %d: want 0 or more tokens", c.src("keep-dead"), c.keepDead)
+	case c.keepDead == 0:
+		o.KeepDead = -1 // keep none
+	default:
+		o.KeepDead = c.keepDead
 	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)
 	}
+	switch {
+	case c.maxSandboxes < 0:
+		return o, fmt.Errorf("%s: %d is negative (0: no sandboxes)", c.src("max-sandboxes"), c.maxSandboxes)
+	case c.maxSandboxes == 0:
+		o.MaxSandboxes = -1
+	default:
+		o.MaxSandboxes = c.maxSandboxes
+	}
+	switch {
+	case c.sandboxTTL < 0:
+		return o, fmt.Errorf("%s: %s is negative (0: never)", c.src("sandbox-ttl"), c.sandboxTTL)
+	case c.sandboxTTL == 0:
+		o.SandboxTTL = -1
+	default:
+		o.SandboxTTL = c.sandboxTTL
+	}
 	if !strings.HasPrefix(c.basePath, "/") {
-		return o, fmt.Errorf("--base-path: %q must start with /", c.basePath)
+		return o, fmt.Errorf("%s: %q must start with /", c.src("base-path"), c.basePath)
 	}
 	return o, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c serveConfig
-	if _, err := parseFlags("serve", args, stderr, c.flags); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		fmt.Fprintf(stderr, "crmmock: %v\n", err)
-		return 2
+	var err error
+	if c.from, err = parseEnvFlags(newFlagSet("serve", c.flags), args); err != nil {
+		return usageError(stderr, "serve", err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		fmt.Fprintf(stderr, "crmmock: --log-level: %q: want debug, info, warn or error\n", c.logLevel)
+		fmt.Fprintf(stderr, "crmmock: %s: %q: want debug, info, warn or error\n", c.src("log-level"), c.logLevel)
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -134,9 +189,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crmmock: %v\n", err)
 		return 2
 	}
+	if c.lintReport != "" {
+		if st, err := os.Stat(filepath.Dir(c.lintReport)); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "crmmock: %s: %s: no such directory\n", c.src("lint-report"), filepath.Dir(c.lintReport))
+			return 2
+		}
+	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "crmmock: --addr: %v\n", err)
+		fmt.Fprintf(stderr, "crmmock: %s: %v\n", c.src("addr"), err)
 		return 2
 	}
 	srv := mockserver.NewHTTPServer(m, logger)
@@ -159,15 +220,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Error("shutdown", "err", err)
 		return 1
 	}
+	if c.lintReport != "" {
+		if err := writeLintReport(c.lintReport, m.Lint()); err != nil {
+			logger.Error("lint report", "err", err)
+			return 1
+		}
+		logger.Info("lint report written", "file", c.lintReport)
+	}
 	return 0
 }
 
-func buildVersion() string {
-	if version != "dev" {
-		return version
+// writeLintReport writes the report as JSON (serve --lint-report), whole or not at all.
+func writeLintReport(path string, r mockserver.LintReport) error {
+	body, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(body, '\n'), 0o644); err != nil {
+		return err
 	}
-	return version
+	return os.Rename(tmp, path)
 }

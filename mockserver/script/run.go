@@ -210,6 +210,14 @@ func (r *runner) probe() (target, error) {
 	if !t.admin {
 		return t, nil
 	}
+	// /__admin/health stays open under --admin-token: ask a guarded call.
+	c, err := r.send(http.MethodGet, r.root+"/__admin/clock", nil, nil, r.adminHeader())
+	if err != nil {
+		return t, fmt.Errorf("target %s: %v", r.root, err)
+	}
+	if c.status == http.StatusUnauthorized && c.header.Get("WWW-Authenticate") != "" {
+		return t, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
+	}
 	t.caps = map[string]bool{}
 	for name, path := range map[string]string{"lint": "lint", "faults": "faults", "sandboxes": "sandboxes"} {
 		x, err := r.send(http.MethodGet, r.root+"/__admin/"+path, nil, nil, r.adminHeader())

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/crmmock/crmmock/mockserver"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cli runs Main in-process with a context already cancelled, so a serve that wrongly
+// starts returns at once.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return cliCtx(ctx, args...)
+}
+
+func cliCtx(ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// oneLine asserts s is exactly one line.
+func oneLine(t *testing.T, s string) {
+	t.Helper()
+	assert.Equal(t, 1, strings.Count(s, "\n"), "want one line, got:\n%s", s)
+	assert.True(t, strings.HasSuffix(s, "\n"), "%q", s)
+}
+
+// Ensure a stray argument is an error naming it, before anything listens (INTERFACE §1;
+// issue 8, item 5: `serve extra --addr …` ignored `extra` and every flag after it).
+func TestCLIStrayArguments(t *testing.T) {
+	t.Setenv("CRMMOCK_ADDR", "127.0.0.1:0") // were the error missed: a free port, never 8080
+	for _, args := range [][]string{
+		{"serve", "extra", "--addr", "127.0.0.1:0"},
+		{"--addr", "127.0.0.1:0", "extra"},
+		{"version", "extra"},
+		{"health", "--url", "http://127.0.0.1:1", "extra"},
+	} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.Empty(t, out, "%v", args)
+		oneLine(t, errOut)
+		assert.Contains(t, errOut, `"extra"`, "%v", args)
+	}
+}
+
+// Ensure an unknown flag is one line naming it and pointing to `crmmock help`, exit 2,
+// for every command (issue 8, item 5: 24 lines of usage).
+func TestCLIUnknownFlag(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--verzion", "R9"},
+		{"--verzion", "R9"},
+		{"run", "--verzion", "R9", "x.yaml"},
+		{"health", "--verzion"},
+	} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, 2, code, "%v", args)
+		assert.Empty(t, out)
+		oneLine(t, errOut)
+		assert.Contains(t, errOut, "--verzion", "%v", args)
+		assert.Contains(t, errOut, "crmmock help", "%v", args)
+	}
+	code, _, errOut := cli(t, "serve", "--body-limit", "lots")
+	assert.Equal(t, 2, code)
+	oneLine(t, errOut)
+	assert.Contains(t, errOut, "--body-limit")
+}
+
+// Ensure `crmmock help`, `--help` and `-h` list every command and its flags on stdout,
+// exit 0 (issue 8, item 5: --help listed only serve's flags).
+func TestCLIHelp(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"serve", "-h"}, {"run", "--help"}} {
+		code, out, errOut := cli(t, args...)
+		assert.Equal(t, 0, code, "%v", args)
+		assert.Empty(t, errOut, "%v", args)
+		for _, want := range []string{
+			"crmmock [serve] [flags]", "crmmock run", "crmmock lint", "crmmock health", "crmmock version", "crmmock help",
+			"--addr", "--scenario", "--admin-token", "--target", "--format", "--fail-on", "--url", "--timeout",
+			"CRMMOCK_",
+		} {
+			assert.Contains(t, out, want, "%v", args)
+		}
+	}
+	code, _, errOut := cli(t, "nonsense")
+	assert.Equal(t, 2, code)
+	oneLine(t, errOut)
+	assert.Contains(t, errOut, `"nonsense"`)
+	assert.Contains(t, errOut, "crmmock help")
+}
+
+// Ensure an error from an environment variable names the variable, not the flag
+// (issue 8, item 5: CRMMOCK_VERSION's error named --version); the flag still wins.
+func TestCLIEnvErrorsNameTheVariable(t *testing.T) {
+	for env, val := range map[string]string{
+		"CRMMOCK_VERSION": "X9", "CRMMOCK_CLOCK": "slow", "CRMMOCK_START": "soon",
+		"CRMMOCK_ERROR_STATUS": "404", "CRMMOCK_BODY_LIMIT": "lots", "CRMMOCK_LOG_LEVEL": "loud",
+		"CRMMOCK_SCENARIO": "/nope.yaml", "CRMMOCK_BASE_PATH": "api",
+	} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, val)
+			code, _, errOut := cli(t, "serve", "--addr", "127.0.0.1:0")
+			assert.Equal(t, 2, code)
+			oneLine(t, errOut)
+			assert.Contains(t, errOut, env)
+			assert.NotContains(t, errOut, "--"+strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "CRMMOCK_")), "_", "-"))
+		})
+	}
+	t.Setenv("CRMMOCK_VERSION", "X9")
+	code, _, errOut := cli(t, "serve", "--addr", "127.0.0.1:0", "--version", "R10")
+	assert.Equal(t, 0, code, "the flag wins over a bad variable: %s", errOut)
+	code, _, errOut = cli(t, "serve", "--addr", "127.0.0.1:0", "--version", "Y1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--version")
+	assert.NotContains(t, errOut, "CRMMOCK_VERSION")
+}
+
+// Ensure `crmmock health` exits 0 against a running mock (also under --admin-token)
+// and 1 with one line against nothing listening or something else (INTERFACE §1).
+func TestCLIHealth(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{AdminToken: "s3cret"})
+	code, _, errOut := cliCtx(context.Background(), "health", "--url", srv.URL)
+	assert.Equal(t, 0, code, errOut)
+	code, _, errOut = cliCtx(context.Background(), "health", "--url", srv.URL+"/__admin/health", "--timeout", "5s")
+	assert.Equal(t, 0, code, errOut)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := "http://" + ln.Addr().String()
+	require.NoError(t, ln.Close())
+	code, out, errOut := cliCtx(context.Background(), "health", "--url", dead)
+	assert.Equal(t, 1, code)
+	assert.Empty(t, out)
+	oneLine(t, errOut)
+	assert.Contains(t, errOut, dead)
+
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"status":"starting"}`))
+	}))
+	defer other.Close()
+	code, _, errOut = cliCtx(context.Background(), "health", "--url", other.URL)
+	assert.Equal(t, 1, code)
+	oneLine(t, errOut)
+
+	code, _, errOut = cliCtx(context.Background(), "health", "--url", srv.URL, "--timeout", "soon")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--timeout")
+	code, _, _ = cliCtx(context.Background(), "health", "--url", "127.0.0.1:8080")
+	assert.Equal(t, 2, code, "a URL without scheme is bad usage")
+}
+
+// Ensure `crmmock health` finds the mock from CRMMOCK_ADDR (0.0.0.0 dialled as
+// 127.0.0.1), as in the container image.
+func TestCLIHealthFromAddr(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{})
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	require.NoError(t, err)
+	for _, addr := range []string{"0.0.0.0:" + port, ":" + port, "127.0.0.1:" + port} {
+		t.Setenv("CRMMOCK_ADDR", addr)
+		code, _, errOut := cliCtx(context.Background(), "health")
+		assert.Equal(t, 0, code, "CRMMOCK_ADDR=%s: %s", addr, errOut)
+	}
+}
+
+// Ensure the binary's health check needs nothing from its environment (a FROM scratch
+// image has no shell, no /etc/hosts, no variables but its own).
+func TestBinaryHealthBareEnvironment(t *testing.T) {
+	p := startBinary(t, nil)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(p.url, "http://"))
+	require.NoError(t, err)
+	cmd := exec.Command(binary, "health")
+	cmd.Env = []string{"CRMMOCK_ADDR=0.0.0.0:" + port}
+	out, err := cmd.CombinedOutput()
+	assert.NoError(t, err, "%s", out)
+	cmd = exec.Command(binary, "health", "--url", "http://127.0.0.1:1")
+	cmd.Env = []string{}
+	out, err = cmd.CombinedOutput()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, 1, ee.ExitCode(), "%s", out)
+}

@@ -1,0 +1,192 @@
+package faults
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func known(c string) bool {
+	return c == "INTERNAL_ERROR" || c == "INVALID_TOKEN" || c == "TOKEN_EXPIRED"
+}
+
+// Ensure a bad body is refused with an error naming the field.
+func TestParseSpecNamesTheField(t *testing.T) {
+	cases := []struct{ body, field string }{
+		{``, "body"},
+		{`[]`, "body"},
+		{`{}`, "operation"},
+		{`{"operation":"GET contacts"}`, "operation"},
+		{`{"operation":"authentication/token/x"}`, "operation"},
+		{`{"operation":"/a/b/c"}`, "operation"},
+		{`{"operation":"*","after":-1}`, "after"},
+		{`{"operation":"*","times":-2}`, "times"},
+		{`{"operation":"*","times":"2"}`, "times"},
+		{`{"operation":"*","delay":"2 seconds"}`, "delay"},
+		{`{"operation":"*","delay":"-1s"}`, "delay"},
+		{`{"operation":"*","delay":2}`, "delay"},
+		{`{"operation":"*","answer":{"code":"NOPE"}}`, "answer.code"},
+		{`{"operation":"*","answer":{}}`, "answer.code"},
+		{`{"operation":"*","answer":{"code":"INVALID_TOKEN","http_status":99}}`, "answer.http_status"},
+		{`{"operation":"*","answer":{"code":"INVALID_TOKEN","colour":1}}`, "colour"},
+		{`{"operation":"*","answer":{"code":"INVALID_TOKEN"},"drop_connection":true}`, "drop_connection"},
+		{`{"operation":"*","match":{"usr":"x"}}`, "usr"},
+		{`{"operation":"*","match":"x"}`, "match"},
+		{`{"operation":"*","retries":3}`, "retries"},
+		{`{"operation":"*"} {}`, "body"},
+	}
+	for _, c := range cases {
+		_, err := ParseSpec([]byte(c.body), known)
+		require.Error(t, err, c.body)
+		require.Regexp(t, `^`+regexpQuote(c.field)+`: `, err.Error(), c.body)
+	}
+}
+
+func regexpQuote(s string) string {
+	out := ""
+	for _, r := range s {
+		if r == '.' || r == '*' {
+			out += `\`
+		}
+		out += string(r)
+	}
+	return out
+}
+
+// Ensure a full body reads as written and defaults apply when fields are absent.
+func TestParseSpecDefaults(t *testing.T) {
+	s, err := ParseSpec([]byte(`{"operation":"authentication/token"}`), known)
+	require.NoError(t, err)
+	require.Equal(t, Spec{Operation: OpUserToken}, s)
+	set := New(known)
+	f, err := set.Add(s)
+	require.NoError(t, err)
+	require.Equal(t, 1, f.Times)
+	require.Equal(t, &Answer{Code: DefaultCode}, f.Answer)
+
+	s, err = ParseSpec([]byte(`{"operation":"contact_information/show","match":{"user":"u","key":"k","token":"t"},
+		"after":2,"times":0,"answer":{"code":"TOKEN_EXPIRED","message":"m","http_status":503},"delay":"1.5s"}`), known)
+	require.NoError(t, err)
+	require.Equal(t, Spec{Operation: "contact_information/show", Match: Match{"u", "k", "t"}, After: 2, Times: Forever,
+		Answer: &Answer{"TOKEN_EXPIRED", "m", 503}, Delay: 1500 * time.Millisecond}, s)
+
+	// A delay alone answers normally, late; a drop has no answer.
+	f, err = set.Add(Spec{Operation: "*", Delay: time.Second})
+	require.NoError(t, err)
+	require.Nil(t, f.Answer)
+	f, err = set.Add(Spec{Operation: "*", DropConnection: true})
+	require.NoError(t, err)
+	require.Nil(t, f.Answer)
+}
+
+// Ensure the listing's JSON is the body's shape plus id and counts (times 0 = forever).
+func TestFaultJSON(t *testing.T) {
+	set := New(known)
+	_, err := set.Add(Spec{Operation: "*", Times: Forever, Delay: 2 * time.Second, Answer: &Answer{Code: "INVALID_TOKEN"}})
+	require.NoError(t, err)
+	raw, err := json.Marshal(set.List()[0])
+	require.NoError(t, err)
+	require.JSONEq(t, `{"id":"f1","seen":0,"fired":0,"active":true,"operation":"*","match":{},"after":0,"times":0,
+		"answer":{"code":"INVALID_TOKEN"},"delay":"2s"}`, string(raw))
+	spec, err := json.Marshal(set.List()[0].Spec) // a listed spec posts back as the same fault
+	require.NoError(t, err)
+	back, err := ParseSpec(spec, known)
+	require.NoError(t, err)
+	require.Equal(t, set.List()[0].Spec, back)
+}
+
+// Ensure after lets N matching requests through, times caps the firings, and a
+// spent fault stays listed as inactive.
+func TestFireAfterTimes(t *testing.T) {
+	set := New(known)
+	require.False(t, set.Armed())
+	_, err := set.Add(Spec{Operation: OpUserToken, After: 1, Times: 2})
+	require.NoError(t, err)
+	require.True(t, set.Armed())
+	login := Request{Operation: OpUserToken, User: "u"}
+	var got []bool
+	for range 5 {
+		_, ok := set.Fire(login)
+		got = append(got, ok)
+	}
+	require.Equal(t, []bool{false, true, true, false, false}, got)
+	f := set.List()[0]
+	require.Equal(t, 2, f.Fired)
+	require.Equal(t, 3, f.Seen) // requests after it was spent are not counted
+	require.False(t, f.Active)
+	_, ok := set.Fire(Request{Operation: OpKeyToken})
+	require.False(t, ok)
+}
+
+// Ensure matching by operation, user, key and token, and "*" for every method.
+func TestFireMatch(t *testing.T) {
+	set := New(known)
+	mustAdd := func(s Spec) string {
+		f, err := set.Add(s)
+		require.NoError(t, err)
+		return f.ID
+	}
+	byUser := mustAdd(Spec{Operation: OpUserToken, Match: Match{User: "alice"}, Times: Forever})
+	byKey := mustAdd(Spec{Operation: "contacts/show", Match: Match{Key: "K1"}, Times: Forever})
+	byToken := mustAdd(Spec{Operation: OpRelease, Match: Match{Token: "T1"}, Times: Forever})
+	fire := func(r Request) string {
+		f, _ := set.Fire(r)
+		return f.ID
+	}
+	require.Equal(t, byUser, fire(Request{Operation: OpUserToken, User: "alice"}))
+	require.Equal(t, "", fire(Request{Operation: OpUserToken, User: "bob"}))
+	require.Equal(t, "", fire(Request{Operation: OpKeyToken, User: "alice"}))
+	require.Equal(t, byKey, fire(Request{Operation: "contacts/show", Key: "K1", Token: "T9"}))
+	require.Equal(t, "", fire(Request{Operation: "contacts/show", Key: "K2"}))
+	require.Equal(t, "", fire(Request{Operation: "contacts/list", Key: "K1"}))
+	require.Equal(t, byToken, fire(Request{Operation: OpRelease, Token: "T1"}))
+	require.Equal(t, "", fire(Request{Operation: OpRelease, Token: "T2"}))
+	any := mustAdd(Spec{Operation: OpAny})
+	require.Equal(t, any, fire(Request{Operation: "x/y"}))
+	require.Equal(t, "", fire(Request{Operation: "x/y"}), "times defaults to 1")
+
+	require.True(t, set.Delete(byUser))
+	require.False(t, set.Delete(byUser))
+	require.Equal(t, "", fire(Request{Operation: OpUserToken, User: "alice"}))
+	require.Equal(t, 3, set.Clear())
+	require.False(t, set.Armed())
+	id := mustAdd(Spec{Operation: OpAny})
+	require.Equal(t, "f5", id, "ids are never reused")
+}
+
+// Ensure concurrent requests never fire a fault more than its times.
+func TestFireConcurrent(t *testing.T) {
+	set := New(known)
+	_, err := set.Add(Spec{Operation: OpAny, After: 10, Times: 25})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	fired := 0
+	for range 50 {
+		wg.Go(func() {
+			for range 10 {
+				if _, ok := set.Fire(Request{Operation: "a/b"}); ok {
+					mu.Lock()
+					fired++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 25, fired)
+	require.Equal(t, 25, set.List()[0].Fired)
+}
+
+// Ensure a Spec decodes from the control API's JSON with encoding/json (for Go callers
+// that embed fault specs in their own documents), strictly.
+func TestSpecUnmarshalJSON(t *testing.T) {
+	var s Spec
+	require.NoError(t, json.Unmarshal([]byte(`{"operation":"*","times":0,"delay":"250ms","drop_connection":true}`), &s))
+	require.Equal(t, Spec{Operation: "*", Times: Forever, Delay: 250 * time.Millisecond, DropConnection: true}, s)
+	err := json.Unmarshal([]byte(`{"operation":"*","delai":"1s"}`), &s)
+	require.ErrorContains(t, err, "delai: unknown field")
+}

@@ -1,0 +1,273 @@
+package mockserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/gorilla/mux"
+)
+
+// Faults (INTERFACE §9): the set lives in internal/faults; the mock gathers a request's
+// facts, asks the set once per request the contract accepted, and applies the firing.
+
+// FaultSpec describes a fault (the body of POST /__admin/faults).
+type FaultSpec = faults.Spec
+
+// FaultMatch narrows a fault to a user, a Web API key or a token.
+type FaultMatch = faults.Match
+
+// FaultAnswer is the error a fault answers with.
+type FaultAnswer = faults.Answer
+
+// Fault is a fault with its id and counts (GET /__admin/faults).
+type Fault = faults.Fault
+
+// FaultForever is FaultSpec.Times for a fault that fires until deleted.
+const FaultForever = faults.Forever
+
+// AddFault adds a fault; errors name the bad field.
+func (m *Mock) AddFault(spec FaultSpec) (Fault, error) {
+	f, err := m.faults.Add(spec)
+	if err != nil {
+		return Fault{}, err
+	}
+	times := f.Times
+	if times == FaultForever {
+		times = 0 // as the control API writes it: until deleted
+	}
+	m.log.Info("fault added", "fault", f.ID, "operation", f.Operation, "after", f.After, "times", times)
+	return f, nil
+}
+
+// Faults lists the faults, oldest first, with how often each fired.
+func (m *Mock) Faults() []Fault { return m.faults.List() }
+
+// DeleteFault drops one fault; false when there is none with that id.
+func (m *Mock) DeleteFault(id string) bool {
+	ok := m.faults.Delete(id)
+	if ok {
+		m.log.Info("fault deleted", "fault", id)
+	}
+	return ok
+}
+
+// ClearFaults drops every fault.
+func (m *Mock) ClearFaults() {
+	if n := m.faults.Clear(); n > 0 {
+		m.log.Info("faults cleared", "count", n)
+	}
+}
+
+// faultOperations maps contract operation ids to the operations faults name.
+var faultOperations = map[string]string{
+	"authenticationToken": faults.OpUserToken,
+	"webApiKeyToken":      faults.OpKeyToken,
+	"releaseToken":        faults.OpRelease,
+}
+
+// faultRequest gathers what faults match on, and the record of the presented token
+// when the store holds it. It runs only while faults exist.
+func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) (faults.Request, *record) {
+	fr := faults.Request{Operation: faultOperations[op]}
+	var fields struct {
+		Username string `json:"username"`
+		Token    string `json:"token"`
+	}
+	if r.Method == http.MethodPost && len(body) > 0 {
+		_ = json.Unmarshal(body, &fields) // the contract accepted it; a field of another type stays empty
+	}
+	switch op {
+	case "authenticationToken":
+		fr.User = fields.Username
+	case "webApiKeyToken":
+		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+			fr.Key = key
+			if k := wd.keys[key]; k != nil {
+				fr.User = k.user.username
+			}
+		}
+	case "releaseToken", "otherMethodPost":
+		fr.Token = fields.Token
+	case "otherMethodGet":
+		fr.Token = query.Get("token")
+	}
+	if fr.Operation == "" {
+		fr.Operation = strings.TrimPrefix(rest, "/")
+	}
+	var rec *record
+	if fr.Token != "" {
+		if rec = m.tokens.holding(fr.Token); rec != nil {
+			fr.User = rec.user.username
+			if rec.key != nil {
+				fr.Key = rec.key.key
+			}
+		}
+	}
+	return fr, rec
+}
+
+// fault asks the fault set about an accepted request and applies a delay. It returns
+// the id of the fault that fired ("" when none did) and, when the fault decides the
+// answer, that answer (base, the request's answer so far, with the fault's effect); a
+// fault that only delays lets the request be answered normally.
+func (m *Mock) fault(r *http.Request, op, rest string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
+	fr, rec := m.faultRequest(r, op, rest, body, query, wd)
+	f, ok := m.faults.Fire(fr)
+	if !ok {
+		return "", nil
+	}
+	m.log.Info("fault fired", "fault", f.ID, "operation", fr.Operation, "method", r.Method, "path", r.URL.Path,
+		"answer", faultEffect(f), "mock_time", m.clock.Now().UTC().Format(time.RFC3339Nano), "token", shortToken(fr.Token))
+	a := base
+	a.fault, a.presented = f.ID, fr.Token
+	if f.Delay > 0 && !m.wait(r.Context(), f.Delay) {
+		a.unanswered = fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)
+		return f.ID, &a
+	}
+	switch {
+	case f.Drop:
+		a.drop, a.injected = true, true
+		return f.ID, &a
+	case f.Answer != nil:
+		a.injected = true
+		a.message = f.Answer.Message
+		a.err = &apiError{Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
+			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID)}
+		if rec != nil { // the token's timeline shows the rejection the client saw
+			a.rec, a.ev, a.at = rec, evRejected, m.nowNano()
+		}
+		return f.ID, &a
+	}
+	return f.ID, nil
+}
+
+func faultEffect(f faults.Firing) string {
+	var parts []string
+	if f.Delay > 0 {
+		parts = append(parts, "delay "+f.Delay.String())
+	}
+	switch {
+	case f.Drop:
+		parts = append(parts, "drop connection")
+	case f.Answer != nil:
+		parts = append(parts, f.Answer.Code)
+	default:
+		parts = append(parts, "normal answer")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// wait sleeps d of wall time, holding nothing; false when the client went away first.
+func (m *Mock) wait(ctx context.Context, d time.Duration) bool {
+	t := m.wall.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// dropConnection closes the client's connection without an answer, through the
+// server's hijacker. A connection that cannot be hijacked (HTTP/2, a recorder) gets
+// INTERNAL_ERROR saying so.
+func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, wd *world) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		a.drop = false
+		a.err = errorf(CodeInternal, "fault %s: drop_connection: this connection cannot be dropped (%v)", a.fault, err)
+		m.writeAnswer(w, r, "", a, wd)
+		return
+	}
+	m.journalUnanswered(r, a, "connection dropped by fault "+a.fault)
+	_ = conn.Close()
+}
+
+// journalUnanswered records a request that got no answer (dropped, or the client
+// left): HTTP status 0, no status.code, the reason as the description.
+func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string) {
+	m.record(r, a, 0, &envelopeStatus{Description: reason})
+}
+
+// Control API: /__admin/faults.
+
+func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, adminBodyLimit))
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "body: %v", err)
+		return
+	}
+	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	f, err := m.AddFault(spec)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, f)
+}
+
+func (m *Mock) getFaults(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"faults": m.Faults()})
+}
+
+func (m *Mock) deleteFaults(w http.ResponseWriter, _ *http.Request) {
+	m.ClearFaults()
+	writeJSON(w, http.StatusOK, map[string]any{"faults": []Fault{}})
+}
+
+func (m *Mock) deleteFault(w http.ResponseWriter, r *http.Request) {
+	id := mux.Vars(r)["id"]
+	if !m.DeleteFault(id) {
+		adminError(w, http.StatusNotFound, "no fault %q (GET /__admin/faults lists them)", clip(id))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
+}
+
+// Control API: token faults (INTERFACE §9), on the store's ExpireToken, RevokeToken
+// and RevokeAllTokens.
+
+func (m *Mock) expireToken(w http.ResponseWriter, r *http.Request) {
+	tok := mux.Vars(r)["token"]
+	switch err := m.ExpireToken(tok); {
+	case errors.Is(err, ErrUnknownToken):
+		adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, or dropped as long dead)", clip(tok))
+		return
+	case errors.Is(err, ErrTokenReleased):
+		adminError(w, http.StatusConflict, "token: %q was released; a released token cannot expire", clip(tok))
+		return
+	case err != nil:
+		adminError(w, http.StatusBadRequest, "token: %v", err)
+		return
+	}
+	t, _ := m.Token(tok)
+	writeJSON(w, http.StatusOK, t)
+}
+
+func (m *Mock) revokeToken(w http.ResponseWriter, r *http.Request) {
+	tok := mux.Vars(r)["token"]
+	if err := m.RevokeToken(tok); err != nil {
+		adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, or dropped as long dead)", clip(tok))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"revoked": tok})
+}
+
+func (m *Mock) revokeAllTokens(w http.ResponseWriter, _ *http.Request) {
+	n := m.tokens.heldCount()
+	m.RevokeAllTokens()
+	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+}

@@ -1,0 +1,258 @@
+package mockserver
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// journalOf reads GET /__admin/requests with a raw query and decodes the entries.
+func (h *harness) journalOf(query string) (int, []JournalEntry, string) {
+	h.t.Helper()
+	resp, err := h.Client().Get(h.URL + "/__admin/requests" + query)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	var v struct {
+		Requests []JournalEntry `json:"requests"`
+		Error    string         `json:"error"`
+	}
+	require.NoError(h.t, json.NewDecoder(resp.Body).Decode(&v))
+	return resp.StatusCode, v.Requests, v.Error
+}
+
+// Ensure each journal entry says what was asked and why it was answered so: id, mock
+// time, operation, code, description, token presented and issued, principal; a forged,
+// a truncated and a never-issued token appear with their reasons.
+func TestJournalExplains(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	h.advance(90 * time.Second)
+	require.Equal(t, "OK", h.code(h.use(tok)))
+	forged := tok[:len(tok)-4] + "AAAA"
+	if forged == tok {
+		forged = tok[:len(tok)-4] + "BBBB"
+	}
+	truncated := tok[:40]      // inside the claims: one dot
+	cutSig := tok[:len(tok)-3] // inside the signature
+	never := "4AD9C84FA60F9FE407140E20F707726A"
+	for _, bad := range []string{forged, truncated, cutSig, never} {
+		require.Equal(t, "INVALID_TOKEN", h.code(h.use(bad)))
+	}
+	h.get("nope", nil) // unrouted: one segment
+
+	j := h.Journal()
+	require.Len(t, j, 7)
+	for i := 1; i < len(j); i++ {
+		assert.Greater(t, j[i].ID, j[i-1].ID, "ids increase")
+	}
+	login, use := j[0], j[1]
+	assert.Equal(t, "authentication/token", login.Operation)
+	assert.Equal(t, "OK", login.Code)
+	assert.Equal(t, tok, login.Issued)
+	assert.Empty(t, login.Token)
+	assert.Equal(t, "user "+docUser+"@"+docOrg, login.principal)
+	assert.Equal(t, t0, login.Time.UTC())
+	assert.Equal(t, "R12", login.Version)
+	assert.Equal(t, "R12", login.profile)
+
+	assert.Equal(t, "contact_information/show", use.Operation)
+	assert.Equal(t, tok, use.Token)
+	assert.Equal(t, t0.Add(90*time.Second), use.Time.UTC())
+	assert.Equal(t, CodeOK, use.catalogue)
+
+	reasons := map[string]string{forged: "signature does not verify", truncated: "malformed", cutSig: "signature does not verify", never: "no such token was issued"}
+	for _, e := range j[2:6] {
+		assert.Equal(t, "INVALID_TOKEN", e.Code)
+		assert.Contains(t, e.Description, reasons[e.Token], "entry %+v", e)
+	}
+	assert.Equal(t, "", j[6].Operation, "unrouted")
+	assert.Equal(t, "INVALID_REQUEST", j[6].Code)
+	assert.NotEmpty(t, j[6].Violations)
+
+	// The same over HTTP, with the fields in the documented order.
+	resp, err := h.Client().Get(h.URL + "/__admin/requests?limit=1&code=OK")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var raw bytes.Buffer
+	_, _ = raw.ReadFrom(resp.Body)
+	want := `{"requests":[{"id":` + jsonNum(use.ID) + `,"time":"2024-01-01T09:01:30Z","method":"GET","path":"/crmapi/rest/v2/contact_information/show","operation":"contact_information/show","status":200,"code":"OK","description":"","version":"R12","token":"` + tok + `"}]}` + "\n"
+	assert.Equal(t, want, raw.String())
+}
+
+func jsonNum(n uint64) string { b, _ := json.Marshal(n); return string(b) }
+
+// Ensure passwords and Web API keys never reach the journal: a key login is named by
+// the key's last 4 characters only.
+func TestJournalKeepsNoSecrets(t *testing.T) {
+	h := startVersion(t, "R10")
+	h.login()
+	h.post("authentication/token", creds("password", "wrong-secret-pw"))
+	h.keyLogin()
+	h.post("authentication/web_api_key/token", nil, "Authorization", basic("UNKNOWNKEY0000000000000000009876"))
+	j := h.Journal()
+	require.Len(t, j, 4)
+	assert.Equal(t, "key …2192", j[2].principal)
+	assert.Equal(t, "key …9876", j[3].principal)
+	assert.Equal(t, "INVALID_WEB_API_KEY", j[3].Code)
+	_, all, _ := h.journalOf("")
+	raw, _ := json.Marshal(all)
+	for _, secret := range []string{`"` + docPass + `"`, "wrong-secret-pw", docKey, "UNKNOWNKEY", basic(docKey)} {
+		assert.NotContains(t, string(raw), secret)
+	}
+	assert.NotContains(t, string(raw), "principal")
+}
+
+// Ensure a presented token is kept verbatim but cut at 512 bytes.
+func TestJournalCutsLongTokens(t *testing.T) {
+	h := startVersion(t, "R10")
+	long := strings.Repeat("A", 600)
+	require.Equal(t, "INVALID_TOKEN", h.code(h.post("contact_information/update", map[string]string{"token": long})))
+	utf := strings.Repeat("A", 511) + "é" + "ZZ" // é straddles byte 512
+	require.Equal(t, "INVALID_TOKEN", h.code(h.post("contact_information/update", map[string]string{"token": utf})))
+	j := h.Journal()
+	require.Len(t, j, 2)
+	assert.Equal(t, long[:512], j[0].Token)
+	assert.Equal(t, strings.Repeat("A", 511), j[1].Token, "a UTF-8 sequence is not split")
+}
+
+// Ensure ?limit ?code ?token ?since select entries, and a bad value is a 400 naming
+// the parameter.
+func TestJournalFilters(t *testing.T) {
+	h := startVersion(t, "R10")
+	a := h.login()
+	h.advance(time.Minute)
+	b := h.login()
+	h.use(a)
+	h.advance(2 * time.Hour)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(b)))
+
+	st, all, _ := h.journalOf("")
+	require.Equal(t, 200, st)
+	require.Len(t, all, 4)
+	_, got, _ := h.journalOf("?limit=2")
+	require.Len(t, got, 2)
+	assert.Equal(t, all[2:], got, "the newest 2, oldest first")
+	_, got, _ = h.journalOf("?code=TOKEN_EXPIRED")
+	require.Len(t, got, 1)
+	assert.Equal(t, b, got[0].Token)
+	_, got, _ = h.journalOf("?token=" + url.QueryEscape(a))
+	require.Len(t, got, 2, "issued and presented")
+	assert.Equal(t, a, got[0].Issued)
+	assert.Equal(t, a, got[1].Token)
+	_, got, _ = h.journalOf("?since=" + url.QueryEscape(t0.Add(time.Minute).Format(time.RFC3339)))
+	require.Len(t, got, 3, "since is inclusive")
+	_, got, _ = h.journalOf("?since=2024-01-01T09:01:00.000000001Z")
+	require.Len(t, got, 1, "after the minute: only the expired use")
+	_, got, _ = h.journalOf("?since=2024-01-01T09:00:30Z&code=OK&limit=1")
+	require.Len(t, got, 1)
+	assert.Equal(t, a, got[0].Token)
+
+	for q, param := range map[string]string{"?limit=0": "limit", "?limit=x": "limit", "?limit=-3": "limit",
+		"?since=yesterday": "since", "?code=": "code", "?token=": "token"} {
+		st, _, msg := h.journalOf(q)
+		assert.Equal(t, http.StatusBadRequest, st, q)
+		assert.True(t, strings.HasPrefix(msg, param+":"), "%s: %q", q, msg)
+	}
+	st, v := h.admin("GET", "/__admin/violations", "")
+	assert.Equal(t, 200, st)
+	assert.Empty(t, v["violations"])
+}
+
+// Ensure ids keep increasing across a journal clear (a client never sees an id twice).
+func TestJournalIDsAfterClear(t *testing.T) {
+	h := startVersion(t, "R10")
+	h.login()
+	first := h.Journal()[0].ID
+	h.ClearJournal()
+	h.login()
+	assert.Greater(t, h.Journal()[0].ID, first)
+}
+
+// Ensure the journal's code is the code answered while the catalogue code stays known
+// (a scenario may rename an error; the lint judges the real one).
+func TestJournalScenarioOverride(t *testing.T) {
+	sc := *DefaultScenario() // a copy: the built-in one is shared
+	sc.Errors = map[Code]ErrorOverride{CodeTokenExpired: {Code: "SESSION_EXPIRED"}}
+	h := start(t, Options{Version: "R10", Scenario: &sc})
+	tok := h.login()
+	h.advance(time.Hour)
+	require.Equal(t, "SESSION_EXPIRED", h.code(h.use(tok)))
+	e := h.Journal()[1]
+	assert.Equal(t, "SESSION_EXPIRED", e.Code)
+	assert.Equal(t, CodeTokenExpired, e.catalogue)
+}
+
+// Ensure a method called without the token where the contract wants it says where an
+// issued token came instead (and only an issued one counts).
+func TestJournalMisplacedToken(t *testing.T) {
+	h := startVersion(t, "R10")
+	tok := h.login()
+	send := func(method, target, body string, hdr ...string) JournalEntry {
+		t.Helper()
+		var rd *strings.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		} else {
+			rd = strings.NewReader("")
+		}
+		req, err := http.NewRequest(method, h.APIURL(target), rd)
+		require.NoError(t, err)
+		if method == http.MethodPost {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		r := h.do(req)
+		require.Equal(t, "INVALID_REQUEST", r.Status.Code, "%s", r.Raw)
+		j := h.Journal()
+		return j[len(j)-1]
+	}
+	cases := []struct {
+		name, method, target, body string
+		hdr                        []string
+		want                       string
+	}{
+		{"bearer", "GET", "contact_information/show", "", []string{"Authorization", "Bearer " + tok}, "Authorization header"},
+		{"raw authorization", "GET", "contact_information/show", "", []string{"Authorization", tok}, "Authorization header"},
+		{"other header", "GET", "contact_information/show", "", []string{"X-Token", tok}, "header X-Token"},
+		{"query of a POST", "POST", "contact_information/update?token=" + tok, `{}`, nil, "query of a POST"},
+		{"body of a GET", "GET", "contact_information/show", `{"token":"` + tok + `"}`, nil, "body of a GET"},
+		{"bearer on a POST", "POST", "contact_information/update", `{"x":1}`, []string{"Authorization", "Bearer " + tok}, "Authorization header"},
+		// Near misses: a token the mock never issued, or none at all.
+		{"unknown bearer", "GET", "contact_information/show", "", []string{"Authorization", "Bearer 4AD9C84FA60F9FE407140E20F707726A"}, ""},
+		{"no token anywhere", "GET", "contact_information/show", "", nil, ""},
+		{"empty query token", "GET", "contact_information/show?token=", "", []string{"X-Token", "nothing"}, ""},
+	}
+	for _, c := range cases {
+		e := send(c.method, c.target, c.body, c.hdr...)
+		assert.Equal(t, c.want, e.Misplaced, c.name)
+		assert.NotEmpty(t, e.Violations, c.name)
+	}
+	// A present token is never searched for elsewhere.
+	r := h.get("contact_information/show", url.Values{"token": {tok}})
+	require.Equal(t, "OK", r.Status.Code)
+	j := h.Journal()
+	assert.Empty(t, j[len(j)-1].Misplaced)
+}
+
+// Ensure a reason quoting a huge field is cut in the journal (10 000 of them must not
+// hold gigabytes) while the answer keeps it whole.
+func TestJournalCutsLongDescriptions(t *testing.T) {
+	h := startVersion(t, "R10")
+	huge := strings.Repeat("u", 100_000)
+	r := h.post("authentication/token", creds("username", huge))
+	require.Equal(t, "INVALID_CREDENTIALS", r.Status.Code)
+	assert.Contains(t, *r.Status.Description, huge)
+	e := h.Journal()[0]
+	assert.Len(t, e.Description, journalTextLimit)
+	assert.True(t, strings.HasPrefix(e.Description, `username: "uuu`))
+	assert.Len(t, e.principal, journalTokenLimit)
+}

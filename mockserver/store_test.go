@@ -1,0 +1,248 @@
+package mockserver
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmmock/crmmock/internal/lint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Ensure live tokens are always kept, dead ones (released or expired) only up to
+// KeepDead (the oldest go first, counted in "dropped"), and a dropped token is
+// INVALID_TOKEN.
+func TestStoreKeepsLiveDropsOldDead(t *testing.T) {
+	h := start(t, Options{Version: "R10", KeepDead: 10})
+	first := h.login()
+	h.post("authentication/token/release", map[string]string{"token": first})
+	var live []string
+	wd, rel := h.world.Load(), h.release.Load()
+	u := wd.orgs[docOrg].users[docUser]
+	const n = 3 * sweepMin
+	var lastDead string
+	for i := range n {
+		a := h.issue(nil, u, u.defaultUnit, rel, wd, h.Now())
+		require.Nil(t, a.err)
+		if i%3 == 0 {
+			live = append(live, a.issued)
+			continue
+		}
+		require.Nil(t, h.tokens.release(a.issued))
+		lastDead = a.issued
+	}
+	toks := h.Tokens()
+	dead := 0
+	held := map[string]State{}
+	for _, tk := range toks {
+		held[tk.Token] = tk.State
+		if tk.State != StateLive {
+			dead++
+		}
+	}
+	for _, v := range live {
+		require.Equal(t, StateLive, held[v], "a live token is never dropped")
+	}
+	assert.LessOrEqual(t, dead, 10+sweepMin, "dead tokens beyond the bound are dropped at the amortised sweep")
+	assert.Equal(t, StateReleased, held[lastDead], "the newest dead are kept")
+	dropped := h.DroppedTokens()
+	assert.Equal(t, uint64(n+1-len(live)-dead), dropped)
+	assert.Greater(t, dropped, uint64(n/2))
+	assert.Equal(t, "INVALID_TOKEN", h.code(h.use(first)), "the oldest dead token was dropped")
+
+	st, v := h.admin("GET", "/__admin/tokens", "")
+	require.Equal(t, 200, st)
+	assert.Equal(t, float64(dropped), v["dropped"])
+	assert.Len(t, v["tokens"], len(toks))
+
+	// Expired tokens are dead too; live ones survive any number of sweeps.
+	h.advance(2 * time.Hour)
+	for range 2 * sweepMin {
+		require.Nil(t, h.issue(nil, u, u.defaultUnit, rel, wd, h.Now()).err)
+	}
+	assert.Greater(t, h.DroppedTokens(), dropped+uint64(len(live))-1)
+	h.Reset()
+	assert.Zero(t, h.DroppedTokens())
+}
+
+// Ensure the sweep is amortised: after one, the store grows by at least a quarter (and
+// sweepMin) before the next.
+func TestStoreSweepAmortised(t *testing.T) {
+	s := newStore(func() int64 { return 0 })
+	s.keepDead = 0
+	s.init()
+	rel := MustParseRelease("R10")
+	sc, _ := compile(DefaultScenario(), nil)
+	u := sc.orgs[docOrg].users[docUser]
+	sweeps := 0
+	for i := range 20000 {
+		before := s.nextSweep
+		s.add(&record{rel: &rel, user: u, unit: u.defaultUnit}, strconv.Itoa(i))
+		if s.nextSweep != before {
+			sweeps++
+			assert.GreaterOrEqual(t, s.nextSweep-len(s.order), max(sweepMin, len(s.order)/4))
+		}
+	}
+	assert.Less(t, sweeps, 20000/sweepMin+1)
+	assert.Len(t, s.order, 20000, "live tokens stay")
+}
+
+// Ensure ExpireToken expires a live token at that moment (TOKEN_EXPIRED, the timeline
+// and expires_at say when), RevokeToken forgets one (INVALID_TOKEN, as after a
+// restart) and RevokeAllTokens forgets all.
+func TestExpireAndRevoke(t *testing.T) {
+	for _, version := range []string{"R10", "R12"} {
+		h := startVersion(t, version)
+		a, b, c := h.login(), h.login(), h.login()
+		h.advance(5 * time.Minute)
+		require.NoError(t, h.ExpireToken(a))
+		assert.Equal(t, "TOKEN_EXPIRED", h.code(h.use(a)), version)
+		tk, _ := h.Token(a)
+		assert.Equal(t, t0.Add(5*time.Minute), tk.ExpiresAt.UTC())
+		tl, _ := h.TokenTimeline(a)
+		assert.Equal(t, []ev{{0, "issued", ""}, {5 * time.Minute, "expired", ""}, {5 * time.Minute, "rejected", "TOKEN_EXPIRED"}}, eventsOf(tl))
+		h.advance(time.Minute)
+		require.NoError(t, h.ExpireToken(a), "already expired: unchanged")
+		tk, _ = h.Token(a)
+		assert.Equal(t, t0.Add(5*time.Minute), tk.ExpiresAt.UTC())
+
+		require.NoError(t, h.RevokeToken(b))
+		r := h.use(b)
+		assert.Equal(t, "INVALID_TOKEN", h.code(r), version)
+		_, held := h.Token(b)
+		assert.False(t, held)
+		for _, tk := range h.Tokens() {
+			assert.NotEqual(t, b, tk.Token)
+		}
+		assert.ErrorIs(t, h.RevokeToken(b), ErrUnknownToken)
+		assert.ErrorIs(t, h.ExpireToken("nope"), ErrUnknownToken)
+
+		if version == "R10" {
+			h.post("authentication/token/release", map[string]string{"token": c})
+			assert.ErrorIs(t, h.ExpireToken(c), ErrTokenReleased)
+		}
+		d := h.login()
+		h.RevokeAllTokens()
+		assert.Equal(t, "INVALID_TOKEN", h.code(h.use(d)))
+		assert.Empty(t, h.Tokens())
+	}
+}
+
+// Ensure a JWT is stored without its string (digest and jti), rebuilt byte for byte
+// when listed, for string and numeric dates.
+func TestJWTStoredCompactly(t *testing.T) {
+	for _, numeric := range []bool{false, true} {
+		sc := *DefaultScenario()
+		sc.JWT.NumericDates = numeric
+		h := start(t, Options{Version: "R12", Scenario: &sc})
+		tok := h.login()
+		r, _, _, found := h.tokens.present(tok, keyOf(tok), presentCheck)
+		require.True(t, found)
+		assert.Empty(t, r.value)
+		require.NotNil(t, r.jwt)
+		assert.Equal(t, tok, h.tokens.value(r))
+		assert.Equal(t, tok, h.Tokens()[0].Token)
+		st, v := h.admin("GET", "/__admin/tokens", "")
+		require.Equal(t, 200, st)
+		assert.Equal(t, tok, v["tokens"].([]any)[0].(map[string]any)["token"])
+	}
+}
+
+// Ensure a use of a token the mock issued is judged by exact match, without verifying
+// its signature again (with the signing secret changed behind the store, the token
+// still works while a forged one with a valid shape is still refused).
+func TestUseDoesNotReverifyIssuedJWT(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	saved := h.secret
+	h.secret = []byte("another secret: checkJWT would refuse every issued token")
+	defer func() { h.secret = saved }()
+	assert.Equal(t, "OK", h.code(h.use(tok)))
+	other := tok[:len(tok)-2] + "AA"
+	if other == tok {
+		other = tok[:len(tok)-2] + "BB"
+	}
+	assert.Equal(t, "INVALID_TOKEN", h.code(h.use(other)))
+}
+
+// Ensure the JWT header is {"typ":"JWT","alg":"HS256"} byte for byte (F10).
+func TestJWTHeaderBytes(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	require.NoError(t, err)
+	assert.Equal(t, `{"typ":"JWT","alg":"HS256"}`, string(raw))
+}
+
+// Ensure on the real clock a JWT's iat is the token's issued_at to the second and its
+// exp is expires_at exactly (F10: exp - iat = 7200).
+func TestJWTDatesMatchStoreOnRealClock(t *testing.T) {
+	h := start(t, Options{Version: "R12", RealClock: true})
+	for range 3 {
+		tok := h.login()
+		raw, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+		require.NoError(t, err)
+		var c struct{ Iat, Exp string }
+		require.NoError(t, json.Unmarshal(raw, &c))
+		iat, _ := strconv.ParseInt(c.Iat, 10, 64)
+		exp, _ := strconv.ParseInt(c.Exp, 10, 64)
+		tk, ok := h.Token(tok)
+		require.True(t, ok)
+		assert.Equal(t, time.Unix(iat, 0).UTC(), tk.IssuedAt.UTC())
+		assert.Equal(t, time.Unix(exp, 0).UTC(), tk.ExpiresAt.UTC())
+		time.Sleep(3 * time.Millisecond) // land on another fraction of a second
+	}
+}
+
+// Ensure prefixOf finds the issued token a presented string is a proper prefix of (16
+// characters or more), for both formats, and nothing for near misses.
+func TestPrefixOf(t *testing.T) {
+	for _, version := range []string{"R10", "R12"} {
+		h := startVersion(t, version)
+		tok := h.login()
+		h.login()
+		got, ok := h.prefixOf(tok[:16])
+		assert.True(t, ok, version)
+		assert.True(t, strings.HasPrefix(got, tok[:16]))
+		got, ok = h.prefixOf(tok[:len(tok)-1])
+		assert.True(t, ok)
+		assert.Equal(t, tok, got)
+		_, ok = h.prefixOf(tok)
+		assert.False(t, ok, "the whole token is no proper prefix")
+		_, ok = h.prefixOf(tok[:15])
+		assert.False(t, ok, "under 16 characters")
+		_, ok = h.prefixOf(strings.Repeat("Z", 31))
+		assert.False(t, ok, "31 characters that prefix nothing")
+		h.login() // the index follows new tokens
+		last := h.Tokens()[2].Token
+		got, ok = h.prefixOf(last[:len(last)-3])
+		assert.True(t, ok)
+		assert.Equal(t, last, got)
+	}
+}
+
+// Ensure the lint's token listing carries principal, kind, rule, profile, times,
+// state, uses and the issuing request.
+func TestTokenSnapshots(t *testing.T) {
+	h := startVersion(t, "R10")
+	tok := h.login()
+	h.keyLogin()
+	h.use(tok)
+	h.use(tok)
+	snaps := h.tokenSnapshots(nil)
+	require.Len(t, snaps, 2)
+	j := h.Journal()
+	u, k := snaps[0], snaps[1]
+	assert.Equal(t, lint.Token{Value: tok, Kind: "user", Principal: "user " + docUser + "@" + docOrg, Profile: "R10", Idle: true,
+		Life: time.Hour, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), LastUsed: t0, State: "live", IssueRequest: j[0].ID, Uses: 2}, u)
+	assert.Equal(t, "web_api_key", k.Kind)
+	assert.Equal(t, "key …2192", k.Principal)
+	assert.False(t, k.Idle)
+	assert.Equal(t, 2*time.Hour, k.Life)
+	assert.Equal(t, j[1].ID, k.IssueRequest)
+	assert.NotContains(t, k.Principal, docKey)
+}
