@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/crmmock/crmmock/mockserver"
 )
 
@@ -239,14 +240,22 @@ var Requirements = map[string]string{
 	"sandboxes": "the mock's sandboxes, POST /__admin/sandboxes",
 }
 
-// LintRules are the rule ids of the client lint (INTERFACE §7).
-var LintRules = []string{
-	"truncated-token", "expired-token-reused", "idle-rule-assumed", "released-token-used",
-	"token-misplaced", "contract-violation", "login-per-request", "method-not-in-release",
-	"never-released", "deprecated-release-used", "active-token-expired",
-}
+// LintRules are the rule ids of the client lint (INTERFACE §7), in its order.
+var LintRules = func() []string {
+	ids := make([]string, len(lint.Rules))
+	for i, r := range lint.Rules {
+		ids[i] = r.ID
+	}
+	return ids
+}()
 
-var severities = []string{"error", "warning", "info"}
+var severities = func() []string {
+	out := make([]string, len(lint.Severities))
+	for i, s := range lint.Severities {
+		out[i] = string(s)
+	}
+	return out
+}()
 
 // FaultKinds name the client-visible faults of INTERFACE §9 (for the catalogue):
 // an error answer, a delay, a dropped connection, an expired token, a revoked token.

@@ -55,6 +55,61 @@ func TestCatalogueCoversFacts(t *testing.T) {
 	}
 }
 
+// Ensure the catalogue has, for every lint rule of INTERFACE §7, a script whose lint
+// step expects it fired, and for every fault kind of §9 a script that makes it and
+// checks what the client sees.
+func TestCatalogueCoversRulesAndFaults(t *testing.T) {
+	files, _ := filepath.Glob(shipped)
+	fired := map[string]string{}
+	faults := map[string]string{}
+	for _, f := range files {
+		s, err := script.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f)
+		for _, st := range s.Steps {
+			switch {
+			case st.Lint != nil:
+				for _, id := range st.Lint.Fired {
+					fired[id] = name
+				}
+			case st.Fault != nil && st.Fault.DropConnection:
+				faults["drop_connection"] = name
+			case st.Fault != nil && st.Fault.Delay != "":
+				faults["delay"] = name
+			case st.Fault != nil:
+				faults["answer"] = name
+			case st.ExpireToken != "":
+				faults["expire_token"] = name
+			case st.RevokeToken != "":
+				faults["revoke_token"] = name
+			}
+		}
+	}
+	for _, id := range script.LintRules {
+		if fired[id] == "" {
+			t.Errorf("no shipped script expects lint rule %s fired", id)
+		} else if want := "lint-" + id + ".yaml"; fired[id] != want && !hasFile(files, want) {
+			t.Errorf("lint rule %s: no %s (fired in %s)", id, want, fired[id])
+		}
+	}
+	for _, kind := range script.FaultKinds {
+		if faults[kind] == "" {
+			t.Errorf("no shipped script shows a fault of kind %s", kind)
+		}
+	}
+}
+
+func hasFile(files []string, base string) bool {
+	for _, f := range files {
+		if filepath.Base(f) == base {
+			return true
+		}
+	}
+	return false
+}
+
 // Ensure unknown keys, bad values and bad fixtures are errors naming the line.
 func TestParseErrorsNameTheLine(t *testing.T) {
 	cases := []struct{ name, src, want string }{
