@@ -48,6 +48,23 @@ func TestRunParallel(t *testing.T) {
 	}
 }
 
+// Ensure --target --parallel 4 against a mock with sandboxes runs the whole catalogue,
+// each suite in its own sandbox, with the in-process result, and leaves the target's
+// own mock untouched and no sandbox behind.
+func TestRunParallelTarget(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{})
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	_, inProcess, _ := runCLI(t, dir)
+	code, out, errOut := runCLI(t, "--target", srv.URL, "--parallel", "4", dir)
+	want := summaryLine.FindString(inProcess)
+	if code != 0 || summaryLine.FindString(out) != want {
+		t.Fatalf("exit %d, summary %q, want 0 and the in-process %q:\n%s%s", code, summaryLine.FindString(out), want, out, errOut)
+	}
+	if n, sb := len(srv.Tokens()), len(srv.Sandboxes()); n != 0 || sb != 0 {
+		t.Errorf("the target after the run: %d tokens, %d sandboxes; want none (every suite ran in its own sandbox)", n, sb)
+	}
+}
+
 func writeScript(t *testing.T, src string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "s.yaml")
