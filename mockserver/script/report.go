@@ -60,6 +60,12 @@ func Count(suites []Suite) Tally {
 			t.SkipsFail = true
 		}
 	}
+	slices.SortFunc(t.UncheckedFacts, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b) // F7 before F10
+		}
+		return strings.Compare(a, b)
+	})
 	return t
 }
 
