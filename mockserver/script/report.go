@@ -26,7 +26,7 @@ type Tally struct {
 	// UncheckedFacts are the facts their scripts check (F6, F7 …).
 	Unchecked      int
 	UncheckedFacts []string
-	// NotApplicable counts suites not run because the target lacks what they require.
+	// NotApplicable counts scripts not run because the target lacks what they require.
 	NotApplicable int
 	// SkipsFail: some suite with skipped steps did not allow skips.
 	SkipsFail bool
@@ -39,11 +39,13 @@ func (t Tally) OK() bool { return t.Failed == 0 && !t.SkipsFail }
 // Count adds up suites.
 func Count(suites []Suite) Tally {
 	var t Tally
+	naFiles := map[string]bool{} // a script not applicable on each of its releases counts once
 	for i := range suites {
 		s := &suites[i]
 		p, f, sk := s.Counts()
 		t.Passed, t.Failed, t.Skipped = t.Passed+p, t.Failed+f, t.Skipped+sk
-		if s.NotApplicable != "" {
+		if s.NotApplicable != "" && !naFiles[s.File] {
+			naFiles[s.File] = true
 			t.NotApplicable++
 		}
 		for _, st := range s.Steps {

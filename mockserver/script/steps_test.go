@@ -76,12 +76,16 @@ steps:
 		}
 	}
 
-	// A target with a control API but no lint: a script with a lint step is not applicable.
+	// A target with a control API but no lint: a script with a lint step is not
+	// applicable, counted once for its two releases.
 	f.lint = ""
-	s := mustParse(t, "releases: [R12]\nsteps:\n  - lint: {none: [error]}\n")
+	s := mustParse(t, "releases: [R10, R12]\nsteps:\n  - lint: {none: [error]}\n")
 	suites := script.Run(context.Background(), s, script.Options{Target: f.srv.URL})
-	if !strings.Contains(suites[0].NotApplicable, "requires lint") || script.RunFailed(suites) {
-		t.Errorf("no lint API: got %+v, want not applicable", suites[0])
+	if len(suites) != 2 || !strings.Contains(suites[1].NotApplicable, "requires lint") || script.RunFailed(suites) {
+		t.Errorf("no lint API: got %+v, want not applicable", suites)
+	}
+	if got := script.Summary(suites); got != "0 passed, 0 failed, 0 skipped, 1 script not applicable" {
+		t.Errorf("summary: got %q", got)
 	}
 }
 
