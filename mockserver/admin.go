@@ -71,6 +71,9 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	}, http.MethodGet)
 	a.Handle(dashboard.Path, dashboard.Handler()) // the page answers 405 itself
 	a.Handle(dashboard.Path+"/", dashboard.Handler())
+	on("/lint", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, m.Lint())
+	}, http.MethodGet)
 	on("/scenario", (*Mock).putScenario, http.MethodPut, http.MethodPost)
 	on("/scenario", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Scenario())

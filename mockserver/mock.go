@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -327,36 +328,35 @@ func (m *Mock) RevokeAllTokens() {
 	m.log.Info("every token revoked")
 }
 
-// tokenSnapshot is a held token as the lint reads it.
-type tokenSnapshot struct {
-	Value, Kind, Principal, Profile string
-	Idle                            bool
-	Life                            time.Duration
-	IssuedAt, ExpiresAt             time.Time
-	State                           string
-	IssueRequest                    uint64
-	Uses, Rejections                int
-}
-
-// tokenSnapshots is every held token, in issue order, for the lint.
-func (m *Mock) tokenSnapshots() []tokenSnapshot {
+// tokenSnapshots is every held token, in issue order, as the lint reads it. known
+// gives the values of tokens whose login is still journaled (by its id), so that only
+// the others' JWTs are rebuilt (a signature each).
+func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
 	recs, _ := m.tokens.held()
-	values := make([]string, len(recs))
-	for i, r := range recs {
-		values[i] = m.tokens.value(r)
-	}
+	out := make([]lint.Token, len(recs))
+	var rebuild []int
 	m.tokens.mu.Lock()
-	defer m.tokens.mu.Unlock()
 	now := m.tokens.now()
-	out := make([]tokenSnapshot, len(recs))
 	for i, r := range recs {
 		rule := r.rule()
-		out[i] = tokenSnapshot{Value: values[i], Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
-			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
-			State: string(r.state(now)), IssueRequest: r.issueReq}
-		if r.ev != nil {
-			out[i].Uses, out[i].Rejections = r.ev.uses, r.ev.rejections
+		v, ok := known[r.issueReq]
+		if !ok || r.issueReq == 0 {
+			rebuild = append(rebuild, i)
 		}
+		out[i] = lint.Token{Value: v, Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
+			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
+			LastUsed: nanoTime(r.lastUsed), State: string(r.state(now)), IssueRequest: r.issueReq}
+		if r.flags&flagReleased != 0 {
+			out[i].ReleasedAt = nanoTime(r.end)
+		}
+		if r.ev != nil {
+			out[i].Uses = r.ev.uses
+			out[i].ReleaseRequest = r.ev.releaseRequest()
+		}
+	}
+	m.tokens.mu.Unlock()
+	for _, i := range rebuild { // outside the lock: rebuilding a JWT signs it (its fields never change)
+		out[i].Value = m.tokens.value(recs[i])
 	}
 	return out
 }

@@ -30,6 +30,7 @@ type answer struct {
 	fault      string // the fault id that answered (or only delayed the answer)
 	message    string // a fault's status.message, over the catalogue's and the scenario's
 	drop       bool   // a fault drops the connection: no answer
+	injected   bool   // a fault gave the answer (or dropped it), not the handler
 	unanswered string // why the request gets no answer (the client went away)
 
 	rec *record   // the token issued or presented, when the store holds it
@@ -104,6 +105,7 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
 		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+		injected: a.injected,
 	}
 	if len(r.RequestURI) > journalTextLimit { // the path may share a long request line's memory
 		e.Path = strings.Clone(clipAt(e.Path, journalTextLimit))
