@@ -175,7 +175,7 @@
     }
     const extras = [];
     const now = Date.now();
-    if (state.lint !== null && (state.maxId !== state.lintMaxId || now - state.lintAt > 5000) && now - state.lintAt > 1000) {
+    if (state.lint !== null && (state.maxId !== state.lintMaxId || now - state.lintAt > 5000)) {
       extras.push(loadLint());
     }
     if (state.sandboxes !== null && !inSandbox() && now - state.sandboxesAt > 2000) extras.push(loadSandboxes());
