@@ -14,6 +14,8 @@ import (
 
 	"github.com/crmmock/crmmock"
 	"github.com/gorilla/mux"
+
+	"github.com/crmmock/crmmock/internal/dashboard"
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
@@ -68,6 +70,8 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
 	}, http.MethodGet)
+	a.Handle(dashboard.Path, dashboard.Handler()) // the page answers 405 itself
+	a.Handle(dashboard.Path+"/", dashboard.Handler())
 	on("/lint", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Lint())
 	}, http.MethodGet)
@@ -104,6 +108,14 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	return r
 })
 
+// openAdminPage tells whether r asks for the dashboard page itself: the same static
+// document for everyone, so it needs no admin token (its API calls do).
+func openAdminPage(r *http.Request) bool {
+	p := r.URL.Path
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(p == "/__admin"+dashboard.Path || p == "/__admin"+dashboard.Path+"/")
+}
+
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	if !m.adminAllowed(w, r) {
@@ -124,9 +136,10 @@ func (m *Mock) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
 
 // adminAuthorized: no admin token is set, or the request carries it as
 // "Authorization: Bearer <token>" (the scheme in any case, RFC 7235), or it is
-// GET /__admin/health, which reveals nothing and serves readiness probes.
+// GET /__admin/health, which reveals nothing and serves readiness probes, or the
+// dashboard page itself (openAdminPage).
 func (m *Mock) adminAuthorized(r *http.Request) bool {
-	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" {
+	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" || openAdminPage(r) {
 		return true
 	}
 	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")

@@ -15,6 +15,14 @@ type (
 	LintSeverity = lint.Severity
 )
 
+// The lint's severities, worst first: rep.Fails(mockserver.LintWarning) is true when a
+// finding at warning or worse exists.
+const (
+	LintError   = lint.Error
+	LintWarning = lint.Warning
+	LintInfo    = lint.Info
+)
+
 // Lint judges the client's token handling on everything journaled since the last
 // reset: GET /__admin/lint in Go.
 func (m *Mock) Lint() LintReport { return lint.Run(m.lintInput()) }
