@@ -1,5 +1,6 @@
-// Package crmmock holds the files the mock is built around: the OpenAPI contract and
-// the built-in default scenario. The mock itself is package mockserver.
+// Package crmmock holds the files the mock is built around: the OpenAPI contract, the
+// control API's OpenAPI document and the built-in default scenario. The mock itself is
+// package mockserver.
 package crmmock
 
 import _ "embed"
@@ -13,3 +14,9 @@ var OpenAPI []byte
 //
 //go:embed scenarios/default.yaml
 var DefaultScenario []byte
+
+// AdminOpenAPI is admin-openapi.yaml, the control API (/__admin) described in OpenAPI
+// 3.0, served at GET /__admin/admin-openapi.yaml.
+//
+//go:embed admin-openapi.yaml
+var AdminOpenAPI []byte

@@ -12,7 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmmock/crmmock"
 	"github.com/gorilla/mux"
+
+	"github.com/crmmock/crmmock/internal/dashboard"
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
@@ -69,6 +72,11 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
 	}, http.MethodGet)
+	a.Handle(dashboard.Path, dashboard.Handler()) // the page answers 405 itself
+	a.Handle(dashboard.Path+"/", dashboard.Handler())
+	on("/lint", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, m.Lint())
+	}, http.MethodGet)
 	on("/scenario", (*Mock).putScenario, http.MethodPut, http.MethodPost)
 	on("/scenario", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Scenario())
@@ -87,6 +95,12 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/sandboxes", (*Mock).postSandbox, http.MethodPost)
 	on("/sandboxes", (*Mock).getSandboxes, http.MethodGet)
 	on("/sandboxes/{id}", (*Mock).deleteSandbox, http.MethodDelete)
+	on("/openapi.yaml", func(_ *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeYAML(w, crmmock.OpenAPI)
+	}, http.MethodGet)
+	on("/admin-openapi.yaml", func(_ *Mock, w http.ResponseWriter, _ *http.Request) {
+		writeYAML(w, crmmock.AdminOpenAPI)
+	}, http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
@@ -95,6 +109,14 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	})
 	return r
 })
+
+// openAdminPage tells whether r asks for the dashboard page itself: the same static
+// document for everyone, so it needs no admin token (its API calls do).
+func openAdminPage(r *http.Request) bool {
+	p := r.URL.Path
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		(p == "/__admin"+dashboard.Path || p == "/__admin"+dashboard.Path+"/")
+}
 
 // serveAdmin answers a control call, behind the admin token when one is set.
 func (m *Mock) serveAdmin(w http.ResponseWriter, r *http.Request) {
@@ -116,9 +138,10 @@ func (m *Mock) adminAllowed(w http.ResponseWriter, r *http.Request) bool {
 
 // adminAuthorized: no admin token is set, or the request carries it as
 // "Authorization: Bearer <token>" (the scheme in any case, RFC 7235), or it is
-// GET /__admin/health, which reveals nothing and serves readiness probes.
+// GET /__admin/health, which reveals nothing and serves readiness probes, or the
+// dashboard page itself (openAdminPage).
 func (m *Mock) adminAuthorized(r *http.Request) bool {
-	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" {
+	if m.adminTok == "" || r.Method == http.MethodGet && r.URL.Path == "/__admin/health" || openAdminPage(r) {
 		return true
 	}
 	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -136,6 +159,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// writeYAML answers one of the embedded OpenAPI documents.
+func writeYAML(w http.ResponseWriter, doc []byte) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(doc)
 }
 
 func adminError(w http.ResponseWriter, status int, format string, args ...any) {

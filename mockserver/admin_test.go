@@ -29,6 +29,7 @@ func (h *harness) admin(method, path, body string, hdr ...string) (int, map[stri
 	assert.Equal(h.t, "application/json", resp.Header.Get("Content-Type"))
 	var v map[string]any
 	require.NoError(h.t, json.Unmarshal(raw, &v), "%s", raw)
+	checkAdminAnswer(h.t, req, resp.StatusCode, resp.Header, raw)
 	return resp.StatusCode, v
 }
 

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/crmmock/crmmock"
+	contractjson "github.com/crmmock/crmmock/internal/contract"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -22,7 +22,8 @@ import (
 // mapped onto it before routing, so the loaded document is never changed.
 const docBasePath = "/crmapi/rest/v2"
 
-// Contract is openapi.yaml, loaded, validated and routed once per process.
+// Contract is openapi.yaml (shipped pre-converted to JSON, see internal/contract),
+// loaded, validated and routed once per process.
 type Contract struct {
 	Doc    *openapi3.T
 	Router routers.Router
@@ -43,11 +44,29 @@ var (
 	contractErr  error
 )
 
-// LoadContract returns the process's parsed contract.
+var preload sync.Once
+
+// PreloadContract starts parsing the contract in the background, once per process, and
+// returns at once. New calls it: the parse (a few milliseconds, most of a binary's
+// start) then runs while the caller starts listening, and Mock.ServeHTTP waits for it
+// before answering anything, so no request is ever answered without the contract.
+func PreloadContract() {
+	preload.Do(func() { go func() { _, _ = LoadContract() }() })
+}
+
+// contract is the process's contract, waiting for the parse when it is under way. It is
+// only called after ServeHTTP's check, so the error is nil.
+func (m *Mock) contract() *Contract {
+	c, _ := LoadContract()
+	return c
+}
+
+// LoadContract returns the process's parsed contract, parsing it on the first call;
+// concurrent callers wait for that parse.
 func LoadContract() (*Contract, error) {
 	contractOnce.Do(func() {
 		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromData(crmmock.OpenAPI)
+		doc, err := loader.LoadFromData(contractjson.JSON) // openapi.yaml pre-converted: no YAML parse at start
 		if err != nil {
 			contractErr = fmt.Errorf("openapi.yaml: %w", err)
 			return

@@ -178,9 +178,10 @@ func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op, rest string, bo
 	}
 	switch {
 	case f.Drop:
-		a.drop = true
+		a.drop, a.injected = true, true
 		return f.ID, &a
 	case f.Answer != nil:
+		a.injected = true
 		a.message = f.Answer.Message
 		a.err = &apiError{Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
 			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID)}

@@ -40,6 +40,7 @@ type JournalEntry struct {
 	principal string // a login's asker: "user <name>@<org>" or "key …<last 4>"; never a secret
 	catalogue Code   // the catalogue code (the scenario's errors map may have answered another)
 	profile   string // the release profile at that moment: pre-R10, R10, R12
+	injected  bool   // a fault gave the answer (Fault also names one that only delayed it)
 }
 
 // journal keeps the newest entries in a ring.

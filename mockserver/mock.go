@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -74,7 +75,6 @@ type Options struct {
 // API under its base path and the control API under /__admin. It is safe for
 // concurrent use; every time it reads comes from its one clock.
 type Mock struct {
-	contract  *Contract
 	clock     clockwork.Clock
 	fake      *clockwork.FakeClock // nil on the real clock
 	clockMu   sync.Mutex           // serialises moves of the fake clock
@@ -104,6 +104,7 @@ type Mock struct {
 
 // New builds a Mock. Errors name the bad option.
 func New(opts Options) (*Mock, error) {
+	PreloadContract() // parsed while the caller starts listening; ServeHTTP waits for it
 	m, err := newMock(opts, nil)
 	if err != nil {
 		return nil, err
@@ -114,10 +115,7 @@ func New(opts Options) (*Mock, error) {
 
 // newMock builds an instance; w, when set, is opts.Scenario already compiled.
 func newMock(opts Options, w *world) (*Mock, error) {
-	c, err := LoadContract()
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	sc := opts.Scenario
 	if sc == nil {
 		sc = DefaultScenario()
@@ -128,7 +126,6 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		}
 	}
 	m := &Mock{
-		contract:  c,
 		basePath:  strings.TrimRight(opts.BasePath, "/"),
 		mapped:    opts.MappedErrors,
 		adminTok:  opts.AdminToken,
@@ -327,36 +324,35 @@ func (m *Mock) RevokeAllTokens() {
 	m.log.Info("every token revoked")
 }
 
-// tokenSnapshot is a held token as the lint reads it.
-type tokenSnapshot struct {
-	Value, Kind, Principal, Profile string
-	Idle                            bool
-	Life                            time.Duration
-	IssuedAt, ExpiresAt             time.Time
-	State                           string
-	IssueRequest                    uint64
-	Uses, Rejections                int
-}
-
-// tokenSnapshots is every held token, in issue order, for the lint.
-func (m *Mock) tokenSnapshots() []tokenSnapshot {
+// tokenSnapshots is every held token, in issue order, as the lint reads it. known
+// gives the values of tokens whose login is still journaled (by its id), so that only
+// the others' JWTs are rebuilt (a signature each).
+func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
 	recs, _ := m.tokens.held()
-	values := make([]string, len(recs))
-	for i, r := range recs {
-		values[i] = m.tokens.value(r)
-	}
+	out := make([]lint.Token, len(recs))
+	var rebuild []int
 	m.tokens.mu.Lock()
-	defer m.tokens.mu.Unlock()
 	now := m.tokens.now()
-	out := make([]tokenSnapshot, len(recs))
 	for i, r := range recs {
 		rule := r.rule()
-		out[i] = tokenSnapshot{Value: values[i], Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
-			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
-			State: string(r.state(now)), IssueRequest: r.issueReq}
-		if r.ev != nil {
-			out[i].Uses, out[i].Rejections = r.ev.uses, r.ev.rejections
+		v, ok := known[r.issueReq]
+		if !ok || r.issueReq == 0 {
+			rebuild = append(rebuild, i)
 		}
+		out[i] = lint.Token{Value: v, Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
+			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
+			LastUsed: nanoTime(r.lastUsed), State: string(r.state(now)), IssueRequest: r.issueReq}
+		if r.flags&flagReleased != 0 {
+			out[i].ReleasedAt = nanoTime(r.end)
+		}
+		if r.ev != nil {
+			out[i].Uses = r.ev.uses
+			out[i].ReleaseRequest = r.ev.releaseRequest()
+		}
+	}
+	m.tokens.mu.Unlock()
+	for _, i := range rebuild { // outside the lock: rebuilding a JWT signs it (its fields never change)
+		out[i].Value = m.tokens.value(recs[i])
 	}
 	return out
 }
@@ -405,6 +401,10 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "internal error: %v", v)}, m.world.Load())
 		}
 	}()
+	if _, err := LoadContract(); err != nil { // nothing is answered before the contract is ready
+		m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "%v", err)}, m.world.Load())
+		return
+	}
 	p := r.URL.Path
 	switch {
 	case p == "/__admin" || strings.HasPrefix(p, "/__admin/"):

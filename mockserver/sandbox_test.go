@@ -32,6 +32,9 @@ func (h *harness) call(method, u, body string, hdr ...string) (int, map[string]a
 	require.NoError(h.t, err)
 	var v map[string]any
 	require.NoError(h.t, json.Unmarshal(raw, &v), "%s %s: %s", method, u, raw)
+	if strings.HasPrefix(sandboxAdminPrefix.ReplaceAllString(req.URL.Path, ""), "/__admin/") {
+		checkAdminAnswer(h.t, req, resp.StatusCode, resp.Header, raw)
+	}
 	return resp.StatusCode, v
 }
 

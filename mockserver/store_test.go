@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -232,12 +233,12 @@ func TestTokenSnapshots(t *testing.T) {
 	h.keyLogin()
 	h.use(tok)
 	h.use(tok)
-	snaps := h.tokenSnapshots()
+	snaps := h.tokenSnapshots(nil)
 	require.Len(t, snaps, 2)
 	j := h.Journal()
 	u, k := snaps[0], snaps[1]
-	assert.Equal(t, tokenSnapshot{Value: tok, Kind: "user", Principal: "user " + docUser + "@" + docOrg, Profile: "R10", Idle: true,
-		Life: time.Hour, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), State: "live", IssueRequest: j[0].ID, Uses: 2}, u)
+	assert.Equal(t, lint.Token{Value: tok, Kind: "user", Principal: "user " + docUser + "@" + docOrg, Profile: "R10", Idle: true,
+		Life: time.Hour, IssuedAt: t0, ExpiresAt: t0.Add(time.Hour), LastUsed: t0, State: "live", IssueRequest: j[0].ID, Uses: 2}, u)
 	assert.Equal(t, "web_api_key", k.Kind)
 	assert.Equal(t, "key …2192", k.Principal)
 	assert.False(t, k.Idle)

@@ -71,6 +71,18 @@ func (t *tokenEvents) add(e tokenEvent) {
 	}
 }
 
+// releaseRequest is the journal id of the release among the kept events (0: none kept).
+func (t *tokenEvents) releaseRequest() uint64 {
+	for _, evs := range [][]tokenEvent{t.first, t.last} {
+		for _, e := range evs {
+			if e.kind == evReleased {
+				return e.req
+			}
+		}
+	}
+	return 0
+}
+
 // kept is the kept events in the order they were added.
 func (t *tokenEvents) kept() []tokenEvent {
 	out := make([]tokenEvent, 0, len(t.first)+len(t.last))

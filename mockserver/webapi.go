@@ -30,6 +30,7 @@ type answer struct {
 	fault      string // the fault id that answered (or only delayed the answer)
 	message    string // a fault's status.message, over the catalogue's and the scenario's
 	drop       bool   // a fault drops the connection: no answer
+	injected   bool   // a fault gave the answer (or dropped it), not the handler
 	unanswered string // why the request gets no answer (the client went away)
 
 	rec *record   // the token issued or presented, when the store holds it
@@ -104,6 +105,7 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
 		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+		injected: a.injected,
 	}
 	// net/http slices the method and the URI out of the request line it read (up to
 	// MaxHeaderBytes), and the path and the operation share that memory: when the line
@@ -222,7 +224,7 @@ func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 
 func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd *world) answer {
 	rel := m.release.Load()
-	routed, route, params, aerr := m.contract.route(r, rest)
+	routed, route, params, aerr := m.contract().route(r, rest)
 	if aerr != nil {
 		return answer{err: aerr}
 	}
@@ -255,7 +257,7 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
 		}
 	}
-	if aerr := m.contract.validate(r.Context(), routed, route, params, query, body); aerr != nil {
+	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		a.err = aerr
 		m.explainRejected(&a, r, op, query, body) // the error path only
 		return a

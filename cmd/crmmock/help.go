@@ -14,18 +14,12 @@ var helpOrder = []struct{ name, synopsis, flagsNote string }{
 	{"serve", "crmmock [serve] [flags]        start the mock (the default command)",
 		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADDR; the flag wins"},
 	{"run", "crmmock run [flags] FILE...    run scenario scripts (files or directories) against an in-process mock, or --target URL", ""},
-	{"lint", "crmmock lint --target URL      print a running mock's client-lint report; exit 1 at --fail-on", ""},
+	{"lint", "crmmock lint --target URL      print a running mock's client-lint report; exit 1 at --fail-on",
+		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADMIN_TOKEN; the flag wins"},
 	{"health", "crmmock health [flags]         exit 0 when a mock answers GET /__admin/health (container health checks)", ""},
 	{"version", "crmmock version                print the build version (the module version when installed with go install)", ""},
 	{"help", "crmmock help                   the commands and their flags; --help and -h do the same", ""},
 }
-
-// lintFlagsUntilRegistered describes `crmmock lint` (INTERFACE §7) until its command
-// registers its own flags.
-const lintFlagsUntilRegistered = `  --target URL	root URL of the running mock
-  --fail-on LEVEL	exit 1 when a finding is at least this severe: error, warning or info (default error)
-  --format FORMAT	text or json (default text)
-`
 
 func init() {
 	register(&command{name: "help", run: func(_ context.Context, _ []string, stdout, _ io.Writer) int {
@@ -44,8 +38,7 @@ func writeHelp(w io.Writer) {
 		c := commands[h.name]
 		var body strings.Builder
 		tw := tabwriter.NewWriter(&body, 0, 4, 2, ' ', 0)
-		switch {
-		case c != nil && c.flags != nil:
+		if c != nil && c.flags != nil {
 			fs := newFlagSet(h.name, c.flags)
 			fs.VisitAll(func(f *flag.Flag) {
 				kind, usage := flag.UnquoteUsage(f)
@@ -58,8 +51,6 @@ func writeHelp(w io.Writer) {
 				}
 				fmt.Fprintf(tw, "  --%s%s\t%s%s\n", f.Name, kind, usage, def)
 			})
-		case c == nil && h.name == "lint":
-			fmt.Fprint(tw, lintFlagsUntilRegistered)
 		}
 		_ = tw.Flush()
 		if body.Len() == 0 {

@@ -219,23 +219,17 @@ func TestBinaryVersion(t *testing.T) {
 	assert.Regexp(t, `^crmmock \S+\n$`, string(out))
 }
 
-// Ensure start to first answer is at most 20 ms.
-func TestBinaryStartToFirstAnswer(t *testing.T) {
-	if raceEnabled {
-		t.Skip("timing under -race is not the product's")
-	}
-	best := time.Hour
-	for i := 0; i < 5; i++ {
-		begin := time.Now()
+// Ensure the very first request a fresh binary gets is judged by the contract: the
+// contract parses in the background at start (issue 8 item 8) and nothing is answered
+// before it is ready. The timing is BenchmarkBinaryStartToFirstAnswer's.
+func TestBinaryFirstAnswerUsesContract(t *testing.T) {
+	for i := 0; i < 3; i++ {
 		p := startBinary(t, nil)
-		resp, err := http.Get(p.url + "/__admin/health")
-		require.NoError(t, err)
-		resp.Body.Close()
-		best = min(best, time.Since(begin))
+		_, _, v := call(t, "POST", p.url+"/crmapi/rest/v2/authentication/token", `{"username":"mpadministrator","organisation":"CRMDEMO"}`)
+		assert.Equal(t, "INVALID_REQUEST", code(v), "F2: password is mandatory in the contract: %v", v)
+		assert.Contains(t, v["status"].(map[string]any)["description"], "password")
 		_ = p.cmd.Process.Kill()
 	}
-	t.Logf("start to first answer: best of 5 = %s", best)
-	assert.Less(t, best, 20*time.Millisecond)
 }
 
 // Ensure the binary serves sandboxes at absolute URLs under --max-sandboxes, and

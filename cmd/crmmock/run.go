@@ -26,6 +26,8 @@ func (o *runOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Target, "target", "", "root URL of a server to run against (default: a fresh in-process mock per release)")
 	fs.StringVar(&o.BasePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API on the target")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token for the target's control API (/__admin)")
+	fs.BoolVar(&o.AllowSkips, "allow-skips", false, "do not fail the run for skipped steps (clock, release and admin steps a target without control API cannot do, and the requests after them)")
+	fs.IntVar(&o.Parallel, "parallel", 1, "run up to N suites at once (against a --target: each in its own sandbox, when the target has them)")
 	fs.StringVar(&o.format, "format", "text", "report format: text, json or junit")
 	fs.StringVar(&o.output, "output", "", "write the report to this file (default: stdout)")
 }
@@ -36,8 +38,9 @@ func init() {
 
 // runCommand is `crmmock run` (docs/scripts.md): by default each file on a fresh
 // in-process mock per release it lists; with --target, against a running server. A
-// directory stands for the *.yaml files in it. Exit 0: all passed; 1: a step failed;
-// 2: bad usage or script.
+// directory stands for the *.yaml files in it. Exit 0: all passed (skipped steps only
+// with --allow-skips; scripts a target cannot run are not applicable); 1: a step
+// failed or was skipped; 2: bad usage or script.
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var ro runOptions
 	fs := newFlagSet("run", ro.flags)
@@ -72,6 +75,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
 		return bad("--target: %q: want the server's root URL, e.g. http://127.0.0.1:8080", o.Target)
 	}
+	if o.Parallel < 1 {
+		return bad("--parallel: %d: want 1 or more", o.Parallel)
+	}
 	if !strings.HasPrefix(o.BasePath, "/") {
 		return bad("--base-path: %q must start with /", o.BasePath)
 	}
@@ -90,10 +96,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		scripts = append(scripts, s)
 	}
-	var suites []script.Suite
-	for _, s := range scripts {
-		suites = append(suites, script.Run(ctx, s, *o)...)
-	}
+	suites := script.RunAll(ctx, scripts, *o)
 	var buf bytes.Buffer
 	if err := write(&buf, suites); err != nil {
 		return bad("%v", err)
@@ -106,7 +109,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	} else {
 		_, _ = stdout.Write(buf.Bytes())
 	}
-	if _, failed, _ := script.Totals(suites); failed > 0 {
+	if script.RunFailed(suites) {
 		return 1
 	}
 	return 0

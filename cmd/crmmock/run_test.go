@@ -22,7 +22,7 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-var summaryLine = regexp.MustCompile(`(?m)^\d+ passed, \d+ failed, \d+ skipped$`)
+var summaryLine = regexp.MustCompile(`(?m)^\d+ passed, \d+ failed, \d+ skipped.*$`)
 
 // Ensure the shipped catalogue passes in-process and ends with the summary line.
 func TestRunCatalogue(t *testing.T) {
@@ -35,6 +35,33 @@ func TestRunCatalogue(t *testing.T) {
 	}
 	if m := summaryLine.FindAllString(out, -1); len(m) != 1 || !strings.HasSuffix(out, m[0]+"\n") || !strings.HasSuffix(m[0], ", 0 failed, 0 skipped") {
 		t.Errorf("summary: got %q, want one last line N passed, 0 failed, 0 skipped", m)
+	}
+}
+
+// Ensure --parallel 4 prints the same report as one script after another (file order).
+func TestRunParallel(t *testing.T) {
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	code1, out1, _ := runCLI(t, dir)
+	code4, out4, errOut := runCLI(t, "--parallel", "4", dir)
+	if code1 != 0 || code4 != 0 || out1 != out4 {
+		t.Errorf("--parallel 4: exit %d, want the sequential report (exit %d):\n%s%s", code4, code1, out4, errOut)
+	}
+}
+
+// Ensure --target --parallel 4 against a mock with sandboxes runs the whole catalogue,
+// each suite in its own sandbox, with the in-process result, and leaves the target's
+// own mock untouched and no sandbox behind.
+func TestRunParallelTarget(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{})
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	_, inProcess, _ := runCLI(t, dir)
+	code, out, errOut := runCLI(t, "--target", srv.URL, "--parallel", "4", dir)
+	want := summaryLine.FindString(inProcess)
+	if code != 0 || summaryLine.FindString(out) != want {
+		t.Fatalf("exit %d, summary %q, want 0 and the in-process %q:\n%s%s", code, summaryLine.FindString(out), want, out, errOut)
+	}
+	if n, sb := len(srv.Tokens()), len(srv.Sandboxes()); n != 0 || sb != 0 {
+		t.Errorf("the target after the run: %d tokens, %d sandboxes; want none (every suite ran in its own sandbox)", n, sb)
 	}
 }
 
@@ -64,6 +91,7 @@ steps:
 		{[]string{"--format", "xml", failing}, 2, `--format: "xml"`},
 		{[]string{"--version", "X1", failing}, 2, "--version: unknown release"},
 		{[]string{"--target", "localhost:8080", failing}, 2, "--target"},
+		{[]string{"--parallel", "0", failing}, 2, "--parallel: 0: want 1 or more"},
 		{[]string{bad}, 2, `line 4: unknown key "expct"`},
 		{[]string{"no-such-file.yaml"}, 2, "no-such-file.yaml"},
 		{[]string{failing}, 1, ""},
@@ -112,10 +140,11 @@ func TestRunJSON(t *testing.T) {
 	}
 }
 
-// Ensure --target against a server without /__admin skips the clock steps and the
-// requests after them, and says why, and does not fail the run.
-func TestRunTargetWithoutControlAPI(t *testing.T) {
-	m, err := mockserver.New(mockserver.Options{Version: "R12"})
+// webAPIOnly serves a mock's Web API but no control API: a stand-in for a real
+// installation.
+func webAPIOnly(t *testing.T, version string) *httptest.Server {
+	t.Helper()
+	m, err := mockserver.New(mockserver.Options{Version: version})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +155,20 @@ func TestRunTargetWithoutControlAPI(t *testing.T) {
 		}
 		m.ServeHTTP(w, r)
 	}))
-	defer srv.Close()
-	code, out, errOut := runCLI(t, "--target", srv.URL, filepath.Join("..", "..", "scenarios", "scripts", "key-token-absolute.yaml"))
-	if code != 0 {
-		t.Fatalf("exit %d, want 0 (skips are not failures):\n%s%s", code, out, errOut)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Ensure --target against a server without /__admin skips the clock steps and the
+// requests after them, says why, and fails the run (issue 8 item 11: a run that checked
+// almost nothing must not go green) unless --allow-skips is given; the summary says how
+// many expectations went unchecked.
+func TestRunTargetWithoutControlAPI(t *testing.T) {
+	srv := webAPIOnly(t, "R12")
+	file := filepath.Join("..", "..", "scenarios", "scripts", "key-token-absolute.yaml")
+	code, out, errOut := runCLI(t, "--target", srv.URL, file)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1 (skipped steps fail the run):\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{
 		"note: the target has no control API (/__admin)",
@@ -137,10 +176,51 @@ func TestRunTargetWithoutControlAPI(t *testing.T) {
 		"  skipped 2. the key's token is its user's, on the user's default unit: the target has no control API (/__admin)\n",
 		"  skipped 4. advance the clock 30m: the target has no control API (/__admin)\n",
 		"  skipped 5. used at 30m: step 4 (advance the clock 30m) was skipped and this answer may depend on it\n",
-		"2 passed, 0 failed, 11 skipped\n",
+		"\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked (facts F7); --allow-skips accepts that\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	code, out, errOut = runCLI(t, "--target", srv.URL, "--allow-skips", file)
+	if code != 0 || !strings.HasSuffix(out, "\n2 passed, 0 failed, 11 skipped: 6 expectations went unchecked (facts F7)\n") {
+		t.Errorf("--allow-skips: exit %d, want 0 and the unchecked count:\n%s%s", code, out, errOut)
+	}
+}
+
+// Ensure a script that declares requires: [mock-fixtures] is not applicable on a target
+// without a control API: no step runs, it neither passes nor fails, the report says so.
+func TestRunNotApplicable(t *testing.T) {
+	srv := webAPIOnly(t, "R12")
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	code, out, errOut := runCLI(t, "--target", srv.URL, filepath.Join(dir, "jwt-numeric-dates.yaml"), filepath.Join(dir, "other-methods.yaml"))
+	if code != 0 {
+		t.Fatalf("exit %d, want 0 (not applicable is no failure):\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"jwt-numeric-dates.yaml @ R12 (target " + srv.URL + ")\n  not applicable: the script requires mock-fixtures (the script's own fixtures and data) and the target has no control API to load them\n",
+		"\n0 passed, 0 failed, 0 skipped, 2 scripts not applicable\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "✓") {
+		t.Errorf("a step ran:\n%s", out)
+	}
+	_, out, _ = runCLI(t, "--format", "json", "--target", srv.URL, filepath.Join(dir, "jwt-numeric-dates.yaml"))
+	var doc struct {
+		NotApplicable int  `json:"not_applicable"`
+		OK            bool `json:"ok"`
+		Suites        []struct {
+			NotApplicable string `json:"not_applicable"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || doc.NotApplicable != 1 || !doc.OK || doc.Suites[0].NotApplicable == "" {
+		t.Errorf("json: got %+v (%v):\n%s", doc, err, out)
+	}
+	// In-process the same script runs.
+	if code, out, _ := runCLI(t, filepath.Join(dir, "jwt-numeric-dates.yaml")); code != 0 || !strings.Contains(out, "✓ 1. iat and exp are numbers") {
+		t.Errorf("in-process: exit %d:\n%s", code, out)
 	}
 }

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 // serveConfig is the serve command's flags (each also CRMMOCK_<NAME>; the flag wins).
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
+	lintReport                                                                                    string
 	bodyLimit                                                                                     int64
 	maxSandboxes                                                                                  int
 	sandboxTTL                                                                                    time.Duration
@@ -40,6 +43,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.adminToken, "admin-token", "", "when set, the control API needs Authorization: Bearer <token> (GET /__admin/health stays open)")
 	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "HS256 secret for R12+ tokens (default: random per start)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.lintReport, "lint-report", "", "write the client-lint report as JSON to this file at shutdown")
 	fs.Int64Var(&c.bodyLimit, "body-limit", mockserver.DefaultBodyLimit, "largest Web API request body in bytes")
 	fs.IntVar(&c.maxSandboxes, "max-sandboxes", mockserver.DefaultMaxSandboxes, "most sandboxes alive at once (POST /__admin/sandboxes answers 429 beyond); 0: none")
 	fs.DurationVar(&c.sandboxTTL, "sandbox-ttl", mockserver.DefaultSandboxTTL, "drop a sandbox after this much wall time without a request; 0: never")
@@ -164,6 +168,7 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	mockserver.PreloadContract() // the contract parses on the other core while flags, scenario and socket are set up
 	var c serveConfig
 	var err error
 	if c.from, err = parseEnvFlags(newFlagSet("serve", c.flags), args); err != nil {
@@ -184,6 +189,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "crmmock: %v\n", err)
 		return 2
+	}
+	if c.lintReport != "" {
+		if st, err := os.Stat(filepath.Dir(c.lintReport)); err != nil || !st.IsDir() {
+			fmt.Fprintf(stderr, "crmmock: %s: %s: no such directory\n", c.src("lint-report"), filepath.Dir(c.lintReport))
+			return 2
+		}
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
@@ -210,5 +221,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Error("shutdown", "err", err)
 		return 1
 	}
+	if c.lintReport != "" {
+		if err := writeLintReport(c.lintReport, m.Lint()); err != nil {
+			logger.Error("lint report", "err", err)
+			return 1
+		}
+		logger.Info("lint report written", "file", c.lintReport)
+	}
 	return 0
+}
+
+// writeLintReport writes the report as JSON (serve --lint-report), whole or not at all.
+func writeLintReport(path string, r mockserver.LintReport) error {
+	body, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(body, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

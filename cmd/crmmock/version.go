@@ -20,14 +20,42 @@ func init() {
 	}})
 }
 
-// buildVersion is the -ldflags version, else the module version when installed with
-// go install, else "dev".
+// buildVersion is the version `crmmock version` prints: the -ldflags one (make build,
+// make image), else the module version when installed with `go install …@v1.2.3`, else
+// "devel" with the VCS revision go build stamped into a checkout's build.
 func buildVersion() string {
-	if version != "dev" {
-		return version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = nil
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	return versionOf(version, bi)
+}
+
+func versionOf(ldflags string, bi *debug.BuildInfo) string {
+	if ldflags != "dev" && ldflags != "" {
+		return ldflags
 	}
-	return version
+	if bi == nil {
+		return "dev"
+	}
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	v := "devel-" + rev[:min(12, len(rev))]
+	if modified == "true" {
+		v += "-dirty"
+	}
+	return v
 }

@@ -245,13 +245,35 @@ func plain(v any) string {
 	return string(b)
 }
 
-var wholeRef = regexp.MustCompile(`^\$\{([^}]*)\}$`)
+var (
+	wholeRef = regexp.MustCompile(`^\$\{([^}]*)\}$`)
+	// sliceRef is ${name:offset} or ${name:offset:length}: part of a value (a token cut
+	// as a too-short column would).
+	sliceRef = regexp.MustCompile(`^([^:]+):([0-9]+)(?::([0-9]+))?$`)
+)
 
 // lookupVar resolves a ${…} reference: NAME (a value saved by an earlier step; then,
 // on a target whose fixtures the script cannot load, the environment), env.NAME (the
 // environment, always), release (the release the suite runs on); NAME:-default gives a
-// default.
+// default; NAME:OFFSET:LENGTH is part of the value.
 func (r *runner) lookupVar(ref string) (any, error) {
+	if m := sliceRef.FindStringSubmatch(ref); m != nil {
+		v, err := r.lookupVar(m[1])
+		if err != nil {
+			return nil, err
+		}
+		s := plain(v)
+		from, _ := strconv.Atoi(m[2])
+		to := len(s)
+		if m[3] != "" {
+			n, _ := strconv.Atoi(m[3])
+			to = min(from+n, len(s))
+		}
+		if from > len(s) {
+			from = len(s)
+		}
+		return s[from:to], nil
+	}
 	name, def, hasDef := strings.Cut(ref, ":-")
 	if env, ok := strings.CutPrefix(name, "env."); ok {
 		if v, ok := r.env(env); ok {
@@ -262,7 +284,7 @@ func (r *runner) lookupVar(ref string) (any, error) {
 			return v, nil
 		}
 		if name == "release" {
-			return r.release.Name, nil
+			return r.main.release.Name, nil
 		}
 		if r.plainEnv {
 			if v, ok := r.env(name); ok {

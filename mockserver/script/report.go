@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,10 +19,93 @@ func Totals(suites []Suite) (passed, failed, skipped int) {
 	return
 }
 
-// Summary is the last line of a report: "N passed, N failed, N skipped".
+// Tally is what a run came to.
+type Tally struct {
+	Passed, Failed, Skipped int
+	// Unchecked counts skipped steps whose expectations went unchecked;
+	// UncheckedFacts are the facts their scripts check (F6, F7 …).
+	Unchecked      int
+	UncheckedFacts []string
+	// NotApplicable counts scripts not run because the target lacks what they require.
+	NotApplicable int
+	// SkipsFail: some suite with skipped steps did not allow skips.
+	SkipsFail bool
+}
+
+// OK tells whether the run passed: nothing failed, and nothing was skipped unless
+// skips were allowed.
+func (t Tally) OK() bool { return t.Failed == 0 && !t.SkipsFail }
+
+// Count adds up suites.
+func Count(suites []Suite) Tally {
+	var t Tally
+	naFiles := map[string]bool{} // a script not applicable on each of its releases counts once
+	for i := range suites {
+		s := &suites[i]
+		p, f, sk := s.Counts()
+		t.Passed, t.Failed, t.Skipped = t.Passed+p, t.Failed+f, t.Skipped+sk
+		if s.NotApplicable != "" && !naFiles[s.File] {
+			naFiles[s.File] = true
+			t.NotApplicable++
+		}
+		for _, st := range s.Steps {
+			if st.Unchecked {
+				t.Unchecked++
+				for _, f := range s.Facts {
+					if !slices.Contains(t.UncheckedFacts, f) {
+						t.UncheckedFacts = append(t.UncheckedFacts, f)
+					}
+				}
+			}
+		}
+		if sk > 0 && !s.AllowSkips {
+			t.SkipsFail = true
+		}
+	}
+	slices.SortFunc(t.UncheckedFacts, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b) // F7 before F10
+		}
+		return strings.Compare(a, b)
+	})
+	return t
+}
+
+// RunFailed tells whether a run failed: a step failed, a run could not start, or a step
+// was skipped where skips were not allowed.
+func RunFailed(suites []Suite) bool { return !Count(suites).OK() }
+
+// Summary is the last line of a report: "N passed, N failed, N skipped", then how many
+// scripts were not applicable and how many expectations went unchecked, when any.
 func Summary(suites []Suite) string {
-	p, f, s := Totals(suites)
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", p, f, s)
+	t := Count(suites)
+	out := fmt.Sprintf("%d passed, %d failed, %d skipped", t.Passed, t.Failed, t.Skipped)
+	switch t.NotApplicable {
+	case 0:
+	case 1:
+		out += ", 1 script not applicable"
+	default:
+		out += fmt.Sprintf(", %d scripts not applicable", t.NotApplicable)
+	}
+	if t.Unchecked > 0 {
+		out += fmt.Sprintf(": %d expectation%s went unchecked", t.Unchecked, plural(t.Unchecked))
+		if len(t.UncheckedFacts) > 0 {
+			out += " (facts " + strings.Join(t.UncheckedFacts, ", ") + ")"
+		}
+		if t.SkipsFail {
+			out += "; --allow-skips accepts that"
+		}
+	} else if t.SkipsFail {
+		out += " (skipped steps fail the run; --allow-skips accepts them)"
+	}
+	return out
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // WriteText writes a line per step (✓, ✗ or skipped), the request, answer and
@@ -36,6 +120,9 @@ func WriteText(w io.Writer, suites []Suite) error {
 		b.WriteString("\n")
 		for _, n := range s.Notes {
 			fmt.Fprintf(&b, "  note: %s\n", n)
+		}
+		if s.NotApplicable != "" {
+			fmt.Fprintf(&b, "  not applicable: %s\n", s.NotApplicable)
 		}
 		if s.Error != "" {
 			fmt.Fprintf(&b, "  ✗ could not run: %s\n", s.Error)
@@ -80,12 +167,13 @@ func writeFailure(b *strings.Builder, st StepResult) {
 
 // WriteJSON writes the suites and the totals as one JSON document.
 func WriteJSON(w io.Writer, suites []Suite) error {
-	p, f, s := Totals(suites)
+	t := Count(suites)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(map[string]any{
-		"suites": suites, "passed": p, "failed": f, "skipped": s, "summary": Summary(suites),
+		"suites": suites, "passed": t.Passed, "failed": t.Failed, "skipped": t.Skipped,
+		"unchecked": t.Unchecked, "not_applicable": t.NotApplicable, "ok": t.OK(), "summary": Summary(suites),
 	})
 }
 
@@ -127,6 +215,10 @@ func WriteJUnit(w io.Writer, suites []Suite) error {
 	for _, s := range suites {
 		name := s.File + " @ " + s.Release
 		js := junitSuite{Name: name, Time: secs(s.Duration)}
+		if s.NotApplicable != "" {
+			js.Cases = append(js.Cases, junitCase{Name: "not applicable", Classname: name, Time: "0.000",
+				Skipped: &junitMessage{Message: s.NotApplicable}})
+		}
 		if s.Error != "" {
 			js.Cases = append(js.Cases, junitCase{Name: "setup", Classname: name, Time: "0.000",
 				Failure: &junitMessage{Message: s.Error, Text: s.Error}})

@@ -33,10 +33,21 @@ type Options struct {
 	AdminToken string
 	// Client sends the requests to a target; nil: a client with a 30 s timeout.
 	Client *http.Client
+	// AllowSkips accepts skipped steps: without it a skipped step (a clock, release or
+	// admin step a target cannot do, and the requests after it) fails the run, since
+	// the expectations it carried went unchecked.
+	AllowSkips bool
+	// Parallel is how many scripts RunAll runs at once (0 or 1: one after another).
+	// In-process each suite has its own mock anyway; against a target each suite runs
+	// in its own sandbox (POST /__admin/sandboxes), or one after another when the
+	// target has no sandbox API.
+	Parallel int
 	// LookupEnv reads the environment for ${env.NAME}, and for ${NAME} on a target
 	// without a control API (where the script's fixtures are not in force); nil:
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+
+	sandboxed bool // run each suite in its own sandbox of the target
 }
 
 // Status is a step's outcome.
@@ -59,26 +70,34 @@ func (f Failure) String() string { return fmt.Sprintf("%s: want %s, got %s", f.W
 
 // StepResult is what one step did.
 type StepResult struct {
-	Index    int           `json:"index"` // 1-based
-	Name     string        `json:"name"`
-	Line     int           `json:"line"`
-	Status   Status        `json:"status"`
-	Reason   string        `json:"reason,omitempty"` // why it was skipped
-	Failures []Failure     `json:"failures,omitempty"`
-	Request  string        `json:"request,omitempty"`  // on failure: what was sent
-	Response string        `json:"response,omitempty"` // on failure: what came back
-	Duration time.Duration `json:"duration_ns"`
+	Index  int    `json:"index"` // 1-based
+	Name   string `json:"name"`
+	Line   int    `json:"line"`
+	Status Status `json:"status"`
+	Reason string `json:"reason,omitempty"` // why it was skipped
+	// Unchecked: the step was skipped and carried expectations that went unchecked.
+	Unchecked bool          `json:"unchecked,omitempty"`
+	Failures  []Failure     `json:"failures,omitempty"`
+	Request   string        `json:"request,omitempty"`  // on failure: what was sent
+	Response  string        `json:"response,omitempty"` // on failure: what came back
+	Duration  time.Duration `json:"duration_ns"`
 }
 
 // Suite is one run of a script: one file on one release.
 type Suite struct {
-	File     string        `json:"file"`
-	Release  string        `json:"release"`
-	Target   string        `json:"target"` // "in-process" or the target URL
-	Notes    []string      `json:"notes,omitempty"`
-	Error    string        `json:"error,omitempty"` // the run could not start; counts as a failure
-	Steps    []StepResult  `json:"steps"`
-	Duration time.Duration `json:"duration_ns"`
+	File    string   `json:"file"`
+	Facts   []string `json:"facts,omitempty"` // the facts the script checks (F6 …)
+	Release string   `json:"release"`
+	Target  string   `json:"target"` // "in-process" or the target URL
+	Notes   []string `json:"notes,omitempty"`
+	Error   string   `json:"error,omitempty"` // the run could not start; counts as a failure
+	// NotApplicable says why the script was not run on this target (it requires what
+	// the target lacks): neither passed nor failed.
+	NotApplicable string `json:"not_applicable,omitempty"`
+	// AllowSkips: skipped steps do not fail this suite (Options.AllowSkips).
+	AllowSkips bool          `json:"-"`
+	Steps      []StepResult  `json:"steps"`
+	Duration   time.Duration `json:"duration_ns"`
 }
 
 // Counts are the passed, failed and skipped steps (a suite that could not start is one
@@ -103,6 +122,14 @@ func (s *Suite) Counts() (passed, failed, skipped int) {
 // Run runs a script: per release it lists (or Options.Version) on a fresh in-process
 // mock, or against Options.Target.
 func Run(ctx context.Context, s *Script, o Options) []Suite {
+	suites := run(ctx, s, o)
+	for i := range suites {
+		suites[i].AllowSkips, suites[i].Facts = o.AllowSkips, s.Facts
+	}
+	return suites
+}
+
+func run(ctx context.Context, s *Script, o Options) []Suite {
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}
@@ -141,6 +168,9 @@ func (s *Script) appliesTo(v mockserver.Release) bool {
 	return false
 }
 
+// everything is what an in-process mock offers: every requirement.
+var everything = map[string]bool{"lint": true, "faults": true, "sandboxes": true}
+
 func runInProcess(ctx context.Context, s *Script, rel string, o Options) Suite {
 	suite := Suite{File: s.File, Release: rel, Target: "in-process"}
 	srv, err := mockserver.NewServer(mockserver.Options{Version: rel, Scenario: s.Fixtures})
@@ -149,10 +179,66 @@ func runInProcess(ctx context.Context, s *Script, rel string, o Options) Suite {
 		return suite
 	}
 	defer srv.Close()
-	r := &runner{ctx: ctx, client: srv.Client(), root: srv.URL, base: srv.BasePath(), admin: true,
-		release: mockserver.MustParseRelease(rel), env: o.LookupEnv}
+	r := &runner{ctx: ctx, client: srv.Client(), root: srv.URL, admin: true, caps: everything, fixtures: s.Fixtures,
+		main: &endpoint{api: srv.URL + srv.BasePath(), adm: srv.URL + "/__admin", release: mockserver.MustParseRelease(rel)},
+		env:  o.LookupEnv}
 	r.run(s, &suite)
 	return suite
+}
+
+// target is what a probe of a target found.
+type target struct {
+	admin bool            // it has the mock's control API
+	caps  map[string]bool // lint, faults, sandboxes
+}
+
+// probe tells whether the target has a control API, and which of the lint, fault and
+// sandbox APIs.
+func (r *runner) probe() (target, error) {
+	var t target
+	x, err := r.send(http.MethodGet, r.root+"/__admin/health", nil, nil, r.adminHeader())
+	if err != nil {
+		return t, fmt.Errorf("target %s: %v", r.root, err)
+	}
+	switch {
+	case x.status == http.StatusUnauthorized && x.header.Get("WWW-Authenticate") != "":
+		return t, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
+	case x.status == http.StatusOK:
+		st, _ := lookup(x.json, "status")
+		t.admin = st == "ok"
+	}
+	if !t.admin {
+		return t, nil
+	}
+	// /__admin/health stays open under --admin-token: ask a guarded call.
+	c, err := r.send(http.MethodGet, r.root+"/__admin/clock", nil, nil, r.adminHeader())
+	if err != nil {
+		return t, fmt.Errorf("target %s: %v", r.root, err)
+	}
+	if c.status == http.StatusUnauthorized && c.header.Get("WWW-Authenticate") != "" {
+		return t, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
+	}
+	t.caps = map[string]bool{}
+	for name, path := range map[string]string{"lint": "lint", "faults": "faults", "sandboxes": "sandboxes"} {
+		x, err := r.send(http.MethodGet, r.root+"/__admin/"+path, nil, nil, r.adminHeader())
+		t.caps[name] = err == nil && x.status == http.StatusOK
+	}
+	return t, nil
+}
+
+// lacks says why a target cannot run the script, or "".
+func (s *Script) lacks(t target) string {
+	for _, req := range s.Requires {
+		switch {
+		case !t.admin && req == "mock-fixtures":
+			return fmt.Sprintf("the script requires %s (%s) and the target has no control API to load them", req, Requirements[req])
+		case !t.admin:
+			return fmt.Sprintf("the script requires %s (%s) and the target has no control API", req, Requirements[req])
+		case req != "mock-fixtures" && req != "control-api" && !t.caps[req]:
+			return fmt.Sprintf("the script requires %s (%s) and the target does not offer it", req, Requirements[req])
+		}
+	}
+	return ""
 }
 
 func runTarget(ctx context.Context, s *Script, releases []string, o Options) []Suite {
@@ -161,73 +247,78 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	root := strings.TrimRight(o.Target, "/")
-	r := &runner{ctx: ctx, client: client, root: root, base: o.BasePath, adminToken: o.AdminToken, env: o.LookupEnv}
-	admin, err := r.probe()
+	r := &runner{ctx: ctx, client: client, root: root, adminToken: o.AdminToken, env: o.LookupEnv, fixtures: s.Fixtures}
+	t, err := r.probe()
 	if err != nil {
 		return []Suite{{File: s.File, Release: strings.Join(releases, ","), Target: root, Error: err.Error()}}
 	}
-	if !admin {
+	if !t.admin {
 		rel := releases[len(releases)-1]
+		if why := s.lacks(t); why != "" {
+			return []Suite{{File: s.File, Release: rel, Target: root, Steps: []StepResult{}, NotApplicable: why}}
+		}
 		suite := Suite{File: s.File, Release: rel, Target: root, Notes: []string{fmt.Sprintf(
 			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--version says which release it runs)", rel)}}
-		r.release, r.plainEnv = mockserver.MustParseRelease(rel), true
+		r.main = &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
+		r.plainEnv = true
 		r.run(s, &suite)
 		return []Suite{suite}
 	}
 	var out []Suite
 	for _, rel := range releases {
 		suite := Suite{File: s.File, Release: rel, Target: root}
+		if why := s.lacks(t); why != "" {
+			suite.Steps, suite.NotApplicable = []StepResult{}, why
+			out = append(out, suite)
+			continue
+		}
 		rr := *r
-		rr.admin, rr.release, rr.vars, rr.unsaved, rr.tainted = true, mockserver.MustParseRelease(rel), nil, nil, ""
-		if err := rr.setup(s, rel); err != nil {
+		rr.admin, rr.caps = true, t.caps
+		ep := &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
+		var err error
+		if o.sandboxed {
+			ep, err = rr.newSandbox(rel, "")
+		} else {
+			err = rr.setup(ep, s, rel)
+		}
+		if err != nil {
 			suite.Error = err.Error()
 		} else {
+			rr.main = ep
 			rr.run(s, &suite)
+			if ep.id != "" {
+				rr.dropSandbox(ep, &suite)
+			}
 		}
 		out = append(out, suite)
 	}
 	return out
 }
 
+// endpoint is a mock the steps talk to: the script's own, or a sandbox.
+type endpoint struct {
+	api     string // the Web API's base URL, base path included
+	adm     string // the control API's URL (…/__admin)
+	release mockserver.Release
+	id      string // the sandbox id; empty for a mock that is no sandbox
+}
+
 // runner holds one suite's connection and saved values.
 type runner struct {
 	ctx        context.Context
 	client     *http.Client
-	root, base string
+	root       string // the server's root URL (sandboxes are created there)
 	adminToken string
-	admin      bool // the target has a control API
-	release    mockserver.Release
+	admin      bool            // the target has a control API
+	caps       map[string]bool // lint, faults, sandboxes
+	fixtures   *mockserver.Scenario
+	main       *endpoint
+	sandboxes  map[string]*endpoint // by the name sandbox steps give them
 	env        func(string) (string, bool)
 	plainEnv   bool // ${NAME} may come from the environment: the script's fixtures are not in force
 	vars       map[string]any
 	unsaved    map[string]string // name → why a save found nothing
 	tainted    string            // why every later request is skipped
-}
-
-// probe tells whether the target has a control API.
-func (r *runner) probe() (bool, error) {
-	x, err := r.send(http.MethodGet, r.root+"/__admin/health", nil, nil, r.adminHeader())
-	if err != nil {
-		return false, fmt.Errorf("target %s: %v", r.root, err)
-	}
-	switch {
-	case x.status == http.StatusUnauthorized && x.header.Get("WWW-Authenticate") != "":
-		return false, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
-	case x.status == http.StatusOK:
-		if st, _ := lookup(x.json, "status"); st != "ok" {
-			return false, nil
-		}
-		// /__admin/health stays open under --admin-token: ask a guarded call.
-		c, err := r.send(http.MethodGet, r.root+"/__admin/clock", nil, nil, r.adminHeader())
-		if err != nil {
-			return false, fmt.Errorf("target %s: %v", r.root, err)
-		}
-		if c.status == http.StatusUnauthorized && c.header.Get("WWW-Authenticate") != "" {
-			return false, fmt.Errorf("target %s: its control API answers 401: give the admin token (--admin-token)", r.root)
-		}
-		return true, nil
-	}
-	return false, nil
 }
 
 func (r *runner) adminHeader() http.Header {
@@ -238,8 +329,8 @@ func (r *runner) adminHeader() http.Header {
 	return h
 }
 
-// adminCall sends a control call and wants 200.
-func (r *runner) adminCall(method, path string, body any) (*exchange, error) {
+// adminCall sends a control call to a URL and wants a 2xx answer.
+func (r *runner) adminCall(method, u string, body any) (*exchange, error) {
 	var b []byte
 	h := r.adminHeader()
 	if body != nil {
@@ -249,49 +340,91 @@ func (r *runner) adminCall(method, path string, body any) (*exchange, error) {
 		}
 		h.Set("Content-Type", "application/json")
 	}
-	x, err := r.send(method, r.root+"/__admin/"+path, nil, b, h)
+	x, err := r.send(method, u, nil, b, h)
 	if err != nil {
 		return nil, err
 	}
-	if x.status != http.StatusOK {
-		return x, fmt.Errorf("%s /__admin/%s: HTTP %d %s", method, path, x.status, strings.TrimSpace(string(x.body)))
+	if x.status/100 != 2 {
+		path := u
+		if p, err := url.Parse(u); err == nil {
+			path = p.Path
+		}
+		return x, fmt.Errorf("%s %s: HTTP %d %s", method, clip(path, 120), x.status, clip(strings.TrimSpace(string(x.body)), 300))
 	}
 	return x, nil
 }
 
 // setup gives a target with a control API the script's fixtures, a clean state, the
 // release and the clock start.
-func (r *runner) setup(s *Script, rel string) error {
+func (r *runner) setup(ep *endpoint, s *Script, rel string) error {
 	sc := *s.Fixtures
 	sc.Version = ""
-	if _, err := r.adminCall(http.MethodPut, "scenario", sc); err != nil {
+	if _, err := r.adminCall(http.MethodPut, ep.adm+"/scenario", sc); err != nil {
 		return err
 	}
-	if _, err := r.adminCall(http.MethodPost, "reset", nil); err != nil {
+	if _, err := r.adminCall(http.MethodPost, ep.adm+"/reset", nil); err != nil {
 		return err
 	}
-	if _, err := r.adminCall(http.MethodPut, "version", map[string]string{"version": rel}); err != nil {
+	if _, err := r.adminCall(http.MethodPut, ep.adm+"/version", map[string]string{"version": rel}); err != nil {
 		return err
 	}
 	if sc.Clock.Start != "" {
-		if _, err := r.adminCall(http.MethodPost, "clock/set", map[string]string{"now": sc.Clock.Start}); err != nil {
+		if _, err := r.adminCall(http.MethodPost, ep.adm+"/clock/set", map[string]string{"now": sc.Clock.Start}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// newSandbox creates a sandbox with the script's fixtures (POST /__admin/sandboxes).
+func (r *runner) newSandbox(rel, start string) (*endpoint, error) {
+	sc := *r.fixtures
+	sc.Version = ""
+	if start == "" {
+		start = sc.Clock.Start
+	}
+	body := map[string]any{"version": rel, "scenario": sc}
+	if start != "" {
+		body["start"] = start
+	}
+	x, err := r.adminCall(http.MethodPost, r.root+"/__admin/sandboxes", body)
+	if err != nil {
+		return nil, fmt.Errorf("creating a sandbox: %v", err)
+	}
+	var got struct {
+		ID       string `json:"id"`
+		BaseURL  string `json:"base_url"`
+		AdminURL string `json:"admin_url"`
+	}
+	if err := json.Unmarshal(x.body, &got); err != nil || got.ID == "" || got.BaseURL == "" || got.AdminURL == "" {
+		return nil, fmt.Errorf("creating a sandbox: the answer lacks id, base_url or admin_url: %s", clip(string(x.body), 300))
+	}
+	return &endpoint{api: strings.TrimRight(got.BaseURL, "/"), adm: strings.TrimRight(got.AdminURL, "/"),
+		release: mockserver.MustParseRelease(rel), id: got.ID}, nil
+}
+
+// dropSandbox deletes a sandbox; a failure is a note (the target drops idle sandboxes
+// by itself).
+func (r *runner) dropSandbox(ep *endpoint, suite *Suite) {
+	if _, err := r.adminCall(http.MethodDelete, r.root+"/__admin/sandboxes/"+url.PathEscape(ep.id), nil); err != nil {
+		suite.Notes = append(suite.Notes, fmt.Sprintf("sandbox %s was not deleted: %v", ep.id, err))
+	}
+}
+
 func (r *runner) run(s *Script, suite *Suite) {
 	start := time.Now()
 	suite.Steps = make([]StepResult, 0, len(s.Steps))
 	for i := range s.Steps {
-		if !s.Steps[i].runsOn(r.release) {
+		if !s.Steps[i].runsOn(r.main.release) {
 			continue
 		}
 		t0 := time.Now()
 		res := r.step(i, &s.Steps[i])
 		res.Duration = time.Since(t0)
 		suite.Steps = append(suite.Steps, res)
+	}
+	for _, name := range sortedKeys(r.sandboxes) {
+		r.dropSandbox(r.sandboxes[name], suite)
 	}
 	suite.Duration = time.Since(start)
 }
@@ -301,23 +434,105 @@ func (st *Step) Title() string {
 	if st.Name != "" {
 		return st.Name
 	}
+	in := ""
+	if st.In != "" {
+		in = " in sandbox " + st.In
+	}
 	switch {
 	case st.Request != nil:
-		return st.Request.Method + " " + st.Request.Action
+		return st.Request.Method + " " + st.Request.Action + in
 	case st.Admin != nil:
-		return st.Admin.Method + " /__admin/" + st.Admin.Path
+		return st.Admin.Method + " /__admin/" + st.Admin.Path + in
 	case st.Advance != "":
-		return "advance the clock " + st.Advance
+		return "advance the clock " + st.Advance + in
 	case st.SetClock != "":
-		return "set the clock to " + st.SetClock
+		return "set the clock to " + st.SetClock + in
+	case st.Lint != nil:
+		return st.Lint.title() + in
+	case st.Fault != nil:
+		return st.Fault.title() + in
+	case st.ClearFaults == "all":
+		return "clear every fault" + in
+	case st.ClearFaults != "":
+		return "clear fault " + st.ClearFaults + in
+	case st.ExpireToken != "":
+		return "expire token " + st.ExpireToken + in
+	case st.RevokeToken == "all":
+		return "revoke every token" + in
+	case st.RevokeToken != "":
+		return "revoke token " + st.RevokeToken + in
+	case st.Sandbox != nil:
+		return "create sandbox " + st.Sandbox.Name
 	}
-	return "switch the release to " + st.Release
+	return "switch the release to " + st.Release + in
+}
+
+func (l *LintExpect) title() string {
+	var parts []string
+	if len(l.Fired) > 0 {
+		parts = append(parts, strings.Join(l.Fired, ", ")+" fired")
+	}
+	if len(l.NotFired) > 0 {
+		parts = append(parts, strings.Join(l.NotFired, ", ")+" did not fire")
+	}
+	if len(l.None) > 0 {
+		other := ""
+		if len(l.Fired) > 0 {
+			other = "other "
+		}
+		parts = append(parts, "no "+other+strings.Join(l.None, " or ")+" finding")
+	}
+	if len(parts) == 0 {
+		return "the lint report"
+	}
+	return "lint: " + strings.Join(parts, "; ")
+}
+
+func (f *Fault) title() string {
+	var what string
+	switch {
+	case f.DropConnection:
+		what = "drop the connection"
+	case f.Answer != nil && f.Answer.Code != "":
+		what = "answer " + f.Answer.Code
+	default:
+		what = "answer INTERNAL_ERROR"
+	}
+	if f.Delay != "" {
+		if f.DropConnection || f.Answer != nil {
+			what = "after " + f.Delay + ", " + what
+		} else {
+			what = "delay " + f.Delay
+		}
+	}
+	times := "once"
+	if f.Times != nil {
+		switch *f.Times {
+		case 0:
+			times = "until cleared"
+		case 1:
+		default:
+			times = fmt.Sprintf("%d times", *f.Times)
+		}
+	}
+	if f.After != nil && *f.After > 0 {
+		times += fmt.Sprintf(", after %d", *f.After)
+	}
+	return fmt.Sprintf("fault on %s: %s %s", f.Operation, what, times)
+}
+
+// stateStep tells whether a step changes the mock's state through the control API
+// (so that a skip of it makes later answers unreliable).
+func (st *Step) stateStep() bool {
+	return st.Advance != "" || st.SetClock != "" || st.Release != "" || st.Fault != nil ||
+		st.ClearFaults != "" || st.ExpireToken != "" || st.RevokeToken != "" || st.Sandbox != nil
 }
 
 func (r *runner) step(i int, st *Step) StepResult {
 	res := StepResult{Index: i + 1, Name: st.Title(), Line: st.line, Status: Passed}
 	skip := func(reason string) StepResult {
 		res.Status, res.Reason = Skipped, reason
+		res.Unchecked = st.checks()
 		return res
 	}
 	fail := func(what, want, got string) StepResult {
@@ -325,32 +540,44 @@ func (r *runner) step(i int, st *Step) StepResult {
 		res.Failures = append(res.Failures, Failure{What: what, Want: want, Got: got})
 		return res
 	}
-	// Clock and release steps: through the control API, or skipped, and then every
-	// later request is skipped too (its answer could depend on the time or release).
-	if st.Advance != "" || st.SetClock != "" || st.Release != "" {
+	ep := r.main
+	if st.In != "" {
+		if ep = r.sandboxes[st.In]; ep == nil {
+			return fail("sandbox "+st.In, "created by an earlier step", "no such sandbox (its step failed)")
+		}
+	}
+	// Steps that change the mock's state: through the control API, or skipped, and
+	// then every later request is skipped too (its answer could depend on them).
+	if st.stateStep() {
 		if !r.admin {
 			r.taint(res)
 			return skip("the target has no control API (/__admin)")
 		}
-		var x *exchange
-		var err error
-		switch {
-		case st.Advance != "":
-			x, err = r.adminCall(http.MethodPost, "clock/advance", map[string]string{"duration": st.Advance})
-		case st.SetClock != "":
-			x, err = r.adminCall(http.MethodPost, "clock/set", map[string]string{"now": st.SetClock})
-		default:
-			x, err = r.adminCall(http.MethodPut, "version", map[string]string{"version": st.Release})
-			if err == nil {
-				r.release = mockserver.MustParseRelease(st.Release)
-			}
-		}
-		if x != nil && x.status == http.StatusConflict && st.Release == "" {
+		x, err := r.control(st, ep)
+		if x != nil && x.status == http.StatusConflict && (st.Advance != "" || st.SetClock != "") {
 			r.taint(res)
 			return skip("the target's clock is real and cannot be moved")
 		}
 		if err != nil {
-			return fail("control call", "HTTP 200", err.Error())
+			return fail("control call", "HTTP 2xx", err.Error())
+		}
+		r.save(st, res.Index, x)
+		return res
+	}
+	if st.Lint != nil {
+		if !r.admin {
+			return skip("the target has no control API (/__admin)")
+		}
+		x, err := r.adminCall(http.MethodGet, ep.adm+"/lint", nil)
+		if err != nil {
+			return fail("lint report", "HTTP 200", err.Error())
+		}
+		res.Failures = append(checkLint(st.Lint, x), r.check(st.forRelease(ep.release), x)...)
+		r.save(st, res.Index, x)
+		if len(res.Failures) > 0 {
+			res.Status = Failed
+			res.Request = "GET " + pathOf(x.url)
+			res.Response = describeLint(x)
 		}
 		return res
 	}
@@ -361,38 +588,39 @@ func (r *runner) step(i int, st *Step) StepResult {
 			return skip("the target has no control API (/__admin)")
 		}
 		req = st.Admin
-		target = r.root + "/__admin/" + strings.TrimPrefix(req.Path, "/")
+		target = ep.adm + "/" + strings.TrimPrefix(req.Path, "/")
 	} else {
 		if r.tainted != "" {
 			return skip(r.tainted)
 		}
-		target = r.root + r.base + "/" + strings.TrimPrefix(req.Action, "/")
+		target = ep.api + "/" + strings.TrimPrefix(req.Action, "/")
 	}
 	h, body, query, err := r.build(req, st.Admin != nil)
 	if err != nil {
 		return fail("request", "every ${name} defined", err.Error())
 	}
+	e := st.forRelease(ep.release)
+	t0 := time.Now()
 	x, err := r.send(req.Method, target, query, body, h)
-	if err != nil {
+	took := time.Since(t0)
+	switch {
+	case err != nil && e.Dropped && r.ctx.Err() == nil:
+		return res // the connection closed without an answer, as expected
+	case err != nil:
 		res.Request = describeRequest(req.Method, target, query, body, h)
 		return fail("answer", "an HTTP answer", err.Error())
+	case e.Dropped:
+		res.Request = describeRequest(req.Method, x.url, nil, body, h)
+		res.Response = x.describe()
+		return fail("answer", "none: the connection closed without an answer", fmt.Sprintf("HTTP %d", x.status))
 	}
-	e := st.forRelease(r.release)
 	res.Failures = r.check(e, x)
-	for _, name := range sortedKeys(st.Save) {
-		path := st.Save[name]
-		v, ok := lookup(x.json, path)
-		if r.vars == nil {
-			r.vars, r.unsaved = map[string]any{}, map[string]string{}
+	if e.TookAtLeast != "" {
+		if min, _ := time.ParseDuration(e.TookAtLeast); took < min {
+			res.Failures = append(res.Failures, Failure{What: "time to answer", Want: "at least " + e.TookAtLeast, Got: took.Round(time.Millisecond).String()})
 		}
-		if !ok {
-			delete(r.vars, name)
-			r.unsaved[name] = fmt.Sprintf("step %d found no %s in its answer", res.Index, path)
-			continue
-		}
-		r.vars[name] = v
-		delete(r.unsaved, name)
 	}
+	r.save(st, res.Index, x)
 	if len(res.Failures) > 0 {
 		res.Status = Failed
 		res.Request = describeRequest(req.Method, x.url, nil, body, h)
@@ -401,11 +629,122 @@ func (r *runner) step(i int, st *Step) StepResult {
 	return res
 }
 
+// control does a step that changes a mock's state through its control API.
+func (r *runner) control(st *Step, ep *endpoint) (*exchange, error) {
+	switch {
+	case st.Advance != "":
+		return r.adminCall(http.MethodPost, ep.adm+"/clock/advance", map[string]string{"duration": st.Advance})
+	case st.SetClock != "":
+		return r.adminCall(http.MethodPost, ep.adm+"/clock/set", map[string]string{"now": st.SetClock})
+	case st.Release != "":
+		x, err := r.adminCall(http.MethodPut, ep.adm+"/version", map[string]string{"version": st.Release})
+		if err == nil {
+			ep.release = mockserver.MustParseRelease(st.Release)
+		}
+		return x, err
+	case st.Fault != nil:
+		b, err := json.Marshal(st.Fault)
+		if err != nil {
+			return nil, err
+		}
+		var body any
+		_ = json.Unmarshal(b, &body)
+		if body, err = r.value(body); err != nil {
+			return nil, err
+		}
+		x, err := r.adminCall(http.MethodPost, ep.adm+"/faults", body)
+		if err == nil {
+			if id, ok := lookup(x.json, "id"); !ok || id == "" {
+				return x, fmt.Errorf("POST /__admin/faults: the answer has no id: %s", clip(string(x.body), 300))
+			}
+		}
+		return x, err
+	case st.ClearFaults == "all":
+		return r.adminCall(http.MethodDelete, ep.adm+"/faults", nil)
+	case st.ClearFaults != "":
+		id, err := r.str(st.ClearFaults)
+		if err != nil {
+			return nil, err
+		}
+		return r.adminCall(http.MethodDelete, ep.adm+"/faults/"+url.PathEscape(id), nil)
+	case st.ExpireToken != "":
+		tok, err := r.str(st.ExpireToken)
+		if err != nil {
+			return nil, err
+		}
+		return r.adminCall(http.MethodPost, ep.adm+"/tokens/"+url.PathEscape(tok)+"/expire", nil)
+	case st.RevokeToken == "all":
+		return r.adminCall(http.MethodPost, ep.adm+"/tokens/revoke", nil)
+	case st.RevokeToken != "":
+		tok, err := r.str(st.RevokeToken)
+		if err != nil {
+			return nil, err
+		}
+		return r.adminCall(http.MethodPost, ep.adm+"/tokens/"+url.PathEscape(tok)+"/revoke", nil)
+	case st.Sandbox != nil:
+		rel := st.Sandbox.Version
+		if rel == "" {
+			rel = r.main.release.Name
+		}
+		sb, err := r.newSandbox(rel, st.Sandbox.Start)
+		if err != nil {
+			return nil, err
+		}
+		if r.sandboxes == nil {
+			r.sandboxes = map[string]*endpoint{}
+		}
+		r.sandboxes[st.Sandbox.Name] = sb
+		r.setVar(st.Sandbox.Name, sb.id)
+		return &exchange{status: http.StatusCreated, json: map[string]any{"id": sb.id, "base_url": sb.api, "admin_url": sb.adm}}, nil
+	}
+	return nil, fmt.Errorf("step %d does nothing", st.index)
+}
+
+// save keeps the values a step's save names.
+func (r *runner) save(st *Step, index int, x *exchange) {
+	if x == nil {
+		return
+	}
+	for _, name := range sortedKeys(st.Save) {
+		path := st.Save[name]
+		v, ok := lookup(x.json, path)
+		if !ok {
+			if r.unsaved == nil {
+				r.unsaved = map[string]string{}
+			}
+			delete(r.vars, name)
+			r.unsaved[name] = fmt.Sprintf("step %d found no %s in its answer", index, path)
+			continue
+		}
+		r.setVar(name, v)
+	}
+}
+
+func (r *runner) setVar(name string, v any) {
+	if r.vars == nil {
+		r.vars = map[string]any{}
+	}
+	r.vars[name] = v
+	delete(r.unsaved, name)
+}
+
+// checks tells whether the step carries expectations (which a skip leaves unchecked).
+func (st *Step) checks() bool {
+	return st.Expect != nil || len(st.ExpectByRelease) > 0 || st.Lint != nil
+}
+
 // taint skips every later request: its answer may depend on the skipped step.
 func (r *runner) taint(res StepResult) {
 	if r.tainted == "" {
 		r.tainted = fmt.Sprintf("step %d (%s) was skipped and this answer may depend on it", res.Index, res.Name)
 	}
+}
+
+func pathOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.RequestURI()
+	}
+	return u
 }
 
 // build makes the request's headers, body and query, with ${name} replaced.

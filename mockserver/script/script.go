@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/crmmock/crmmock/mockserver"
 )
 
@@ -24,6 +26,10 @@ type Script struct {
 	Facts       []string
 	// Releases are the releases the script runs on, as written (e.g. pre-R10, R10, R12).
 	Releases []string
+	// Requires names what the script needs of a target beyond its Web API (see
+	// Requirements): the requires: list, then what its steps imply (lint, faults,
+	// sandboxes). On a target that lacks one the script is not applicable.
+	Requires []string
 	// Steps run in order.
 	Steps []Step
 	// Fixtures is the scenario the mock is given: the script's own fixture keys, or
@@ -37,12 +43,13 @@ type file struct {
 	Description         string   `yaml:"description,omitempty"`
 	Facts               []string `yaml:"facts,omitempty"`
 	Releases            []string `yaml:"releases"`
+	Requires            []string `yaml:"requires,omitempty"`
 	Steps               []Step   `yaml:"steps"`
 	mockserver.Scenario `yaml:",inline"`
 }
 
 // Step is one thing a script does: exactly one of Request, Admin, Advance, SetClock,
-// Release.
+// Release, Lint, Fault, ClearFaults, ExpireToken, RevokeToken, Sandbox.
 type Step struct {
 	// Name is the step's line in the report; default: a summary of what it does.
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
@@ -57,6 +64,26 @@ type Step struct {
 	SetClock string `yaml:"set_clock,omitempty" json:"set_clock,omitempty"`
 	// Release switches the emulated release at run time.
 	Release string `yaml:"release,omitempty" json:"release,omitempty"`
+	// Lint reads the mock's client lint (GET /__admin/lint) and checks which rules
+	// fired.
+	Lint *LintExpect `yaml:"lint,omitempty" json:"lint,omitempty"`
+	// Fault adds a fault (POST /__admin/faults); save: {name: id} keeps its id.
+	Fault *Fault `yaml:"fault,omitempty" json:"fault,omitempty"`
+	// ClearFaults deletes a fault by id (DELETE /__admin/faults/{id}), or every fault
+	// with "all" (DELETE /__admin/faults).
+	ClearFaults string `yaml:"clear_faults,omitempty" json:"clear_faults,omitempty"`
+	// ExpireToken makes a token expire now (POST /__admin/tokens/{token}/expire):
+	// TOKEN_EXPIRED from then on.
+	ExpireToken string `yaml:"expire_token,omitempty" json:"expire_token,omitempty"`
+	// RevokeToken makes the mock forget a token (POST /__admin/tokens/{token}/revoke),
+	// as after a server restart: INVALID_TOKEN from then on; "all" forgets every token
+	// (POST /__admin/tokens/revoke).
+	RevokeToken string `yaml:"revoke_token,omitempty" json:"revoke_token,omitempty"`
+	// Sandbox creates an isolated mock (POST /__admin/sandboxes) that later steps use
+	// with in: NAME; it is deleted when the run ends.
+	Sandbox *SandboxSpec `yaml:"sandbox,omitempty" json:"sandbox,omitempty"`
+	// In runs the step in the sandbox an earlier sandbox step created under this name.
+	In string `yaml:"in,omitempty" json:"in,omitempty"`
 	// Expect is checked on the answer of Request or Admin.
 	Expect *Expect `yaml:"expect,omitempty" json:"expect,omitempty"`
 	// ExpectByRelease adds to and overrides Expect, key by key, on the releases whose
@@ -69,11 +96,67 @@ type Step struct {
 	// of these; on other releases it is left out of the run and the report.
 	Releases []string `yaml:"releases,omitempty" json:"releases,omitempty"`
 
-	line    int
-	byLine  map[string]int // expect_by_release key → line
-	profile map[string]string
-	advance time.Duration
-	setTo   time.Time
+	line     int            // where the step starts in the file
+	index    int            // 1-based position in the script
+	byLine   map[string]int // expect_by_release key → line
+	profile  map[string]string
+	advance  time.Duration
+	setTo    time.Time
+	required string // what the step needs of a target (a Requirements key), if anything
+}
+
+// LintExpect is what the mock's client lint (INTERFACE §7) must show.
+type LintExpect struct {
+	// Fired: rules (by id, e.g. truncated-token) with at least one finding.
+	Fired []string `yaml:"fired,omitempty" json:"fired,omitempty"`
+	// NotFired: rules with no finding.
+	NotFired []string `yaml:"not_fired,omitempty" json:"not_fired,omitempty"`
+	// None: severities (error, warning, info) with no finding, apart from the rules
+	// listed in Fired: none: [error, warning] is "a well-behaved client".
+	None []string `yaml:"none,omitempty" json:"none,omitempty"`
+}
+
+// Fault is the body of POST /__admin/faults (INTERFACE §9).
+type Fault struct {
+	// Operation: authentication/token, authentication/web_api_key/token,
+	// authentication/token/release, <resource>/<action>, or * for every method.
+	Operation string `yaml:"operation" json:"operation"`
+	// Match narrows the fault to a user, a key or a token.
+	Match *FaultMatch `yaml:"match,omitempty" json:"match,omitempty"`
+	// After lets this many matching requests through first (default 0).
+	After *int `yaml:"after,omitempty" json:"after,omitempty"`
+	// Times is how often it fires (default 1; 0: until cleared).
+	Times *int `yaml:"times,omitempty" json:"times,omitempty"`
+	// Answer is the envelope it answers with (default INTERNAL_ERROR).
+	Answer *FaultAnswer `yaml:"answer,omitempty" json:"answer,omitempty"`
+	// Delay is real time to wait before answering (e.g. 2s).
+	Delay string `yaml:"delay,omitempty" json:"delay,omitempty"`
+	// DropConnection closes the connection without an answer.
+	DropConnection bool `yaml:"drop_connection,omitempty" json:"drop_connection,omitempty"`
+}
+
+// FaultMatch narrows a fault.
+type FaultMatch struct {
+	User  string `yaml:"user,omitempty" json:"user,omitempty"`
+	Key   string `yaml:"key,omitempty" json:"key,omitempty"`
+	Token string `yaml:"token,omitempty" json:"token,omitempty"`
+}
+
+// FaultAnswer is what a fault answers.
+type FaultAnswer struct {
+	Code       string `yaml:"code,omitempty" json:"code,omitempty"`
+	Message    string `yaml:"message,omitempty" json:"message,omitempty"`
+	HTTPStatus int    `yaml:"http_status,omitempty" json:"http_status,omitempty"`
+}
+
+// SandboxSpec creates a sandbox (INTERFACE §8) with the script's fixtures.
+type SandboxSpec struct {
+	// Name is how later steps refer to it (in: NAME); ${NAME} is its id.
+	Name string `yaml:"name" json:"name"`
+	// Version is its release; default: the release of the run.
+	Version string `yaml:"version,omitempty" json:"version,omitempty"`
+	// Start is its clock's start (RFC 3339); default: the script's clock.start.
+	Start string `yaml:"start,omitempty" json:"start,omitempty"`
 }
 
 // Request is an HTTP request of a step.
@@ -116,6 +199,11 @@ type Expect struct {
 	Headers map[string]*string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	// JWT decodes a token (not verifying its signature) and checks it.
 	JWT *JWTExpect `yaml:"jwt,omitempty" json:"jwt,omitempty"`
+	// Dropped: the server closed the connection without an HTTP answer (a fault's
+	// drop_connection).
+	Dropped bool `yaml:"dropped,omitempty" json:"dropped,omitempty"`
+	// TookAtLeast: the answer came no sooner than this (Go duration; a fault's delay).
+	TookAtLeast string `yaml:"took_at_least,omitempty" json:"took_at_least,omitempty"`
 }
 
 // JWTExpect checks a decoded JWT.
@@ -133,6 +221,45 @@ type JWTExpect struct {
 	// Lifetime is exp - iat in seconds (strings or numbers alike).
 	Lifetime *int64 `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
 }
+
+// Requirements are the values of a script's requires: what a target must offer beyond
+// the Web API, each with what it means. In-process every requirement is met; on a
+// target that lacks one the script is reported as not applicable (neither passed nor
+// failed) instead of failing on data the target does not have.
+var Requirements = map[string]string{
+	// The script checks data only its own fixtures give: its organisations, users and
+	// units, methods answers, errors renamings, jwt options (numeric dates).
+	"mock-fixtures": "the script's own fixtures and data",
+	// The script is about the mock itself (its journal, tokens or violations).
+	"control-api": "the mock's control API",
+	// Implied by lint steps.
+	"lint": "the mock's client lint, GET /__admin/lint",
+	// Implied by fault, clear_faults, expire_token and revoke_token steps.
+	"faults": "the mock's faults, /__admin/faults and /__admin/tokens/{token}/expire|revoke",
+	// Implied by sandbox steps.
+	"sandboxes": "the mock's sandboxes, POST /__admin/sandboxes",
+}
+
+// LintRules are the rule ids of the client lint (INTERFACE §7), in its order.
+var LintRules = func() []string {
+	ids := make([]string, len(lint.Rules))
+	for i, r := range lint.Rules {
+		ids[i] = r.ID
+	}
+	return ids
+}()
+
+var severities = func() []string {
+	out := make([]string, len(lint.Severities))
+	for i, s := range lint.Severities {
+		out[i] = string(s)
+	}
+	return out
+}()
+
+// FaultKinds name the client-visible faults of INTERFACE §9 (for the catalogue):
+// an error answer, a delay, a dropped connection, an expired token, a revoked token.
+var FaultKinds = []string{"answer", "delay", "drop_connection", "expire_token", "revoke_token"}
 
 // Load reads and checks a script file.
 func Load(path string) (*Script, error) {
@@ -194,12 +321,31 @@ func Parse(data []byte) (*Script, error) {
 	if err := mockserver.CheckScenario(&sc, root); err != nil {
 		return nil, err
 	}
-	s := &Script{Description: strings.TrimSpace(f.Description), Facts: f.Facts, Releases: f.Releases, Steps: f.Steps, Fixtures: &sc}
+	for i, req := range f.Requires {
+		if Requirements[req] == "" {
+			return nil, errAt(at("requires", i), "requires: %q: want %s", req, strings.Join(sortedKeys(Requirements), ", "))
+		}
+	}
+	s := &Script{Description: strings.TrimSpace(f.Description), Facts: f.Facts, Releases: f.Releases,
+		Requires: slices.Clone(f.Requires), Steps: f.Steps, Fixtures: &sc}
+	sandboxes := map[string]bool{}
 	for i := range s.Steps {
 		st := &s.Steps[i]
-		st.line = at("steps", i)
+		st.line, st.index = at("steps", i), i+1
 		if err := st.check(func(path ...any) int { return at(append([]any{"steps", i}, path...)...) }); err != nil {
 			return nil, err
+		}
+		if st.In != "" && !sandboxes[st.In] {
+			return nil, fmt.Errorf("line %d: step %d: in: %q: no earlier sandbox step creates a sandbox of that name", at("steps", i, "in"), st.index, st.In)
+		}
+		if st.Sandbox != nil {
+			if sandboxes[st.Sandbox.Name] {
+				return nil, fmt.Errorf("line %d: step %d: sandbox: the name %q is taken by an earlier sandbox step", at("steps", i, "sandbox"), st.index, st.Sandbox.Name)
+			}
+			sandboxes[st.Sandbox.Name] = true
+		}
+		if st.required != "" && !slices.Contains(s.Requires, st.required) {
+			s.Requires = append(s.Requires, st.required)
 		}
 	}
 	return s, nil
@@ -207,20 +353,24 @@ func Parse(data []byte) (*Script, error) {
 
 func (st *Step) check(at func(path ...any) int) error {
 	errAt := func(line int, format string, args ...any) error {
-		return fmt.Errorf("line %d: step %d: %s", line, st.line, fmt.Sprintf(format, args...))
+		return fmt.Errorf("line %d: step %d: %s", line, st.index, fmt.Sprintf(format, args...))
 	}
 	kinds := 0
-	for _, set := range []bool{st.Request != nil, st.Admin != nil, st.Advance != "", st.SetClock != "", st.Release != ""} {
+	for _, set := range []bool{st.Request != nil, st.Admin != nil, st.Advance != "", st.SetClock != "", st.Release != "",
+		st.Lint != nil, st.Fault != nil, st.ClearFaults != "", st.ExpireToken != "", st.RevokeToken != "", st.Sandbox != nil} {
 		if set {
 			kinds++
 		}
 	}
 	if kinds != 1 {
-		return errAt(at(), "a step does exactly one of request, admin, advance, set_clock, release")
+		return errAt(at(), "a step does exactly one of request, admin, advance, set_clock, release, lint, fault, clear_faults, expire_token, revoke_token, sandbox")
 	}
-	hasAnswer := st.Request != nil || st.Admin != nil
-	if !hasAnswer && (st.Expect != nil || st.ExpectByRelease != nil || st.Save != nil) {
-		return errAt(at(), "expect, expect_by_release and save go with a request or admin step")
+	hasAnswer := st.Request != nil || st.Admin != nil || st.Lint != nil
+	if !hasAnswer && (st.Expect != nil || st.ExpectByRelease != nil) {
+		return errAt(at(), "expect and expect_by_release go with a request, admin or lint step")
+	}
+	if st.Save != nil && !hasAnswer && st.Fault == nil && st.Sandbox == nil {
+		return errAt(at("save"), "save goes with a request, admin, lint, fault or sandbox step")
 	}
 	switch {
 	case st.Advance != "":
@@ -255,6 +405,40 @@ func (st *Step) check(at func(path ...any) int) error {
 		if err := r.checkMethod(); err != nil {
 			return errAt(at("admin", "method"), "admin: %v", err)
 		}
+	case st.Lint != nil:
+		st.required = "lint"
+		if err := st.Lint.check(); err != nil {
+			return errAt(at("lint"), "lint: %v", err)
+		}
+		if len(st.Lint.Fired)+len(st.Lint.NotFired)+len(st.Lint.None) == 0 && st.Expect == nil && st.ExpectByRelease == nil {
+			return errAt(at("lint"), "lint: say what the report must show: fired, not_fired or none (or an expect)")
+		}
+	case st.Fault != nil:
+		st.required = "faults"
+		if line, err := st.Fault.check(at); err != nil {
+			return errAt(line, "fault: %v", err)
+		}
+	case st.ClearFaults != "", st.ExpireToken != "", st.RevokeToken != "":
+		st.required = "faults"
+	case st.Sandbox != nil:
+		st.required = "sandboxes"
+		sb := st.Sandbox
+		if sb.Name == "" || strings.ContainsAny(sb.Name, "${}.: ") {
+			return errAt(at("sandbox"), "sandbox: give it a name later steps use with in: (letters, digits, - and _)")
+		}
+		if sb.Version != "" {
+			if _, err := mockserver.ParseRelease(sb.Version); err != nil {
+				return errAt(at("sandbox", "version"), "sandbox: version: %v", err)
+			}
+		}
+		if sb.Start != "" {
+			if _, err := time.Parse(time.RFC3339, sb.Start); err != nil {
+				return errAt(at("sandbox", "start"), "sandbox: start: %q is not RFC 3339", sb.Start)
+			}
+		}
+		if st.In != "" {
+			return errAt(at("in"), "in: a sandbox is created by the script's own mock, not inside another sandbox")
+		}
 	}
 	if r := st.req(); r != nil && r.Body != nil && r.RawBody != nil {
 		return errAt(at(), "body and raw_body exclude each other")
@@ -282,6 +466,14 @@ func (st *Step) check(at func(path ...any) int) error {
 	for _, e := range st.expects() {
 		if err := e.checkRegexps(); err != nil {
 			return errAt(at("expect"), "%v", err)
+		}
+		if (e.Dropped || e.TookAtLeast != "") && st.Request == nil {
+			return errAt(at("expect"), "dropped and took_at_least go with a request step")
+		}
+		if e.TookAtLeast != "" {
+			if d, err := time.ParseDuration(e.TookAtLeast); err != nil || d < 0 {
+				return errAt(at("expect"), "took_at_least: %q is not a positive Go duration (e.g. 200ms)", e.TookAtLeast)
+			}
 		}
 	}
 	for name := range st.Save {
@@ -412,6 +604,12 @@ func (st *Step) forRelease(rel mockserver.Release) *Expect {
 	if over.JWT != nil {
 		e.JWT = over.JWT
 	}
+	if over.Dropped {
+		e.Dropped = true
+	}
+	if over.TookAtLeast != "" {
+		e.TookAtLeast = over.TookAtLeast
+	}
 	return &e
 }
 
@@ -448,4 +646,58 @@ func mergeMap[V any](a, b map[string]V) map[string]V {
 		out[k] = v
 	}
 	return out
+}
+
+func (l *LintExpect) check() error {
+	for _, list := range [][]string{l.Fired, l.NotFired} {
+		for _, id := range list {
+			if !slices.Contains(LintRules, id) {
+				return fmt.Errorf("%q is not a lint rule (want one of %s)", id, strings.Join(LintRules, ", "))
+			}
+		}
+	}
+	for _, id := range l.Fired {
+		if slices.Contains(l.NotFired, id) {
+			return fmt.Errorf("%s is both fired and not_fired", id)
+		}
+	}
+	for _, sev := range l.None {
+		if !slices.Contains(severities, sev) {
+			return fmt.Errorf("none: %q is not a severity (want error, warning or info)", sev)
+		}
+	}
+	return nil
+}
+
+var operationName = regexp.MustCompile(`^(\*|[a-z0-9_]+(/[a-z0-9_]+)+)$`)
+
+// check checks a fault's fields (the server checks them again); it returns the line.
+func (f *Fault) check(at func(path ...any) int) (int, error) {
+	switch {
+	case f.Operation == "":
+		return at("fault"), fmt.Errorf("operation: give the Web API method it hits (e.g. authentication/token, or * for every method)")
+	case !operationName.MatchString(f.Operation):
+		return at("fault", "operation"), fmt.Errorf("operation: %q: want a Web API method such as authentication/token or contact_information/show, or *", f.Operation)
+	case f.After != nil && *f.After < 0:
+		return at("fault", "after"), fmt.Errorf("after: %d: want 0 or more", *f.After)
+	case f.Times != nil && *f.Times < 0:
+		return at("fault", "times"), fmt.Errorf("times: %d: want 0 (until cleared) or more", *f.Times)
+	}
+	if f.Delay != "" {
+		if d, err := time.ParseDuration(f.Delay); err != nil || d < 0 {
+			return at("fault", "delay"), fmt.Errorf("delay: %q is not a positive Go duration (e.g. 500ms, 2s)", f.Delay)
+		}
+	}
+	if a := f.Answer; a != nil {
+		if a.Code != "" && !strings.Contains(a.Code, "${") && !slices.Contains(mockserver.Codes(), mockserver.Code(a.Code)) {
+			return at("fault", "answer", "code"), fmt.Errorf("answer: code: %q is not a status.code of the mock (e.g. INTERNAL_ERROR, INVALID_TOKEN)", a.Code)
+		}
+		if a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599) {
+			return at("fault", "answer", "http_status"), fmt.Errorf("answer: http_status: %d is not an HTTP status", a.HTTPStatus)
+		}
+		if f.DropConnection {
+			return at("fault", "drop_connection"), fmt.Errorf("drop_connection: a dropped connection has no answer; leave one of them out")
+		}
+	}
+	return 0, nil
 }

@@ -55,6 +55,61 @@ func TestCatalogueCoversFacts(t *testing.T) {
 	}
 }
 
+// Ensure the catalogue has, for every lint rule of INTERFACE §7, a script whose lint
+// step expects it fired, and for every fault kind of §9 a script that makes it and
+// checks what the client sees.
+func TestCatalogueCoversRulesAndFaults(t *testing.T) {
+	files, _ := filepath.Glob(shipped)
+	fired := map[string]string{}
+	faults := map[string]string{}
+	for _, f := range files {
+		s, err := script.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f)
+		for _, st := range s.Steps {
+			switch {
+			case st.Lint != nil:
+				for _, id := range st.Lint.Fired {
+					fired[id] = name
+				}
+			case st.Fault != nil && st.Fault.DropConnection:
+				faults["drop_connection"] = name
+			case st.Fault != nil && st.Fault.Delay != "":
+				faults["delay"] = name
+			case st.Fault != nil:
+				faults["answer"] = name
+			case st.ExpireToken != "":
+				faults["expire_token"] = name
+			case st.RevokeToken != "":
+				faults["revoke_token"] = name
+			}
+		}
+	}
+	for _, id := range script.LintRules {
+		if fired[id] == "" {
+			t.Errorf("no shipped script expects lint rule %s fired", id)
+		} else if want := "lint-" + id + ".yaml"; fired[id] != want && !hasFile(files, want) {
+			t.Errorf("lint rule %s: no %s (fired in %s)", id, want, fired[id])
+		}
+	}
+	for _, kind := range script.FaultKinds {
+		if faults[kind] == "" {
+			t.Errorf("no shipped script shows a fault of kind %s", kind)
+		}
+	}
+}
+
+func hasFile(files []string, base string) bool {
+	for _, f := range files {
+		if filepath.Base(f) == base {
+			return true
+		}
+	}
+	return false
+}
+
 // Ensure unknown keys, bad values and bad fixtures are errors naming the line.
 func TestParseErrorsNameTheLine(t *testing.T) {
 	cases := []struct{ name, src, want string }{
@@ -80,18 +135,18 @@ steps: [{advance: 1h}]
 steps:
   - advance: 1h
   - advance: soon
-`, `line 4: step 4: advance: "soon" is not a positive Go duration`},
+`, `line 4: step 2: advance: "soon" is not a positive Go duration`},
 		{"two kinds in a step", `releases: [R10]
 steps:
   - advance: 1h
     release: R12
-`, `line 3: step 3: a step does exactly one of`},
+`, `line 3: step 1: a step does exactly one of`},
 		{"bad expect_by_release", `releases: [R10]
 steps:
   - request: {method: GET, action: a/b}
     expect_by_release:
       R99x: {code: OK}
-`, `line 5: step 3: expect_by_release: unknown release "R99x"`},
+`, `line 5: step 1: expect_by_release: unknown release "R99x"`},
 		{"dangling fixture reference", `releases: [R10]
 organisations:
   - name: CRMDEMO
@@ -102,17 +157,24 @@ steps: [{advance: 1h}]
 `, `line 6: default_unit "NOPE"`},
 		{"no releases", `steps: [{advance: 1h}]
 `, `releases: list the releases`},
+		{"unknown requirement", `releases: [R10]
+requires: [mock-fixtures, a-real-clock]
+steps: [{advance: 1h}]
+`, `line 2: requires: "a-real-clock": want control-api, faults, lint, mock-fixtures, sandboxes`},
 		{"bad regexp", `releases: [R10]
 steps:
   - request: {method: GET, action: a/b}
     expect: {token: "^[0-9"}
-`, `line 4: step 3: token: error parsing regexp`},
+`, `line 4: step 1: token: error parsing regexp`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := script.Parse([]byte(c.src))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got error %v, want one containing %q", err, c.want)
+			}
+			if n := strings.Count(err.Error(), "line "); n != 1 {
+				t.Errorf("error %q names a line %d times, want once", err, n)
 			}
 		})
 	}
@@ -246,7 +308,7 @@ func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
 	for _, want := range []string{
 		"  skipped 3. advance the clock 59m59s: the target has no control API (/__admin)\n",
 		"  skipped 4. A is live at 59m59s idle (the use restarts its hour): step 3 (advance the clock 59m59s) was skipped and this answer may depend on it\n",
-		"\n2 passed, 0 failed, 13 skipped\n",
+		"\n2 passed, 0 failed, 13 skipped: 8 expectations went unchecked (facts F6); --allow-skips accepts that\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
@@ -282,7 +344,7 @@ func TestTargetOnOtherReleaseFailsReadably(t *testing.T) {
 		regexp.MustCompile(`request\s+POST /crmapi/rest/v2/authentication/token`),
 		regexp.MustCompile(`"password":"\*\*\*"`),
 		regexp.MustCompile(`response\s+HTTP 200`),
-		regexp.MustCompile(`(?m)^1 passed, 2 failed, 7 skipped$`),
+		regexp.MustCompile(`(?m)^1 passed, 2 failed, 7 skipped: 4 expectations went unchecked`),
 	} {
 		if !want.MatchString(out.String()) {
 			t.Errorf("report does not match %s:\n%s", want, out.String())
@@ -370,5 +432,47 @@ steps:
 	st := suites[0].Steps[0]
 	if len(st.Failures) != 1 || !strings.HasPrefix(st.Failures[0].String(), "jwt claim iat: want a JSON string, got a JSON number: ") {
 		t.Errorf("got failures %v, want only iat's type", st.Failures)
+	}
+}
+
+// Ensure skipped steps fail a run unless skips are allowed (issue 8 item 11), and a
+// script requiring the control API is not applicable (neither passed nor failed) on a
+// target without one, while it runs in-process.
+func TestSkipsFailUnlessAllowed(t *testing.T) {
+	srv := webAPIOnly(t, "R10")
+	s := mustParse(t, `releases: [R10]
+steps:
+  - request: {method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}
+    expect: {code: OK}
+  - advance: 1h
+  - request: {method: GET, action: contact_information/show, query: {token: x}}
+  - request: {method: GET, action: contact_information/show, query: {token: x}}
+    expect: {code: INVALID_TOKEN}
+`)
+	suites := script.Run(context.Background(), s, script.Options{Target: srv.URL})
+	if tally := script.Count(suites); tally.Passed != 1 || tally.Skipped != 3 || tally.Unchecked != 1 || tally.OK() || !script.RunFailed(suites) {
+		t.Errorf("skips not allowed: got %+v, want 1 passed, 3 skipped, 1 unchecked, failed", tally)
+	}
+	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, AllowSkips: true})
+	if script.RunFailed(suites) {
+		t.Errorf("skips allowed: got a failed run %+v", script.Count(suites))
+	}
+
+	needs := mustParse(t, `releases: [R10]
+requires: [control-api]
+steps:
+  - admin: {path: tokens}
+    expect: {json: {tokens.#: 0}}
+`)
+	suites = script.Run(context.Background(), needs, script.Options{Target: srv.URL})
+	if len(suites) != 1 || !strings.Contains(suites[0].NotApplicable, "requires control-api") || len(suites[0].Steps) != 0 || script.RunFailed(suites) {
+		t.Errorf("on a target without control API: got %+v, want not applicable and not failed", suites)
+	}
+	if got := script.Summary(suites); got != "0 passed, 0 failed, 0 skipped, 1 script not applicable" {
+		t.Errorf("summary: got %q", got)
+	}
+	suites = script.Run(context.Background(), needs, script.Options{})
+	if tally := script.Count(suites); tally.Passed != 1 || tally.NotApplicable != 0 {
+		t.Errorf("in-process: got %+v, want the step passed", tally)
 	}
 }

@@ -8,8 +8,7 @@ import (
 
 // RunFile runs a script file from a Go test on every release it lists, each on a fresh
 // in-process mock: a subtest per release, and in it a subtest per step (failed
-// expectations are test errors, skipped steps are skipped subtests). A file that does
-// not load fails t.
+// expectations are test errors). A file that does not load fails t.
 func RunFile(t *testing.T, path string) {
 	t.Helper()
 	RunFileWith(t, path, Options{})
@@ -45,7 +44,9 @@ func RunFileWith(t *testing.T, path string, o Options) {
 	}
 }
 
-// ReportTo reports a suite's steps as subtests of t.
+// ReportTo reports a suite's steps as subtests of t: failed steps are errors, and so
+// are skipped ones unless the suite allows skips (then they are skipped subtests); a
+// suite not applicable to its target is skipped.
 func ReportTo(t *testing.T, suite Suite) {
 	t.Helper()
 	for _, n := range suite.Notes {
@@ -54,10 +55,17 @@ func ReportTo(t *testing.T, suite Suite) {
 	if suite.Error != "" {
 		t.Errorf("%s @ %s: could not run: %s", suite.File, suite.Release, suite.Error)
 	}
+	if suite.NotApplicable != "" {
+		t.Skipf("%s @ %s: not applicable: %s", suite.File, suite.Release, suite.NotApplicable)
+	}
 	for _, st := range suite.Steps {
 		t.Run(fmt.Sprintf("%02d %s", st.Index, st.Name), func(t *testing.T) {
 			switch st.Status {
 			case Skipped:
+				if !suite.AllowSkips {
+					t.Errorf("%s:%d: step %d skipped (Options.AllowSkips accepts skips): %s", suite.File, st.Line, st.Index, st.Reason)
+					return
+				}
 				t.Skip(st.Reason)
 			case Failed:
 				var b strings.Builder

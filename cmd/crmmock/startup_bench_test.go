@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var bareBinary = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(filepath.Dir(binary), "bare")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/bare").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build bare: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+// startToFirstAnswer starts bin with args, waits for the listening line, and returns
+// the time from exec to the first answered GET /__admin/health.
+func startToFirstAnswer(bin string, args ...string) (time.Duration, error) {
+	begin := time.Now()
+	cmd := exec.Command(bin, args...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		return 0, fmt.Errorf("%s: no listening line: %v", bin, err)
+	}
+	url := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+	resp, err := http.Get(url + "/__admin/health")
+	if err != nil {
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s: health answered %d", bin, resp.StatusCode)
+	}
+	return time.Since(begin), nil
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// BenchmarkBinaryStartToFirstAnswer measures issue 8 item 8: from exec of the built
+// binary to its first answered /__admin/health, interleaved with a bare net/http server
+// (testdata/bare) in the same run. It reports medians: crmmock-ms, bare-ms and
+// gap-ms (crmmock - bare; the goal is ≤ 6 ms). With CRMMOCK_BENCH_BEFORE set to
+// another crmmock binary (e.g. one built from an older commit) it is run in the same
+// loop too and reported as before-ms. Run with
+// `go test -run '^$' -bench StartToFirstAnswer -benchtime 100x ./cmd/crmmock`.
+func BenchmarkBinaryStartToFirstAnswer(b *testing.B) {
+	bare, err := bareBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := os.Getenv("CRMMOCK_BENCH_BEFORE")
+	var mock, base, old []time.Duration
+	for b.Loop() {
+		if before != "" {
+			d, err := startToFirstAnswer(before, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
+			if err != nil {
+				b.Fatal(err)
+			}
+			old = append(old, d)
+		}
+		d, err := startToFirstAnswer(binary, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
+		if err != nil {
+			b.Fatal(err)
+		}
+		mock = append(mock, d)
+		if d, err = startToFirstAnswer(bare); err != nil {
+			b.Fatal(err)
+		}
+		base = append(base, d)
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(median(mock)), "crmmock-ms")
+	b.ReportMetric(ms(median(base)), "bare-ms")
+	b.ReportMetric(ms(median(mock))-ms(median(base)), "gap-ms")
+	if before != "" {
+		b.ReportMetric(ms(median(old)), "before-ms")
+	}
+}

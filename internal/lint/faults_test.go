@@ -1,0 +1,27 @@
+package lint
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Ensure answers given by injected faults are not taken for the release's rules: a
+// fault's TOKEN_EXPIRED is no absolute limit, its TOKEN_RELEASED no release, its
+// METHOD_NOT_AVAILABLE no missing method; but a token resent after a fault's
+// TOKEN_EXPIRED is still a retry loop.
+func TestFaultAnswersAreNotRules(t *testing.T) {
+	s := newSim(t, "R12")
+	tok := s.login("mpadministrator")
+	s.use(tok)
+	s.advance(time.Minute)
+	s.faulted(tok, CodeTokenExpired)
+	s.faulted(tok, CodeTokenReleased)
+	s.faulted(tok, CodeNotAvailable)
+	r := Run(s.input())
+	for _, f := range r.Findings {
+		require.Equal(t, "expired-token-reused", f.Rule, f.Message)
+	}
+	require.Len(t, r.Findings, 1)
+}

@@ -1,0 +1,49 @@
+package lint
+
+import "fmt"
+
+// MethodNotInRelease: a method the emulated release lacks was called.
+var MethodNotInRelease = &Rule{
+	ID:       "method-not-in-release",
+	Severity: Warning,
+	Doc: `Call only the methods the installation's release has: the client called one it lacks.
+Fires for every request answered METHOD_NOT_AVAILABLE (HTTP 404): authentication/web_api_key/token
+or authentication/token/release before R10.0.0 (F7, F8). One finding per method and
+release. Check the release of the installation the client targets, or fall back to
+authentication/token (and to letting tokens expire) on older ones.`,
+	Check: checkMethodNotInRelease,
+}
+
+// since says from which release a method exists, for the message (the rule itself is
+// the mock's release table: it answered METHOD_NOT_AVAILABLE).
+var since = map[string]string{
+	OpKeyToken: "CRM.COM has it from R10.0.0 (F7); before that, log in with authentication/token",
+	OpRelease:  "CRM.COM has it from R10.0.0 (F8); before that, tokens end only by their idle hour (F6)",
+}
+
+func checkMethodNotInRelease(in *Input) []Finding {
+	var gs groups
+	for i := range in.Entries {
+		e := &in.Entries[i]
+		if e.Judged() != CodeNotAvailable || e.Fault != "" { // a fault's answer says nothing of the release
+			continue
+		}
+		g, fresh := gs.get(opName(e) + "\x00" + e.Release)
+		if fresh {
+			g.sample = e
+		}
+		g.add(e.ID, e.Time)
+	}
+	out := make([]Finding, 0, len(gs.order))
+	for _, g := range gs.order {
+		e := g.sample
+		why, ok := since[e.Operation]
+		if !ok {
+			why = e.Description
+		}
+		out = append(out, g.finding(fmt.Sprintf(
+			"%s was called %s on %s, which lacks it (answered %s, HTTP %d): %s.",
+			opName(e), times(g.count), e.Release, e.Code, e.Status, why)))
+	}
+	return out
+}

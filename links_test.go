@@ -1,0 +1,80 @@
+package crmmock_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var (
+	mdLink    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	mdHeading = regexp.MustCompile(`(?m)^#{1,6} (.+)$`)
+	slugDrop  = regexp.MustCompile(`[^a-z0-9 _-]`)
+)
+
+// slug is GitHub's anchor for a heading.
+func slug(heading string) string {
+	return strings.ReplaceAll(slugDrop.ReplaceAllString(strings.ToLower(strings.TrimSpace(heading)), ""), " ", "-")
+}
+
+func anchors(t *testing.T, path string) map[string]bool {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	out := map[string]bool{}
+	inFence := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inFence = !inFence
+		}
+		if m := mdHeading.FindStringSubmatch(line); m != nil && !inFence {
+			out[slug(m[1])] = true
+		}
+	}
+	return out
+}
+
+// Ensure every relative link in the repository's Markdown resolves inside a clone
+// (files, and #anchors to headings); none leaves the repository.
+func TestMarkdownLinksResolve(t *testing.T) {
+	out, err := exec.Command("git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md").Output()
+	require.NoError(t, err)
+	files := strings.Fields(string(out))
+	require.Contains(t, files, "README.md")
+	root, err := filepath.Abs(".")
+	require.NoError(t, err)
+	for _, md := range files {
+		data, err := os.ReadFile(md)
+		if os.IsNotExist(err) {
+			continue
+		}
+		require.NoError(t, err)
+		for _, m := range mdLink.FindAllStringSubmatch(string(data), -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			target, anchor, _ := strings.Cut(link, "#")
+			path := md
+			if target != "" {
+				path = filepath.Join(filepath.Dir(md), target)
+				abs, err := filepath.Abs(path)
+				require.NoError(t, err)
+				if !assert.True(t, strings.HasPrefix(abs, root+string(filepath.Separator)), "%s: %s leaves the repository", md, link) {
+					continue
+				}
+				if _, err := os.Stat(path); !assert.NoError(t, err, "%s: broken link %s", md, link) {
+					continue
+				}
+			}
+			if anchor != "" && strings.HasSuffix(path, ".md") {
+				assert.True(t, anchors(t, path)[anchor], "%s: no heading for #%s in %s", md, anchor, path)
+			}
+		}
+	}
+}

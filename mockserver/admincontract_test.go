@@ -1,0 +1,135 @@
+package mockserver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/crmmock/crmmock"
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/gorilla/mux"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// adminContract is admin-openapi.yaml, loaded, validated and routed once per test binary.
+var adminContract = sync.OnceValues(func() (*openapi3.T, routers.Router) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(crmmock.AdminOpenAPI)
+	if err != nil {
+		panic("admin-openapi.yaml: " + err.Error())
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		panic("admin-openapi.yaml does not validate: " + err.Error())
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		panic("admin-openapi.yaml routes: " + err.Error())
+	}
+	return doc, router
+})
+
+// sandboxAdminPrefix is the part of a sandbox's admin_url before /__admin.
+var sandboxAdminPrefix = regexp.MustCompile(`^/sandboxes/[^/]+`)
+
+// checkAdminAnswer validates a control API answer against admin-openapi.yaml: its
+// status must be documented for the call and its body must match the schema. A call
+// the document lacks fails the test; unknown paths and methods must answer the
+// documented error shape.
+func checkAdminAnswer(t *testing.T, req *http.Request, status int, header http.Header, body []byte) {
+	t.Helper()
+	doc, router := adminContract()
+	routed := req.Clone(context.Background())
+	routed.URL.Path = sandboxAdminPrefix.ReplaceAllString(routed.URL.Path, "")
+	routed.URL.RawPath = ""
+	inSandbox := routed.URL.Path != req.URL.Path
+	route, params, err := router.FindRoute(routed)
+	if err != nil || inSandbox && status == http.StatusNotFound { // the document's info: a sandbox that is gone, or nested sandboxes
+		require.Contains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusUnauthorized}, status,
+			"%s %s answered %d but admin-openapi.yaml has no such call", req.Method, req.URL.Path, status)
+		var v any
+		require.NoError(t, json.Unmarshal(body, &v))
+		require.NoError(t, doc.Components.Responses["Error"].Value.Content.Get("application/json").Schema.Value.VisitJSON(v),
+			"an unknown call answers the documented error: %s", body)
+		return
+	}
+	err = openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: routed, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	})
+	require.NoError(t, err, "%s %s: answer outside admin-openapi.yaml: %d %s", req.Method, req.URL.Path, status, body)
+}
+
+// Ensure admin-openapi.yaml documents exactly the control calls the router serves.
+func TestAdminContractCoversRouter(t *testing.T) {
+	doc, _ := adminContract()
+	var routed, documented []string
+	require.NoError(t, adminRouter().Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			return nil
+		}
+		path := strings.TrimPrefix(tpl, "/__admin")
+		if path == "" {
+			return nil // the /__admin prefix itself
+		}
+		methods, err := route.GetMethods()
+		if err != nil { // a handler that answers other methods itself (the dashboard page): GET
+			methods = []string{http.MethodGet}
+		}
+		if len(path) > 1 {
+			path = strings.TrimSuffix(path, "/") // the same page with a trailing slash
+		}
+		for _, m := range methods {
+			if call := m + " " + path; !slices.Contains(routed, call) {
+				routed = append(routed, call)
+			}
+		}
+		return nil
+	}))
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	sort.Strings(routed)
+	sort.Strings(documented)
+	assert.Equal(t, documented, routed, "admin-openapi.yaml (left) and adminRouter (right) disagree")
+}
+
+// Ensure both OpenAPI documents are served as they are embedded.
+func TestContractsServed(t *testing.T) {
+	h := startVersion(t, "R12")
+	for path, want := range map[string][]byte{"/__admin/openapi.yaml": crmmock.OpenAPI, "/__admin/admin-openapi.yaml": crmmock.AdminOpenAPI} {
+		req, err := http.NewRequest(http.MethodGet, h.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := h.Client().Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Equal(t, "application/yaml", resp.Header.Get("Content-Type"), path)
+		assert.Equal(t, string(want), string(body), path)
+		checkAdminAnswer(t, req, resp.StatusCode, resp.Header, body)
+	}
+	loader := openapi3.NewLoader()
+	served, err := loader.LoadFromData(crmmock.OpenAPI)
+	require.NoError(t, err)
+	assert.Contains(t, served.Paths.Map(), "/authentication/web_api_key/token", "a client generator gets the Web API")
+}

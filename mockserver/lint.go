@@ -1,0 +1,65 @@
+package mockserver
+
+import (
+	"github.com/crmmock/crmmock/internal/lint"
+)
+
+// The client lint (INTERFACE §7) lives in internal/lint; these are its public types.
+type (
+	// LintReport is the findings, worst first, and a count per severity.
+	LintReport = lint.Report
+	// LintFinding is one finding: rule, severity, message, count, first/last mock
+	// time, the journal ids behind it, the token when it is about one.
+	LintFinding = lint.Finding
+	// LintSeverity is error, warning or info.
+	LintSeverity = lint.Severity
+)
+
+// The lint's severities, worst first: rep.Fails(mockserver.LintWarning) is true when a
+// finding at warning or worse exists.
+const (
+	LintError   = lint.Error
+	LintWarning = lint.Warning
+	LintInfo    = lint.Info
+)
+
+// Lint judges the client's token handling on everything journaled since the last
+// reset: GET /__admin/lint in Go.
+func (m *Mock) Lint() LintReport { return lint.Run(m.lintInput()) }
+
+// lintInput is the lint's plain-data view of the journal and the token store. The
+// journal is read first: a token issued meanwhile is in the store without its login,
+// which no rule minds.
+func (m *Mock) lintInput() *lint.Input {
+	rel := m.release.Load()
+	// PrefixOf stays nil: the lint indexes in.Tokens, whose values are at hand.
+	in := &lint.Input{Release: rel.Name, Profile: rel.Profile.Name}
+	known := map[uint64]string{} // login id → the token it issued
+	j := m.journal
+	j.mu.Lock()
+	in.Entries = make([]lint.Entry, len(j.entries))
+	for i := range j.entries {
+		e := &j.entries[(j.next+i)%len(j.entries)]
+		in.Entries[i] = lintEntry(e)
+		if e.Issued != "" {
+			known[e.ID] = e.Issued
+		}
+	}
+	j.mu.Unlock()
+	in.Tokens = m.tokenSnapshots(known)
+	in.Now = m.clock.Now()
+	return in
+}
+
+func lintEntry(e *JournalEntry) lint.Entry {
+	le := lint.Entry{
+		ID: e.ID, Time: e.Time, Method: e.Method, Path: e.Path, Operation: e.Operation, Status: e.Status,
+		Code: e.Code, CatalogueCode: string(e.catalogue), Description: e.Description,
+		Release: e.Version, Profile: e.profile, Token: e.Token, Issued: e.Issued, Principal: e.principal,
+		Misplaced: e.Misplaced, Violations: e.Violations,
+	}
+	if e.injected { // the lint's Fault is a fault that answered; one that only delayed changed nothing
+		le.Fault = e.Fault
+	}
+	return le
+}

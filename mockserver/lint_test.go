@@ -1,0 +1,497 @@
+package mockserver
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// lintReport reads GET /__admin/lint and checks Mock.Lint says the same.
+func (h *harness) lintReport() LintReport {
+	h.t.Helper()
+	resp, err := h.Client().Get(h.URL + "/__admin/lint")
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	require.Equal(h.t, http.StatusOK, resp.StatusCode, "%s", body)
+	checkAdminAnswer(h.t, resp.Request, resp.StatusCode, resp.Header, body) // admin-openapi.yaml's LintReport
+	var overHTTP LintReport
+	require.NoError(h.t, json.Unmarshal(body, &overHTTP), "%s", body)
+	fromGo := h.Lint()
+	require.Equal(h.t, len(fromGo.Findings), len(overHTTP.Findings))
+	for i := range fromGo.Findings {
+		require.Equal(h.t, fromGo.Findings[i].Rule, overHTTP.Findings[i].Rule)
+		require.Equal(h.t, fromGo.Findings[i].Message, overHTTP.Findings[i].Message)
+		require.Equal(h.t, fromGo.Findings[i].Requests, overHTTP.Findings[i].Requests)
+		require.True(h.t, fromGo.Findings[i].First.Equal(overHTTP.Findings[i].First))
+	}
+	require.Equal(h.t, fromGo.Summary, overHTTP.Summary)
+	return overHTTP
+}
+
+// findings is the report's findings of one rule.
+func findings(r LintReport, rule string) []LintFinding {
+	var out []LintFinding
+	for _, f := range r.Findings {
+		if f.Rule == rule {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// lastID is the journal id of the newest request.
+func (h *harness) lastID() uint64 {
+	h.t.Helper()
+	j := h.Journal()
+	require.NotEmpty(h.t, j)
+	return j[len(j)-1].ID
+}
+
+// noErrorsOrWarnings fails on a finding above info.
+func noErrorsOrWarnings(t *testing.T, r LintReport) {
+	t.Helper()
+	for _, f := range r.Findings {
+		require.Equal(t, "info", f.Severity, "%s: %s", f.Rule, f.Message)
+	}
+}
+
+// Ensure the lint over HTTP has the shape of INTERFACE §7 and is empty on a fresh mock.
+func TestLintEmpty(t *testing.T) {
+	h := startVersion(t, "R12")
+	resp, err := h.Client().Get(h.URL + "/__admin/lint")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	require.JSONEq(t, `{"findings":[],"summary":{"error":0,"warning":0,"info":0}}`, string(body))
+}
+
+// Ensure a well-behaved client (logs in once, reuses, logs in once again on
+// TOKEN_EXPIRED even in active use, releases on R10/R11) gets no error or warning on
+// every release, over HTTP.
+func TestLintWellBehavedClient(t *testing.T) {
+	for _, rel := range []string{"pre-R10", "R10", "R11", "R12"} {
+		t.Run(rel, func(t *testing.T) {
+			h := startVersion(t, rel)
+			clients := []func() string{h.login}
+			if rel != "pre-R10" {
+				clients = append(clients, h.keyLogin)
+			}
+			for _, login := range clients {
+				tok := login()
+				renewed := 0
+				for i := range 30 {
+					h.advance(10 * time.Minute)
+					if i == 12 {
+						h.advance(61 * time.Minute) // an idle pause
+					}
+					if r := h.use(tok); h.code(r) == "TOKEN_EXPIRED" {
+						tok = login()
+						renewed++
+						require.Equal(t, "OK", h.code(h.use(tok)))
+					} else {
+						require.Equal(t, "OK", h.code(r), "%s", r.Raw)
+					}
+				}
+				require.Positive(t, renewed, "the client met TOKEN_EXPIRED")
+				if rel == "R10" || rel == "R11" {
+					require.Equal(t, "OK", h.code(h.post("authentication/token/release", map[string]any{"token": tok})))
+				}
+			}
+			r := h.lintReport()
+			noErrorsOrWarnings(t, r)
+			if rel == "R12" { // F9: tokens in use die at 2 h; the client recovered
+				require.Len(t, findings(r, "active-token-expired"), 2)
+			}
+		})
+	}
+}
+
+// Ensure truncated-token fires on an R12 JWT cut to 32 characters (F9), and not on a
+// 31-character string that no issued token starts with, nor on a 15-character prefix.
+func TestLintTruncatedToken(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	require.Equal(t, "INVALID_TOKEN", h.code(h.use(strings.Repeat("A", 31))))
+	require.Equal(t, "INVALID_TOKEN", h.code(h.use(tok[:15])))
+	require.Empty(t, findings(h.lintReport(), "truncated-token"))
+
+	require.Equal(t, "INVALID_TOKEN", h.code(h.use(tok[:32])))
+	got := findings(h.lintReport(), "truncated-token")
+	require.Len(t, got, 1)
+	require.Equal(t, "error", got[0].Severity)
+	require.Equal(t, tok, got[0].Token)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+	require.Contains(t, got[0].Message, "first 32 characters")
+}
+
+// Ensure expired-token-reused fires when a token is resent after TOKEN_EXPIRED, even
+// when the scenario renames that code, and not when the client logs in again.
+func TestLintExpiredTokenReused(t *testing.T) {
+	sc := *DefaultScenario()
+	sc.Errors = map[Code]ErrorOverride{CodeTokenExpired: {Code: "SESSION_EXPIRED"}}
+	h := start(t, Options{Version: "R10", Scenario: &sc})
+	tok := h.login()
+	h.advance(time.Hour) // F6: the idle hour
+	require.Equal(t, "SESSION_EXPIRED", h.code(h.use(tok)))
+	fresh := h.login()
+	require.Equal(t, "OK", h.code(h.use(fresh)))
+	require.Empty(t, findings(h.lintReport(), "expired-token-reused"))
+
+	h.use(tok)
+	got := findings(h.lintReport(), "expired-token-reused")
+	require.Len(t, got, 1)
+	require.Equal(t, tok, got[0].Token)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+}
+
+// Ensure idle-rule-assumed fires when an R12 token dies in active use and the user
+// never logs in again (F9), and gives way to active-token-expired (info) once it does.
+func TestLintIdleRuleAssumed(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	for h.code(h.use(tok)) == "OK" {
+		h.advance(10 * time.Minute)
+	}
+	rejected := h.lastID()
+	r := h.lintReport()
+	got := findings(r, "idle-rule-assumed")
+	require.Len(t, got, 1)
+	require.Equal(t, "warning", got[0].Severity)
+	require.Equal(t, []uint64{rejected}, got[0].Requests)
+	require.Equal(t, t0.Add(2*time.Hour), got[0].First)
+	require.Contains(t, got[0].Message, "user mpadministrator@CRMDEMO got no new token afterwards")
+	require.Contains(t, got[0].Message, "from R12 (F9) every token dies 2 h after issue, used or not")
+	require.Empty(t, findings(r, "active-token-expired"))
+
+	h.use(h.login())
+	r = h.lintReport()
+	require.Empty(t, findings(r, "idle-rule-assumed"))
+	got = findings(r, "active-token-expired")
+	require.Len(t, got, 1)
+	require.Equal(t, "info", got[0].Severity)
+	require.Equal(t, []uint64{rejected}, got[0].Requests)
+}
+
+// Ensure a Web API key token on R10 (2 h from issue, F7) dying in use is judged the
+// same way, and an idle user token dying of its idle hour (F6) is not.
+func TestLintIdleRuleAssumedKeyOnR10(t *testing.T) {
+	h := startVersion(t, "R10")
+	user := h.login()
+	h.use(user)
+	h.advance(time.Hour)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(user)))
+	require.Empty(t, findings(h.lintReport(), "idle-rule-assumed"))
+
+	key := h.keyLogin()
+	for h.code(h.use(key)) == "OK" {
+		h.advance(30 * time.Minute)
+	}
+	got := findings(h.lintReport(), "idle-rule-assumed")
+	require.Len(t, got, 1)
+	require.Equal(t, key, got[0].Token)
+	require.Contains(t, got[0].Message, "key …2192")
+	require.Contains(t, got[0].Message, "from R10 (F7)")
+}
+
+// Ensure released-token-used fires on a token used after its release (F8), and not
+// when the client logs in again after releasing.
+func TestLintReleasedTokenUsed(t *testing.T) {
+	h := startVersion(t, "R10")
+	tok := h.login()
+	require.Equal(t, "OK", h.code(h.post("authentication/token/release", map[string]any{"token": tok})))
+	h.use(h.login())
+	require.Empty(t, findings(h.lintReport(), "released-token-used"))
+
+	require.Equal(t, "TOKEN_RELEASED", h.code(h.use(tok)))
+	got := findings(h.lintReport(), "released-token-used")
+	require.Len(t, got, 1)
+	require.Equal(t, tok, got[0].Token)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+}
+
+// Ensure token-misplaced fires on a GET with the token in an Authorization header and
+// a POST with it in the query (F5), and not on a GET with the token in its query
+// beside an unrelated Authorization header.
+func TestLintTokenMisplaced(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	req, err := http.NewRequest(http.MethodGet, h.APIURL("contact_information/show")+"?"+url.Values{"token": {tok}}.Encode(), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer not-an-issued-token")
+	require.Equal(t, "OK", h.code(h.do(req)))
+	r := h.lintReport()
+	require.Empty(t, findings(r, "token-misplaced"))
+	require.Empty(t, r.Findings)
+
+	req, err = http.NewRequest(http.MethodGet, h.APIURL("contact_information/show"), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	require.Equal(t, "INVALID_REQUEST", h.code(h.do(req)))
+	getID := h.lastID()
+	req, err = http.NewRequest(http.MethodPost, h.APIURL("contact_information/create")+"?"+url.Values{"token": {tok}}.Encode(), strings.NewReader(`{}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	h.do(req)
+	postID := h.lastID()
+
+	r = h.lintReport()
+	got := findings(r, "token-misplaced")
+	require.Len(t, got, 2)
+	require.Equal(t, []uint64{getID}, got[0].Requests)
+	require.Contains(t, got[0].Message, "in the Authorization header instead of the query parameter token")
+	require.Equal(t, []uint64{postID}, got[1].Requests)
+	require.Contains(t, got[1].Message, "in the query of a POST instead of the JSON body field token")
+	require.Empty(t, findings(r, "contract-violation"), "token-misplaced says it better")
+}
+
+// Ensure contract-violation fires on a login without organisation (F2), one finding
+// per path and reason, and not on a wrong password.
+func TestLintContractViolation(t *testing.T) {
+	h := startVersion(t, "R12")
+	require.Equal(t, "INVALID_CREDENTIALS", h.code(h.post("authentication/token", creds("password", "wrong"))))
+	require.Empty(t, h.lintReport().Findings)
+
+	body := map[string]any{"username": docUser, "password": docPass}
+	h.post("authentication/token", body)
+	first := h.lastID()
+	h.post("authentication/token", body)
+	got := findings(h.lintReport(), "contract-violation")
+	require.Len(t, got, 1)
+	require.Equal(t, 2, got[0].Count)
+	require.Equal(t, []uint64{first, h.lastID()}, got[0].Requests)
+	require.Contains(t, got[0].Message, "organisation")
+}
+
+// Ensure login-per-request fires at ten logins each used once while the previous
+// token lived, and not at nine.
+func TestLintLoginPerRequest(t *testing.T) {
+	h := startVersion(t, "R12")
+	var logins []uint64
+	for range 9 {
+		tok := h.login()
+		logins = append(logins, h.lastID())
+		h.use(tok)
+	}
+	require.Empty(t, findings(h.lintReport(), "login-per-request"))
+
+	h.use(h.login())
+	logins = append(logins, h.lastID()-1)
+	got := findings(h.lintReport(), "login-per-request")
+	require.Len(t, got, 1)
+	require.Equal(t, "warning", got[0].Severity)
+	require.Equal(t, 10, got[0].Count)
+	require.Equal(t, logins, got[0].Requests)
+}
+
+// Ensure method-not-in-release fires on a key login before R10 (F7), and not on R10.
+func TestLintMethodNotInRelease(t *testing.T) {
+	h := startVersion(t, "R9")
+	r := h.post("authentication/web_api_key/token", nil, "Authorization", basic(docKey))
+	require.Equal(t, "METHOD_NOT_AVAILABLE", h.code(r))
+	got := findings(h.lintReport(), "method-not-in-release")
+	require.Len(t, got, 1)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+	require.Contains(t, got[0].Message, "authentication/web_api_key/token was called once on R9")
+
+	h = startVersion(t, "R10")
+	h.keyLogin()
+	require.Empty(t, findings(h.lintReport(), "method-not-in-release"))
+}
+
+// Ensure never-released counts live unreleased R10 tokens (F8), and nothing once the
+// client releases them.
+func TestLintNeverReleased(t *testing.T) {
+	h := startVersion(t, "R11")
+	tok := h.login()
+	h.use(tok)
+	got := findings(h.lintReport(), "never-released")
+	require.Len(t, got, 1)
+	require.Equal(t, "info", got[0].Severity)
+	require.Equal(t, 1, got[0].Count)
+	require.Equal(t, tok, got[0].Token)
+
+	h.post("authentication/token/release", map[string]any{"token": tok})
+	require.Empty(t, h.lintReport().Findings)
+}
+
+// Ensure deprecated-release-used fires on a release on R12 (F8), and not on R10.
+func TestLintDeprecatedReleaseUsed(t *testing.T) {
+	h := startVersion(t, "R10")
+	h.post("authentication/token/release", map[string]any{"token": h.login()})
+	require.Empty(t, h.lintReport().Findings)
+
+	require.NoError(t, func() error { _, err := h.SetVersion("R12"); return err }())
+	r := h.post("authentication/token/release", map[string]any{"token": h.login()})
+	require.Equal(t, "true", r.Header.Get("Deprecation"))
+	got := findings(h.lintReport(), "deprecated-release-used")
+	require.Len(t, got, 1)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+}
+
+// Ensure a reset clears the lint with the journal and the tokens.
+func TestLintAfterReset(t *testing.T) {
+	h := startVersion(t, "R12")
+	h.use(h.login()[:40])
+	require.NotEmpty(t, h.lintReport().Findings)
+	h.Reset()
+	require.Empty(t, h.lintReport().Findings)
+}
+
+// Ensure a token whose login has left the journal's ring is still judged by its
+// value (rebuilt from the store), and the rules point at the journaled rejection.
+func TestLintTokenOutlivesItsLogin(t *testing.T) {
+	h := startVersion(t, "R12")
+	h.journal = newJournal(5)
+	tok := h.login()
+	for h.code(h.use(tok)) == "OK" {
+		h.advance(10 * time.Minute)
+	}
+	for _, e := range h.Journal() {
+		require.Empty(t, e.Issued, "the login is out of the journal")
+	}
+	got := findings(h.lintReport(), "idle-rule-assumed")
+	require.Len(t, got, 1)
+	require.Equal(t, tok, got[0].Token)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+}
+
+// Ensure a token the control API expires early while in use (a fault a client must
+// survive) is judged like one that reached its limit: the client that logs in again
+// gets only the info.
+func TestLintExpiredEarlyInUse(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	h.use(tok)
+	require.NoError(t, h.ExpireToken(tok))
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok)))
+	h.use(h.login())
+	r := h.lintReport()
+	noErrorsOrWarnings(t, r)
+	require.Len(t, findings(r, "active-token-expired"), 1)
+}
+
+// Ensure the lint can run while clients log in, use and release tokens and the clock
+// moves (run under -race), and every report it gives is well-formed.
+func TestLintConcurrent(t *testing.T) {
+	h := startVersion(t, "R10")
+	done := make(chan struct{})
+	errs := make(chan error, 8)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				req, _ := http.NewRequest(http.MethodPost, h.APIURL("authentication/token"), strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := h.Client().Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				var env struct {
+					Data struct{ Token string } `json:"data"`
+				}
+				_ = json.NewDecoder(resp.Body).Decode(&env)
+				resp.Body.Close()
+				if resp, err := h.Client().Get(h.APIURL("contact_information/show") + "?token=" + env.Data.Token[:20]); err == nil {
+					resp.Body.Close()
+				}
+				_, _ = h.Advance(time.Minute)
+			}
+		}()
+	}
+	for i := 0; i < 20 || len(h.Journal()) < 100; i++ {
+		r := h.Lint()
+		require.Len(t, r.Summary, 3)
+		for _, f := range r.Findings {
+			require.NotEmpty(t, f.Message)
+			require.Positive(t, f.Count)
+		}
+	}
+	close(done)
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
+	require.NotEmpty(t, findings(h.Lint(), "truncated-token"))
+}
+
+// Ensure each sandbox has its own lint (INTERFACE §8): a truncated token in a sandbox
+// shows under its admin_url and in its Lint, not at the root; and a token of the root
+// presented in the sandbox is no truncation of anything there.
+func TestLintPerSandbox(t *testing.T) {
+	h := startVersion(t, "R12")
+	sb, err := h.NewSandbox(SandboxOptions{Version: "R12"})
+	require.NoError(t, err)
+	login, err := http.Post(sb.BaseURL(h.URL)+"/authentication/token", "application/json",
+		strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+	require.NoError(t, err)
+	var env struct {
+		Data struct{ Token string } `json:"data"`
+	}
+	require.NoError(t, json.NewDecoder(login.Body).Decode(&env))
+	login.Body.Close()
+	resp, err := http.Get(sb.BaseURL(h.URL) + "/contact_information/show?token=" + env.Data.Token[:32])
+	require.NoError(t, err)
+	resp.Body.Close()
+	resp, err = http.Get(sb.BaseURL(h.URL) + "/contact_information/show?token=" + h.login()[:32])
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	resp, err = http.Get(h.URL + sb.Prefix() + "/__admin/lint")
+	require.NoError(t, err)
+	var overHTTP LintReport
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&overHTTP))
+	resp.Body.Close()
+	got := findings(overHTTP, "truncated-token")
+	require.Len(t, got, 1)
+	require.Equal(t, env.Data.Token, got[0].Token)
+	require.Len(t, findings(sb.Lint(), "truncated-token"), 1)
+	require.Empty(t, h.lintReport().Findings)
+}
+
+// Ensure injected faults are judged as what the client saw, not as the release's
+// rules (INTERFACE §9): a fault's TOKEN_EXPIRED on a live token makes no
+// idle-rule-assumed, but resending that token is still expired-token-reused; a fault
+// that only delays leaves the answer, and its judgement, alone.
+func TestLintFaults(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	h.use(tok)
+	_, err := h.AddFault(FaultSpec{Operation: "*", Match: FaultMatch{Token: tok}, Answer: &FaultAnswer{Code: "TOKEN_EXPIRED"}})
+	require.NoError(t, err)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok)))
+	r := h.lintReport()
+	require.Empty(t, findings(r, "idle-rule-assumed"))
+	require.Empty(t, findings(r, "active-token-expired"))
+
+	require.Equal(t, "OK", h.code(h.use(tok))) // the fault fired once; the token lives
+	got := findings(h.lintReport(), "expired-token-reused")
+	require.Len(t, got, 1)
+	require.Equal(t, []uint64{h.lastID()}, got[0].Requests)
+
+	h = startVersion(t, "R12")
+	tok = h.login()
+	for range 12 { // in use until 1 h 50 …
+		require.Equal(t, "OK", h.code(h.use(tok)))
+		h.advance(10 * time.Minute)
+	}
+	_, err = h.AddFault(FaultSpec{Operation: "*", Delay: time.Millisecond})
+	require.NoError(t, err)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok))) // … dead at 2 h: delayed, then answered by the rule
+	j := h.Journal()
+	require.NotEmpty(t, j[len(j)-1].Fault)
+	require.Len(t, findings(h.lintReport(), "idle-rule-assumed"), 1, "a delay is no answer")
+}
