@@ -36,7 +36,7 @@ const FaultForever = faults.Forever
 
 // AddFault adds a fault; errors name the bad field.
 func (m *Mock) AddFault(spec FaultSpec) (Fault, error) {
-	if err := m.contract.checkFaultOperation(spec.Operation); err != nil {
+	if err := m.contract().checkFaultOperation(spec.Operation); err != nil {
 		return Fault{}, err
 	}
 	f, err := m.faults.Add(spec)
@@ -74,7 +74,7 @@ func (m *Mock) ClearFaults() {
 // parameters refuse: no request could ever match it (the fault set checks the shape).
 func (c *Contract) checkFaultOperation(op string) error {
 	resource, action, ok := strings.Cut(op, "/")
-	if !ok || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease {
+	if !ok || c == nil || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease {
 		return nil
 	}
 	for _, p := range [...]struct{ name, value string }{{"resource", resource}, {"action", action}} {
