@@ -2,12 +2,16 @@ package mockserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +158,159 @@ func TestFaultDelayOutlastsWriteTimeout(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no answer")
 	}
+}
+
+// Ensure the server as a whole holds under concurrent clients across the root and
+// sandboxes (bounded: 10 workers × 40 rounds, loopback): sandboxes created past the
+// limit (429), used, moved, deleted and dropped by TTL sweeps while in use; faults
+// added and cleared while firing; tokens expired, revoked and swept (KeepDead: none)
+// while presented; journals, timelines, lint and lists read all along. Every answer is
+// JSON (the envelope on the Web API), nothing panics, the limit holds, and afterwards
+// the root answers as before.
+func TestConcurrentRootAndSandboxes(t *testing.T) {
+	const workers, rounds, maxSB = 10, 40, 6
+	wall := clockwork.NewFakeClock()
+	var logs syncBuffer
+	h := start(t, Options{Version: "R10", WallClock: wall, MaxSandboxes: maxSB, SandboxTTL: time.Minute, KeepDead: -1,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	rootTok := h.login()
+	tr := &http.Transport{MaxIdleConnsPerHost: workers}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	login, _ := json.Marshal(creds())
+
+	var (
+		mu       sync.Mutex
+		problems []string
+		tooMany  int
+	)
+	fail := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		}
+	}
+	// do sends a request; it answers the HTTP status and the decoded JSON (nil on a
+	// transport error, which only a dropped connection may cause).
+	do := func(method, u, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, u, strings.NewReader(body))
+		if err != nil {
+			fail("%s %s: %v", method, u, err)
+			return 0, nil
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var v map[string]any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			fail("%s %s: %d, not JSON: %q", method, u, resp.StatusCode, hzClip(raw))
+		}
+		return resp.StatusCode, v
+	}
+	api := func(base, method, path, body string) (string, map[string]any) {
+		_, v := do(method, base+path, body)
+		if v == nil {
+			return "", nil
+		}
+		c := statusCode(v)
+		if c == "" {
+			fail("%s %s: no status.code in %v", method, path, v)
+		}
+		return c, v
+	}
+	token := func(v map[string]any) string {
+		d, _ := v["data"].(map[string]any)
+		s, _ := d["token"].(string)
+		return s
+	}
+	rootBase := h.URL + h.BasePath()
+
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range rounds {
+				switch w % 5 {
+				case 0, 1: // a parallel suite: its own sandbox, used then (sometimes) deleted
+					st, v := do("POST", h.URL+"/__admin/sandboxes", `{"version":"R12"}`)
+					if st == http.StatusTooManyRequests {
+						mu.Lock()
+						tooMany++
+						mu.Unlock()
+						continue
+					}
+					if st != http.StatusCreated {
+						fail("create: %d %v", st, v)
+						continue
+					}
+					base, admin, id := v["base_url"].(string), v["admin_url"].(string), v["id"].(string)
+					c, lv := api(base, "POST", "/authentication/token", string(login))
+					tok := token(lv)
+					if c == "OK" {
+						api(base, "GET", "/contact_information/show?token="+url.QueryEscape(tok), "")
+						do("POST", admin+"/clock/advance", `{"duration":"61m"}`)
+						do("GET", admin+"/tokens/"+url.PathEscape(tok), "")
+						do("POST", admin+"/faults", `{"operation":"*","times":2}`)
+						api(base, "GET", "/contact_information/show?token="+url.QueryEscape(tok), "")
+						do("GET", admin+"/requests?limit=5", "")
+						do("GET", admin+"/lint", "")
+					}
+					if i%3 != 0 { // the others are left to the TTL sweeps
+						do("DELETE", h.URL+"/__admin/sandboxes/"+id, "")
+					}
+				case 2: // the root's client: log in, use, release; faults come and go under it
+					c, lv := api(rootBase, "POST", "/authentication/token", string(login))
+					tok := token(lv)
+					if c == "OK" {
+						api(rootBase, "GET", "/contact_information/show?token="+url.QueryEscape(tok), "")
+						api(rootBase, "POST", "/authentication/token/release", `{"token":"`+tok+`"}`)
+					}
+					if i%5 == 0 {
+						do("POST", h.URL+"/__admin/faults", `{"operation":"contact_information/show","after":1,"times":3,"answer":{"code":"TOKEN_EXPIRED"}}`)
+					}
+					if i%7 == 0 {
+						do("DELETE", h.URL+"/__admin/faults", "")
+					}
+				case 3: // token faults on tokens in use, and the store's sweeps (KeepDead: none)
+					c, lv := api(rootBase, "POST", "/authentication/token", string(login))
+					tok := token(lv)
+					if c != "OK" {
+						continue
+					}
+					switch i % 3 {
+					case 0:
+						do("POST", h.URL+"/__admin/tokens/"+tok+"/expire", "")
+					case 1:
+						do("POST", h.URL+"/__admin/tokens/"+tok+"/revoke", "")
+					}
+					api(rootBase, "GET", "/contact_information/show?token="+url.QueryEscape(tok), "")
+					do("GET", h.URL+"/__admin/tokens/"+tok, "")
+				case 4: // readers, and the wall clock that drives the sandbox TTL sweeps
+					do("GET", h.URL+"/__admin/sandboxes", "")
+					do("GET", h.URL+"/__admin/tokens", "")
+					do("GET", h.URL+"/__admin/requests?limit=50&code=OK", "")
+					do("GET", h.URL+"/__admin/lint", "")
+					do("GET", h.URL+"/__admin/faults", "")
+					if i%4 == 0 {
+						wall.Advance(40 * time.Second)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range problems {
+		t.Error(p)
+	}
+	assert.LessOrEqual(t, len(h.Sandboxes()), maxSB)
+	assert.NotContains(t, logs.String(), "panic")
+	h.ClearFaults()
+	assert.Equal(t, "OK", h.code(h.use(rootTok)), "the root's first token is still live: sandboxes never moved its clock")
+	st, _ := do("GET", h.URL+"/__admin/health", "")
+	assert.Equal(t, http.StatusOK, st)
+	t.Logf("%d creates refused at the limit of %d", tooMany, maxSB)
 }
