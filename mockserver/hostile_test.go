@@ -21,6 +21,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/faults"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -212,6 +213,24 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 			return `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
 		},
 		"mib": func(n int) int { return n << 20 },
+		// fault adds a fault of m from its control API JSON and answers "" (so it can
+		// open a path). Faults outlive the case: give them times 1 and fire them in it.
+		"fault": func(spec string) (string, error) {
+			fs, err := faults.ParseSpec([]byte(spec), func(c string) bool { return knownCode(Code(c)) })
+			if err != nil {
+				return "", err
+			}
+			_, err = m.AddFault(fs)
+			return "", err
+		},
+		// pctall percent-encodes every byte of s (as a path segment may carry it).
+		"pctall": func(s string) string {
+			var b strings.Builder
+			for i := 0; i < len(s); i++ {
+				fmt.Fprintf(&b, "%%%02X", s[i])
+			}
+			return b.String()
+		},
 		// sandbox is the path prefix (/sandboxes/{id}) of a sandbox of m, made once per
 		// case, whose clock starts a day after the root's.
 		"sandbox": func() string {
@@ -384,8 +403,8 @@ func TestHostileInputs(t *testing.T) {
 					if code != c.Expect.Code {
 						t.Errorf("status.code %s, want %s (%s)", code, c.Expect.Code, hzClip(body))
 					}
-				} else if json.Valid(body) && strings.Contains(string(body), `"status"`) {
-					t.Errorf("want net/http's refusal, got an envelope %s", hzClip(body))
+				} else if hzIsEnvelope(body) {
+					t.Errorf("want no envelope (net/http's refusal or the control API's JSON), got %s", hzClip(body))
 				}
 				if h := c.Expect.Header; h != "" {
 					k, v, _ := strings.Cut(h, ":")
@@ -403,6 +422,19 @@ func TestHostileInputs(t *testing.T) {
 			t.Errorf("server %q logged a recovered panic:\n%s", name, l.logs.String())
 		}
 	}
+}
+
+// hzIsEnvelope tells a Web API envelope (an object with status and data) from the
+// control API's JSON (whose journal entries have a status of their own) and from
+// net/http's plain-text refusals.
+func hzIsEnvelope(body []byte) bool {
+	var v map[string]json.RawMessage
+	if json.Unmarshal(body, &v) != nil {
+		return false
+	}
+	_, status := v["status"]
+	_, data := v["data"]
+	return status && data
 }
 
 // hzTokensMoved checks how the store changed: unchanged, one token issued, or one
