@@ -314,3 +314,38 @@ func TestConcurrentRootAndSandboxes(t *testing.T) {
 	assert.Equal(t, http.StatusOK, st)
 	t.Logf("%d creates refused at the limit of %d", tooMany, maxSB)
 }
+
+// Ensure a token presented a million times (and rejected in between) keeps 16 + 16
+// events and exact counts, and its timeline stays time-ordered with the expiry in its
+// place: the event list does not grow with the presentations.
+func TestTokenTimelineMillionPresentations(t *testing.T) {
+	n := 1_000_000
+	if raceEnabled {
+		n = 100_000
+	}
+	h := startVersion(t, "R10")
+	tok := h.login()
+	r := h.tokens.holding(tok)
+	require.NotNil(t, r)
+	for i := range n {
+		kind, code := evUsed, CodeOK
+		if i%10 == 9 {
+			kind, code = evRejected, CodeInternal // a fault's answer on a live token
+		}
+		h.tokens.note(r, kind, uint64(i+2), t0.UnixNano()+int64(i), code)
+	}
+	require.Len(t, r.ev.first, eventKeep)
+	require.Len(t, r.ev.last, eventKeep)
+	assert.LessOrEqual(t, cap(r.ev.first)+cap(r.ev.last), 4*eventKeep, "the lists never grow past their bound")
+	h.advance(2 * time.Hour)
+	tl, ok := h.TokenTimeline(tok)
+	require.True(t, ok)
+	assert.Equal(t, n-n/10, tl.Uses)
+	assert.Equal(t, n/10, tl.Rejections)
+	assert.Equal(t, n-2*eventKeep, tl.Omitted)
+	require.Len(t, tl.Events, 1+2*eventKeep+1, "issued, 16 + 16 kept, expired")
+	for i := 1; i < len(tl.Events); i++ {
+		assert.False(t, tl.Events[i].Time.Before(tl.Events[i-1].Time), "events out of order at %d", i)
+	}
+	assert.Equal(t, "expired", tl.Events[len(tl.Events)-1].Event)
+}
