@@ -349,3 +349,32 @@ func TestTokenTimelineMillionPresentations(t *testing.T) {
 	}
 	assert.Equal(t, "expired", tl.Events[len(tl.Events)-1].Event)
 }
+
+// Ensure the fault set is bounded as the rest of the mock is: a fault body is at most
+// 16 KiB (a 1 MiB message used to be kept, and nothing limited how many: a client
+// could hold gigabytes with a few thousand posts), at most MaxFaults faults are set
+// (429 beyond, naming the way out), and with thousands set the right one still fires.
+func TestFaultSetBounded(t *testing.T) {
+	h := startVersion(t, "R10")
+	big := `{"operation":"*","answer":{"code":"INTERNAL_ERROR","message":"` + strings.Repeat("m", 1<<20-100) + `"}}`
+	st, v := h.admin("POST", "/__admin/faults", big)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, st, "%.200v", v)
+	assert.Contains(t, v["error"], "16384")
+	assert.Empty(t, h.Faults())
+
+	for i := range MaxFaults - 1 {
+		_, err := h.AddFault(FaultSpec{Operation: "authentication/token", Match: FaultMatch{User: fmt.Sprintf("user%d", i)}, Times: FaultForever})
+		require.NoError(t, err)
+	}
+	h.addFault(`{"operation":"authentication/token","match":{"user":"` + docUser + `"},"answer":{"code":"INVALID_CREDENTIALS"}}`)
+	st, v = h.admin("POST", "/__admin/faults", `{"operation":"*"}`)
+	assert.Equal(t, http.StatusTooManyRequests, st, "%v", v)
+	assert.Contains(t, v["error"], "DELETE /__admin/faults")
+	_, err := h.AddFault(FaultSpec{Operation: "*"})
+	assert.ErrorIs(t, err, ErrTooManyFaults)
+
+	assert.Equal(t, "INVALID_CREDENTIALS", h.code(h.post("authentication/token", creds())), "the last of %d faults fires", MaxFaults)
+	assert.Equal(t, "OK", h.code(h.post("authentication/token", creds())), "once")
+	require.True(t, h.DeleteFault("f1"))
+	h.addFault(`{"operation":"*"}`) // room again
+}

@@ -34,6 +34,16 @@ type Fault = faults.Fault
 // FaultForever is FaultSpec.Times for a fault that fires until deleted.
 const FaultForever = faults.Forever
 
+// MaxFaults is how many faults a mock holds, spent ones included; AddFault answers
+// ErrTooManyFaults beyond it (HTTP 429).
+const MaxFaults = faults.MaxFaults
+
+// ErrTooManyFaults: the mock holds MaxFaults faults.
+var ErrTooManyFaults = faults.ErrTooMany
+
+// faultBodyLimit caps a POST /__admin/faults body: a fault is a few hundred bytes.
+const faultBodyLimit = 16 << 10
+
 // AddFault adds a fault; errors name the bad field.
 func (m *Mock) AddFault(spec FaultSpec) (Fault, error) {
 	if err := m.contract().checkFaultOperation(spec.Operation); err != nil {
@@ -245,9 +255,13 @@ func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string) {
 // Control API: /__admin/faults.
 
 func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, adminBodyLimit))
-	if err != nil {
+	body, err := io.ReadAll(io.LimitReader(r.Body, faultBodyLimit+1))
+	switch {
+	case err != nil:
 		adminError(w, http.StatusBadRequest, "body: %v", err)
+		return
+	case len(body) > faultBodyLimit:
+		adminError(w, http.StatusRequestEntityTooLarge, "body: a fault may be at most %d bytes", faultBodyLimit)
 		return
 	}
 	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })
@@ -256,7 +270,11 @@ func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, err := m.AddFault(spec)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrTooManyFaults):
+		adminError(w, http.StatusTooManyRequests, "%v", err)
+		return
+	case err != nil:
 		adminError(w, http.StatusBadRequest, "%v", err)
 		return
 	}

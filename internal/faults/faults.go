@@ -32,6 +32,13 @@ const (
 // Forever is Spec.Times for a fault that fires until it is deleted (JSON "times": 0).
 const Forever = -1
 
+// MaxFaults is how many faults a set holds, spent ones included (Set.Add answers
+// ErrTooMany beyond it).
+const MaxFaults = 10_000
+
+// ErrTooMany: the set holds MaxFaults faults.
+var ErrTooMany = errors.New("too many faults")
+
 // DefaultCode is the answer of a fault that names none and neither delays nor drops.
 const DefaultCode = "INTERNAL_ERROR"
 
@@ -302,6 +309,9 @@ func (s *Set) Add(spec Spec) (Fault, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.faults) >= MaxFaults {
+		return Fault{}, fmt.Errorf("%w: the limit of %d is reached (spent ones count); delete some (DELETE /__admin/faults/{id}) or all (DELETE /__admin/faults)", ErrTooMany, MaxFaults)
+	}
 	s.nextID++
 	f := &Fault{ID: "f" + strconv.Itoa(s.nextID), Spec: spec.resolved(), Active: true}
 	s.faults = append(s.faults, f)
