@@ -378,3 +378,35 @@ func TestFaultSetBounded(t *testing.T) {
 	require.True(t, h.DeleteFault("f1"))
 	h.addFault(`{"operation":"*"}`) // room again
 }
+
+// Ensure the mock's clock stays where its token times are exact: token times are Unix
+// nanoseconds (an int64 ends in 2262), so advancing by 2562047h or setting the year
+// 2300 used to issue tokens dated 1731, and setting 1600 silently stopped elsewhere.
+// Each move outside the epoch to 2200 is a 400 naming the field, the clock unmoved.
+func TestClockStaysInRange(t *testing.T) {
+	h := startVersion(t, "R12")
+	for _, c := range []struct{ path, body, field string }{
+		{"/__admin/clock/advance", `{"duration":"2562047h"}`, "duration"},
+		{"/__admin/clock/set", `{"now":"2300-01-01T00:00:00Z"}`, "now"},
+		{"/__admin/clock/set", `{"now":"2200-01-01T00:00:00Z"}`, "now"},
+		{"/__admin/clock/set", `{"now":"1600-01-01T00:00:00Z"}`, "now"},
+		{"/__admin/clock/set", `{"now":"1969-12-31T23:59:59Z"}`, "now"},
+		{"/__admin/sandboxes", `{"start":"2500-01-01T00:00:00Z"}`, "start"},
+	} {
+		st, v := h.admin("POST", c.path, c.body)
+		assert.Equal(t, http.StatusBadRequest, st, "%s %s: %v", c.path, c.body, v)
+		assert.Regexp(t, "^"+c.field+"[ :]", v["error"], c.body)
+		assert.Equal(t, t0, h.Now(), "the clock did not move")
+	}
+	_, err := New(Options{Start: time.Date(2263, 1, 1, 0, 0, 0, 0, time.UTC)})
+	assert.ErrorContains(t, err, "start:")
+
+	last := time.Date(2199, 12, 31, 23, 0, 0, 0, time.UTC) // the latest hours still work exactly
+	require.NoError(t, h.SetNow(last))
+	tok := h.login()
+	tk, ok := h.Token(tok)
+	require.True(t, ok)
+	assert.Equal(t, last, tk.IssuedAt)
+	assert.Equal(t, last.Add(2*time.Hour), tk.ExpiresAt)
+	assert.Equal(t, "OK", h.code(h.use(tok)))
+}

@@ -187,6 +187,9 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		if start.IsZero() {
 			start = time.Now().UTC().Truncate(time.Second) // the one wall-clock read: the default start
 		}
+		if err := clockInRange(start); err != nil {
+			return nil, fmt.Errorf("start: %w", err)
+		}
 		m.fake = clockwork.NewFakeClockAt(start.UTC())
 	}
 	if m.fake != nil {
@@ -214,6 +217,23 @@ func (m *Mock) Clock() clockwork.Clock { return m.clock }
 // FakeClock is the mock's fake clock, or nil on the real clock.
 func (m *Mock) FakeClock() *clockwork.FakeClock { return m.fake }
 
+// The range of the mock's own clock moves (start, Advance, SetNow): token times are
+// Unix nanoseconds (an int64 holds the years 1678 to 2262) and JWT dates Unix
+// seconds, so the clock stays from the epoch to 2200, where every expiry is exact.
+var (
+	clockMin = time.Unix(0, 0).UTC()
+	clockMax = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// clockInRange refuses a moment outside [clockMin, clockMax).
+func clockInRange(t time.Time) error {
+	if t.Before(clockMin) || !t.Before(clockMax) {
+		return fmt.Errorf("%s is outside the mock clock's range, %s to %s", t.UTC().Format(time.RFC3339Nano),
+			clockMin.Format(time.RFC3339), clockMax.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // Advance moves the fake clock forward by d (d must not be negative).
 func (m *Mock) Advance(d time.Duration) (time.Time, error) {
 	if m.fake == nil {
@@ -224,6 +244,9 @@ func (m *Mock) Advance(d time.Duration) (time.Time, error) {
 	}
 	m.clockMu.Lock()
 	defer m.clockMu.Unlock()
+	if to := m.fake.Now().Add(d); clockInRange(to) != nil {
+		return time.Time{}, fmt.Errorf("duration %s: %w", d, clockInRange(to))
+	}
 	m.fake.Advance(d)
 	now := m.fake.Now()
 	m.log.Info("clock advanced", "by", d.String(), "now", now.UTC().Format(time.RFC3339Nano))
@@ -234,6 +257,9 @@ func (m *Mock) Advance(d time.Duration) (time.Time, error) {
 func (m *Mock) SetNow(t time.Time) error {
 	if m.fake == nil {
 		return ErrRealClock
+	}
+	if err := clockInRange(t); err != nil {
+		return fmt.Errorf("now: %w", err)
 	}
 	m.clockMu.Lock()
 	defer m.clockMu.Unlock()
