@@ -410,3 +410,28 @@ func TestClockStaysInRange(t *testing.T) {
 	assert.Equal(t, last.Add(2*time.Hour), tk.ExpiresAt)
 	assert.Equal(t, "OK", h.code(h.use(tok)))
 }
+
+// Ensure one hostile request is one bounded log line: the path and the reason are
+// logged as the journal keeps them (cut at 2 KiB), not as sent (a 60 KB path made a
+// 120 KB line at info, twice over when a fault fired: log collectors split or drop such
+// lines).
+func TestLogLinesBounded(t *testing.T) {
+	var logs syncBuffer
+	h := start(t, Options{Version: "R10", Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	tok := h.login()
+	long := strings.Repeat("a", 60000)
+	h.addFault(`{"operation":"*","times":0,"answer":{"code":"INTERNAL_ERROR"}}`)
+	for _, target := range []string{"/contact_information/" + long + "?token=" + tok, "/" + long, "/x/y/" + long} {
+		resp, err := h.Client().Get(h.URL + h.BasePath() + target)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	resp, err := h.Client().Get(h.URL + "/" + long)
+	require.NoError(t, err)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	require.GreaterOrEqual(t, len(lines), 6)
+	for _, l := range lines {
+		assert.Less(t, len(l), 8<<10, "a log line of %d bytes: %.120s…", len(l), l)
+	}
+}

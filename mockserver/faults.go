@@ -165,7 +165,7 @@ func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op, rest string, bo
 	if !ok {
 		return "", nil
 	}
-	m.log.Info("fault fired", "fault", f.ID, "operation", fr.Operation, "method", r.Method, "path", r.URL.Path,
+	m.log.Info("fault fired", "fault", f.ID, "operation", clipAt(fr.Operation, journalTextLimit), "method", r.Method, "path", clipAt(r.URL.Path, journalTextLimit),
 		"answer", faultEffect(f), "mock_time", m.clock.Now().UTC().Format(time.RFC3339Nano), "token", shortToken(fr.Token))
 	a := base
 	a.fault, a.presented = f.ID, fr.Token

@@ -139,8 +139,10 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 		if a.issued != "" {
 			tok = a.issued
 		}
-		m.log.LogAttrs(ctx, level, msg, slog.Uint64("id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("code", st.Code), slog.String("reason", st.Description),
+		// the method, path and reason as the journal keeps them: cut at 2 KiB, so one
+		// hostile request is never a 100 KB log line
+		m.log.LogAttrs(ctx, level, msg, slog.Uint64("id", id), slog.String("method", e.Method), slog.String("path", e.Path),
+			slog.String("code", st.Code), slog.String("reason", e.Description),
 			slog.String("mock_time", e.Time.UTC().Format(time.RFC3339Nano)), slog.String("token", shortToken(tok)))
 	}
 }
