@@ -231,6 +231,10 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 			}
 			return b.String()
 		},
+		// sandboxid is the id of the case's sandbox (see sandbox).
+		"sandboxid": func() string {
+			return strings.TrimPrefix(fm["sandbox"].(func() string)(), sandboxPrefix)
+		},
 		// sandbox is the path prefix (/sandboxes/{id}) of a sandbox of m, made once per
 		// case, whose clock starts a day after the root's.
 		"sandbox": func() string {
