@@ -435,3 +435,45 @@ func TestLogLinesBounded(t *testing.T) {
 		assert.Less(t, len(l), 8<<10, "a log line of %d bytes: %.120s…", len(l), l)
 	}
 }
+
+// Ensure a sandbox with a request in flight is not idle: a TTL sweep during a long
+// request (here a 1 h delay fault, TTL 1 m) used to drop the sandbox under it, so the
+// suite's next request met a 404. The TTL counts from the end of the last request.
+func TestSandboxTTLSparesRequestsInFlight(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	h := start(t, Options{Version: "R10", WallClock: wall, SandboxTTL: time.Minute})
+	t.Cleanup(func() { wall.Advance(2 * time.Hour) }) // a wait that did not end must not hold Close
+	s := h.createSandbox("")
+	st, v := s.admin("POST", "/faults", `{"operation":"authentication/token","delay":"1h"}`)
+	require.Equal(t, http.StatusCreated, st, "%v", v)
+	done := make(chan string, 1)
+	go func() {
+		body, _ := json.Marshal(creds())
+		resp, err := h.Client().Post(s.base+"/authentication/token", "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		code, _, _ := hzEnvelope(b)
+		done <- code
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, wall.BlockUntilContext(ctx, 2), "the TTL sweep's timer and the delay are waiting")
+	ids := func() []string {
+		var out []string
+		for _, sb := range h.Sandboxes() { // lists after a sweep of its own
+			out = append(out, sb.ID)
+		}
+		return out
+	}
+	wall.Advance(2 * time.Minute)
+	assert.Equal(t, []string{s.id}, ids(), "kept while its request is in flight")
+	wall.Advance(time.Hour)
+	require.Equal(t, "OK", <-done)
+	assert.Equal(t, []string{s.id}, ids(), "the TTL counts from the end of the request")
+	wall.Advance(time.Minute)
+	assert.Empty(t, ids(), "idle for the TTL after its last request")
+}

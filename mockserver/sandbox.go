@@ -60,6 +60,7 @@ type Sandbox struct {
 
 	created  time.Time    // wall clock
 	lastUsed atomic.Int64 // wall clock, Unix nanoseconds: the TTL counts from here
+	inflight atomic.Int64 // requests being served: a sandbox serving one is not idle
 }
 
 // Prefix is the sandbox's path prefix on the root's server: /sandboxes/{ID}.
@@ -104,7 +105,7 @@ func newSandboxSet(opts Options, wall clockwork.Clock) *sandboxSet {
 }
 
 func (s *sandboxSet) expired(sb *Sandbox, now int64) bool {
-	return s.ttl > 0 && now-sb.lastUsed.Load() >= int64(s.ttl)
+	return s.ttl > 0 && sb.inflight.Load() == 0 && now-sb.lastUsed.Load() >= int64(s.ttl)
 }
 
 // get finds a live sandbox and marks it used.
@@ -204,7 +205,13 @@ func (s *sandboxSet) sweepLocked(now int64) (next int64) {
 	for _, sb := range s.byID {
 		if s.expired(sb, now) {
 			s.removeLocked(sb, "idle for --sandbox-ttl")
-		} else if at := sb.lastUsed.Load() + int64(s.ttl); next == 0 || at < next {
+			continue
+		}
+		at := sb.lastUsed.Load() + int64(s.ttl)
+		if at <= now { // in flight: idle no sooner than a TTL after it ends
+			at = now + int64(s.ttl)
+		}
+		if next == 0 || at < next {
 			next = at
 		}
 	}
@@ -319,6 +326,11 @@ func (m *Mock) serveSandbox(w http.ResponseWriter, r *http.Request) {
 		u.RawPath = raw
 	}
 	r2.URL = &u
+	sb.inflight.Add(1)
+	defer func() { // the TTL counts from the end of the request; then it may be idle
+		sb.lastUsed.Store(m.sandboxes.wall.Now().UnixNano())
+		sb.inflight.Add(-1)
+	}()
 	sb.Mock.ServeHTTP(w, r2)
 }
 
