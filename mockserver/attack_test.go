@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -476,4 +477,66 @@ func TestSandboxTTLSparesRequestsInFlight(t *testing.T) {
 	assert.Equal(t, []string{s.id}, ids(), "the TTL counts from the end of the request")
 	wall.Advance(time.Minute)
 	assert.Empty(t, ids(), "idle for the TTL after its last request")
+}
+
+// Ensure passwords and Web API keys reach no log line (debug level included), no
+// journal entry, violation, lint finding or token listing, whatever shape the login
+// takes: wrong types, broken JSON, trailing bytes, NUL and bad escapes in the password,
+// deep nesting, the wrong content type, the password in the query; keys as Basic
+// with a password, without a colon, not base64, as Bearer, on other methods.
+func TestNoSecretsInLogsOrControlAPI(t *testing.T) {
+	var logs syncBuffer
+	h := start(t, Options{Version: "R10", Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	const pw = "S3cretPW"
+	const key = "ZZKEYSECRET00000000000000000ABCD"
+	send := func(method, u, ct, auth, body string) {
+		req, err := http.NewRequest(method, u, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", ct)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := h.Client().Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	user := `{"username":"` + docUser + `","organisation":"` + docOrg + `","password":`
+	for _, b := range []string{
+		user + `"` + pw + `"}`,
+		user + `"` + pw + `","unit":"nope"}`,
+		user + `"` + pw + `"`,
+		user + `["` + pw + `"]}`,
+		user + `{"p":"` + pw + `"}}`,
+		user + `"` + pw + `","extra":1}`,
+		user + `"` + pw + `"}xx` + pw,
+		user + `"` + pw + `\uZZZZ"}`,
+		user + `"` + pw + "\x00" + `"}`,
+		user + strings.Repeat("[", 5000) + `"` + pw + `"` + strings.Repeat("]", 5000) + `}`,
+	} {
+		for _, ct := range []string{"application/json", "text/plain"} {
+			send("POST", h.APIURL("authentication/token")+"?password="+pw, ct, "", b)
+		}
+	}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, auth := range []string{"Basic " + b64(key+":"), "Basic " + b64(key+":"+pw), "Basic " + b64(key),
+		"Basic " + key, "Bearer " + key, "basic  " + b64(key+":")} {
+		for _, body := range []string{``, `{"unit":"x"}`, `{"unit":5}`, `nope`} {
+			send("POST", h.APIURL("authentication/web_api_key/token"), "application/json", auth, body)
+		}
+		send("GET", h.APIURL("contact_information/show"), "", auth, "")
+	}
+	var admin strings.Builder
+	for _, p := range []string{"/__admin/requests", "/__admin/violations", "/__admin/lint", "/__admin/tokens"} {
+		resp, err := h.Client().Get(h.URL + p)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		admin.Write(b)
+	}
+	for where, text := range map[string]string{"the logs": logs.String(), "the control API": admin.String()} {
+		for _, secret := range []string{pw, key, b64(key + ":"), key[:16]} {
+			assert.NotContains(t, text, secret, "%s show a secret", where)
+		}
+	}
 }
