@@ -540,3 +540,42 @@ func TestNoSecretsInLogsOrControlAPI(t *testing.T) {
 		}
 	}
 }
+
+// Ensure a delay fault's times hold under concurrent requests: of 20 requests at once,
+// exactly `times` wait (counted when they arrive, not when they are answered), the
+// rest are answered at once, and the journal names the fault on exactly those.
+func TestFaultDelayTimesConcurrent(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	h := start(t, Options{Version: "R10", WallClock: wall})
+	t.Cleanup(func() { wall.Advance(2 * time.Hour) })
+	tok := h.login()
+	id := h.addFault(`{"operation":"contact_information/show","delay":"1h","times":3}`)
+	const n = 20
+	codes := make(chan string, n)
+	for range n {
+		go func() { codes <- rootUse(h, tok) }()
+	}
+	for range n - 3 {
+		select {
+		case c := <-codes:
+			assert.Equal(t, "OK", c)
+		case <-time.After(10 * time.Second):
+			t.Fatal("a request not chosen by the fault is held")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, wall.BlockUntilContext(ctx, 3), "three requests wait")
+	wall.Advance(time.Hour)
+	for range 3 {
+		assert.Equal(t, "OK", <-codes, "answered normally after the delay")
+	}
+	fired := 0
+	for _, f := range journalFaults(h.Mock) {
+		if f == id {
+			fired++
+		}
+	}
+	assert.Equal(t, 3, fired)
+	assert.EqualValues(t, 3, h.faultList()[id]["fired"])
+}
