@@ -579,3 +579,23 @@ func TestFaultDelayTimesConcurrent(t *testing.T) {
 	assert.Equal(t, 3, fired)
 	assert.EqualValues(t, 3, h.faultList()[id]["fired"])
 }
+
+// Ensure a request in flight in a sandbox with a tiny TTL does not spin the TTL sweep:
+// the sweep looks again at the latest a second later, not a nanosecond.
+func TestSandboxTinyTTLInFlightDoesNotSpin(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	h := start(t, Options{Version: "R10", WallClock: wall, SandboxTTL: time.Nanosecond})
+	s, err := h.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	s.inflight.Add(1) // as serveSandbox does while it serves a request
+	wall.Advance(time.Millisecond)
+	now := wall.Now().UnixNano()
+	h.sandboxes.mu.Lock()
+	next := h.sandboxes.sweepLocked(now)
+	h.sandboxes.mu.Unlock()
+	assert.Len(t, h.Sandboxes(), 1, "kept while in flight")
+	assert.GreaterOrEqual(t, next-now, int64(time.Second), "the next sweep")
+	s.inflight.Add(-1)
+	wall.Advance(time.Second)
+	assert.Empty(t, h.Sandboxes(), "dropped once idle")
+}

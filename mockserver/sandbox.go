@@ -208,8 +208,8 @@ func (s *sandboxSet) sweepLocked(now int64) (next int64) {
 			continue
 		}
 		at := sb.lastUsed.Load() + int64(s.ttl)
-		if at <= now { // in flight: idle no sooner than a TTL after it ends
-			at = now + int64(s.ttl)
+		if at <= now { // in flight: idle no sooner than a TTL after it ends (look again then, or in 1 s)
+			at = now + int64(max(s.ttl, time.Second))
 		}
 		if next == 0 || at < next {
 			next = at
