@@ -215,3 +215,53 @@ func TestLintCommandSandbox(t *testing.T) {
 		t.Errorf("root: exit %d\n%s", code, out)
 	}
 }
+
+// Ensure --lint-report is written also when a request outlasts the shutdown grace (a
+// client held by a delay fault): serve exits 1, saying so, and the report is there.
+func TestServeLintReportAfterShutdownTimeout(t *testing.T) {
+	defer func(g time.Duration) { shutdownGrace = g }(shutdownGrace)
+	shutdownGrace = 200 * time.Millisecond
+	file := filepath.Join(t.TempDir(), "lint.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R12", "--log-level", "error", "--lint-report", file}, pw, io.Discard)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	root := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+	resp, err := http.Post(root+"/__admin/faults", "application/json", strings.NewReader(`{"operation":"authentication/token","delay":"1m"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	held, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { // a client held by the delay until the test ends
+		req, _ := http.NewRequestWithContext(held, http.MethodPost, root+"/crmapi/rest/v2/authentication/token",
+			strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // the login is waiting in its delay
+	cancel()
+	select {
+	case code := <-done:
+		if code != 1 {
+			t.Errorf("serve exited %d, want 1 (a request outlasted the shutdown grace)", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("no lint report: %v", err)
+	}
+}

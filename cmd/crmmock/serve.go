@@ -215,21 +215,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	code := 0
+	if err := srv.Shutdown(sctx); err != nil { // a request outlasted the grace (e.g. held by a delay fault)
 		logger.Error("shutdown", "err", err)
-		return 1
+		code = 1
 	}
-	if c.lintReport != "" {
+	if c.lintReport != "" { // written either way: the journal so far is the run's evidence
 		if err := writeLintReport(c.lintReport, m.Lint()); err != nil {
 			logger.Error("lint report", "err", err)
 			return 1
 		}
 		logger.Info("lint report written", "file", c.lintReport)
 	}
-	return 0
+	return code
 }
+
+// shutdownGrace is how long a shutdown waits for requests in flight (tests shorten it).
+var shutdownGrace = 10 * time.Second
 
 // writeLintReport writes the report as JSON (serve --lint-report), whole or not at all.
 func writeLintReport(path string, r mockserver.LintReport) error {
