@@ -599,3 +599,21 @@ func TestSandboxTinyTTLInFlightDoesNotSpin(t *testing.T) {
 	wall.Advance(time.Second)
 	assert.Empty(t, h.Sandboxes(), "dropped once idle")
 }
+
+// Ensure a sandbox created by a request without a Host header (HTTP/1.0) gets URLs a
+// client can use: the address the request came in on, not "http:///sandboxes/…".
+func TestSandboxURLsWithoutHost(t *testing.T) {
+	h := startVersion(t, "R12")
+	conn, err := net.Dial("tcp", h.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /__admin/sandboxes HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+	require.NoError(t, err)
+	raw, err := io.ReadAll(conn)
+	require.NoError(t, err)
+	_, body, _ := strings.Cut(string(raw), "\r\n\r\n")
+	var v map[string]any
+	require.NoError(t, json.Unmarshal([]byte(body), &v), "%s", raw)
+	assert.Equal(t, h.URL+"/sandboxes/"+v["id"].(string)+"/crmapi/rest/v2", v["base_url"])
+	assert.Equal(t, h.URL+"/sandboxes/"+v["id"].(string)+"/__admin", v["admin_url"])
+}

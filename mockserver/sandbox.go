@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -354,7 +355,11 @@ func rootURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); host == "" && ok {
+		host = addr.String() // HTTP/1.0 without Host: the address the request came in on
+	}
+	return scheme + "://" + host
 }
 
 func (sb *Sandbox) info(root string) sandboxInfo {
