@@ -14,6 +14,10 @@ test: vet
 	$(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory examples
 
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet ./...
+
 ## examples: examples/python (pytest-3) and examples/node (node --test) against a fresh build; each skips when its tool is missing, but fails on CI=true
 examples: build
 	@fail=0; \

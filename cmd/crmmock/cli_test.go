@@ -189,3 +189,25 @@ func TestBinaryHealthBareEnvironment(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, 1, ee.ExitCode(), "%s", out)
 }
+
+// Ensure the listening line keeps the host --addr asked for (0.0.0.0, not the [::] the
+// listener reports) with the real port (INTERFACE §1: the real port for :0).
+func TestListenURLHost(t *testing.T) {
+	for _, c := range []struct{ asked, got, want string }{
+		{"0.0.0.0:8080", "[::]:8080", "0.0.0.0:8080"},
+		{"127.0.0.1:0", "127.0.0.1:41234", "127.0.0.1:41234"},
+		{"localhost:0", "127.0.0.1:41234", "localhost:41234"},
+		{"[::1]:0", "[::1]:41234", "[::1]:41234"},
+		{":8080", "[::]:8080", "[::]:8080"},
+	} {
+		if got := listenURLHost(c.asked, addrString(c.got)); got != c.want {
+			t.Errorf("listenURLHost(%q, %s) = %q, want %q", c.asked, c.got, got, c.want)
+		}
+	}
+}
+
+// addrString is a net.Addr that prints as itself.
+type addrString string
+
+func (a addrString) Network() string { return "tcp" }
+func (a addrString) String() string  { return string(a) }

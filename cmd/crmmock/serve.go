@@ -202,7 +202,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	srv := mockserver.NewHTTPServer(m, logger)
-	fmt.Fprintf(stdout, "crmmock listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "crmmock listening on http://%s\n", listenURLHost(c.addr, ln.Addr()))
 	rel := m.Version()
 	logger.Info("serving", "version", rel.Name, "profile", rel.Profile.Name, "base_path", m.BasePath(), "clock", c.clock, "now", m.Now().Format(time.RFC3339))
 
@@ -246,4 +246,15 @@ func writeLintReport(path string, r mockserver.LintReport) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// listenURLHost is HOST:PORT for the listening line: the host as --addr asked for it
+// (0.0.0.0 stays 0.0.0.0, not the [::] the listener reports) and the real port (for :0).
+func listenURLHost(asked string, got net.Addr) string {
+	host, _, err := net.SplitHostPort(asked)
+	_, port, err2 := net.SplitHostPort(got.String())
+	if err != nil || err2 != nil || host == "" {
+		return got.String()
+	}
+	return net.JoinHostPort(host, port)
 }
