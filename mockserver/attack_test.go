@@ -617,3 +617,22 @@ func TestSandboxURLsWithoutHost(t *testing.T) {
 	assert.Equal(t, h.URL+"/sandboxes/"+v["id"].(string)+"/crmapi/rest/v2", v["base_url"])
 	assert.Equal(t, h.URL+"/sandboxes/"+v["id"].(string)+"/__admin", v["admin_url"])
 }
+
+// Ensure listing sandboxes (the dashboard does it every 2 s) counts their faults
+// without copying them: with 10 000 faults in a sandbox, one listing allocated their
+// copies (1.5 MB per sandbox, per listing).
+func TestSandboxListCountsFaultsWithoutCopies(t *testing.T) {
+	h := startVersion(t, "R12")
+	s, err := h.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	for range MaxFaults {
+		_, err := s.AddFault(FaultSpec{Operation: "*"})
+		require.NoError(t, err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	info := s.info(h.URL)
+	runtime.ReadMemStats(&after)
+	assert.Equal(t, MaxFaults, info.Faults)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated to describe one sandbox")
+}

@@ -366,7 +366,7 @@ func (sb *Sandbox) info(root string) sandboxInfo {
 	return sandboxInfo{
 		ID: sb.ID, BaseURL: sb.BaseURL(root), AdminURL: sb.AdminURL(root), Version: sb.Version().Name,
 		Now: sb.Now().UTC(), CreatedAt: sb.created.UTC(), LastRequestAt: time.Unix(0, sb.lastUsed.Load()).UTC(),
-		Tokens: sb.tokens.heldCount(), Faults: len(sb.Faults()),
+		Tokens: sb.tokens.heldCount(), Faults: sb.faults.Len(),
 	}
 }
 

@@ -319,6 +319,9 @@ func (s *Set) Add(spec Spec) (Fault, error) {
 	return *f, nil
 }
 
+// Len is how many faults the set holds, spent ones included.
+func (s *Set) Len() int { return int(s.size.Load()) }
+
 // List is every fault, oldest first, with its counts.
 func (s *Set) List() []Fault {
 	s.mu.Lock()
