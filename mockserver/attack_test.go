@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"runtime"
 	"strings"
@@ -70,6 +71,15 @@ func TestJournalKeepsNoRequestLine(t *testing.T) {
 	assert.Equal(t, "contact_information/"+long[:journalTextLimit-len("contact_information/")], j[2].Operation, "a long operation is cut, not dropped")
 	assert.Less(t, grown, int64(12<<20), "the journal of %d long requests grew the heap by %d MB", 3*n, grown>>20)
 	runtime.KeepAlive(h)
+
+	// A request handed to ServeHTTP in process (no request line, no RequestURI) is cut too.
+	req, err := http.NewRequest("GET", h.BasePath()+"/contact_information/"+long, nil)
+	require.NoError(t, err)
+	h.Mock.ServeHTTP(httptest.NewRecorder(), req)
+	j = h.Journal()
+	e := j[len(j)-1]
+	assert.LessOrEqual(t, len(e.Path), journalTextLimit)
+	assert.LessOrEqual(t, len(e.Operation), journalTextLimit)
 }
 
 // Ensure a sandbox's control API never hands a client over to the root's: a control

@@ -109,8 +109,9 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 	}
 	// net/http slices the method and the URI out of the request line it read (up to
 	// MaxHeaderBytes), and the path and the operation share that memory: when the line
-	// is long, the entry keeps its own copies, cut, never the line.
-	if len(r.Method)+len(r.RequestURI) > journalTextLimit {
+	// (or, for a request handed to ServeHTTP in process, the path) is long, the entry
+	// keeps its own copies, cut, never the line.
+	if len(r.Method)+len(r.RequestURI)+len(e.Path) > journalTextLimit {
 		e.Method = strings.Clone(clipAt(e.Method, journalTextLimit))
 		e.Path = strings.Clone(clipAt(e.Path, journalTextLimit))
 		e.Operation = strings.Clone(clipAt(e.Operation, journalTextLimit))
