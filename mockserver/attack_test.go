@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -645,4 +646,75 @@ func TestSandboxListCountsFaultsWithoutCopies(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	assert.Equal(t, MaxFaults, info.Faults)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<10), "bytes allocated to describe one sandbox")
+}
+
+// Ensure 3 000 requests on the mock's real routes (control calls, sandboxes, tokens,
+// faults, the Web API), each mutated by dot segments, doubled or encoded slashes, NUL,
+// bytes that are not UTF-8 or a long segment, under every method with odd bodies, never
+// panic and always answer JSON (the envelope or {"error"}), never a 500.
+func TestRandomPathsNeverPanic(t *testing.T) {
+	var logs syncBuffer
+	h := start(t, Options{Version: "R12", Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	tok := h.login()
+	s, err := h.NewSandbox(SandboxOptions{Version: "R10"})
+	require.NoError(t, err)
+	_, err = s.AddFault(FaultSpec{Operation: "*", Times: FaultForever, After: 50})
+	require.NoError(t, err)
+	routes := []string{"/__admin/health", "/__admin/clock", "/__admin/clock/advance", "/__admin/clock/set", "/__admin/version",
+		"/__admin/tokens", "/__admin/tokens/" + tok, "/__admin/tokens/" + tok + "/expire", "/__admin/tokens/" + tok + "/revoke",
+		"/__admin/tokens/revoke", "/__admin/requests?limit=3", "/__admin/requests?since=x", "/__admin/violations", "/__admin/lint",
+		"/__admin/scenario", "/__admin/faults", "/__admin/faults/f1", "/__admin/sandboxes", "/__admin/sandboxes/nope", // not s: a DELETE would end the sandbox part
+		"/__admin/reset", "/crmapi/rest/v2/authentication/token", "/crmapi/rest/v2/authentication/web_api_key/token",
+		"/crmapi/rest/v2/authentication/token/release", "/crmapi/rest/v2/contact_information/show?token=" + tok}
+	odd := []string{"", ".", "..", "%2F", "%2e%2e", "%00", "%FF", "é", "x", strings.Repeat("a", 3000), s.ID, "sandboxes", "__admin"}
+	mutate := func(rng *rand.Rand, p string) string {
+		path, query, _ := strings.Cut(p, "?")
+		segs := strings.Split(path, "/")
+		switch k := 1 + rng.IntN(len(segs)-1); rng.IntN(5) {
+		case 0: // a segment replaced
+			segs[k] = odd[rng.IntN(len(odd))]
+		case 1: // a segment inserted
+			segs = append(segs[:k], append([]string{odd[rng.IntN(len(odd))]}, segs[k:]...)...)
+		case 2: // a doubled slash
+			segs = append(segs[:k], append([]string{""}, segs[k:]...)...)
+		case 3: // a dot-dot after a made-up segment
+			segs = append(segs[:k], append([]string{"x", ".."}, segs[k:]...)...)
+		}
+		out := strings.Join(segs, "/")
+		if query != "" {
+			out += "?" + query
+		}
+		return out
+	}
+	methods := []string{"GET", "GET", "POST", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+	bodies := []string{"", "{}", "null", "[]", "{", `{"token":"` + tok + `"}`, `{"duration":"1h"}`, `{"now":"2024-01-01T09:00:00Z"}`,
+		`{"operation":"*"}`, `{"version":"R9"}`, "\x00\xff", `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`}
+	rng := rand.New(rand.NewPCG(1, 2))
+	served := map[int]int{}
+	for i := range 3000 {
+		raw := routes[rng.IntN(len(routes))]
+		for range rng.IntN(3) / 2 * (1 + rng.IntN(2)) { // half unmutated, else one or two mutations
+			raw = mutate(rng, raw)
+		}
+		if rng.IntN(3) == 0 {
+			raw = "/sandboxes/" + s.ID + raw
+		}
+		u, err := url.Parse(raw)
+		if err != nil {
+			continue // not a request target net/http would hand over
+		}
+		method, body := methods[rng.IntN(len(methods))], bodies[rng.IntN(len(bodies))]
+		req := &http.Request{Method: method, URL: u, RequestURI: raw, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/json"}}, Host: "crmmock.test",
+			Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
+		rec := httptest.NewRecorder()
+		h.Mock.ServeHTTP(rec, req)
+		served[rec.Code]++
+		ct := rec.Header().Get("Content-Type")
+		if rec.Code >= 500 || ct == "application/json" && !json.Valid(rec.Body.Bytes()) || ct != "application/json" {
+			t.Fatalf("request %d: %s %s (%q): %d %s %s", i, method, raw, body, rec.Code, ct, hzClip(rec.Body.Bytes()))
+		}
+	}
+	assert.NotContains(t, logs.String(), "panic")
+	t.Logf("answers by status: %v", served)
 }
