@@ -718,3 +718,31 @@ func TestRandomPathsNeverPanic(t *testing.T) {
 	assert.NotContains(t, logs.String(), "panic")
 	t.Logf("answers by status: %v", served)
 }
+
+// Ensure a large --max-sandboxes holds exactly: 2 000 sandboxes, the next a 429 over
+// HTTP, all listed once, each its own mock, all dropped by DeleteSandboxes.
+func TestManySandboxesAtTheLimit(t *testing.T) {
+	const n = 2000
+	h := start(t, Options{Version: "R12", MaxSandboxes: n})
+	ids := map[string]bool{}
+	for range n {
+		s, err := h.NewSandbox(SandboxOptions{})
+		require.NoError(t, err)
+		ids[s.ID] = true
+	}
+	require.Len(t, ids, n, "ids are distinct")
+	st, v := h.call("POST", h.URL+"/__admin/sandboxes", "")
+	assert.Equal(t, http.StatusTooManyRequests, st, "%v", v)
+	_, err := h.NewSandbox(SandboxOptions{})
+	assert.ErrorIs(t, err, ErrTooManySandboxes)
+	st, v = h.call("GET", h.URL+"/__admin/sandboxes", "")
+	require.Equal(t, http.StatusOK, st)
+	listed := v["sandboxes"].([]any)
+	require.Len(t, listed, n)
+	for _, x := range listed {
+		delete(ids, x.(map[string]any)["id"].(string))
+	}
+	assert.Empty(t, ids, "every sandbox listed once")
+	assert.Equal(t, n, h.DeleteSandboxes())
+	assert.Empty(t, h.Sandboxes())
+}
