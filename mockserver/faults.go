@@ -180,9 +180,12 @@ func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op, rest string, bo
 		// connection are OS time, whatever clock the delay runs on.
 		rc := http.NewResponseController(w)
 		_ = rc.SetWriteDeadline(time.Time{})
-		if !m.wait(r.Context(), f.Delay) {
+		switch m.wait(r.Context(), f.Delay) {
+		case waitGone:
 			a.unanswered = fmt.Sprintf("the client went away during the %s delay of fault %s", f.Delay, f.ID)
 			return f.ID, &a
+		case waitClosed:
+			m.log.Info("fault delay cut short: the mock is closing", "fault", f.ID, "delay", f.Delay.String())
 		}
 		_ = rc.SetWriteDeadline(time.Now().Add(DefaultWriteTimeout))
 	}
@@ -219,15 +222,34 @@ func faultEffect(f faults.Firing) string {
 	return strings.Join(parts, ", ")
 }
 
-// wait sleeps d of wall time, holding nothing; false when the client went away first.
-func (m *Mock) wait(ctx context.Context, d time.Duration) bool {
+// How a fault's delay ended.
+const (
+	waitDone   = iota // the delay passed
+	waitGone          // the client went away first
+	waitClosed        // the mock (or a sandbox's root) was closed first: see Close
+)
+
+// wait sleeps d of wall time, holding nothing, unless the client goes or the mock is
+// closed first.
+func (m *Mock) wait(ctx context.Context, d time.Duration) int {
+	select { // a closed mock starts no timer
+	case <-m.closed:
+		return waitClosed
+	case <-m.rootDone:
+		return waitClosed
+	default:
+	}
 	t := m.wall.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.Chan():
-		return true
+		return waitDone
 	case <-ctx.Done():
-		return false
+		return waitGone
+	case <-m.closed:
+		return waitClosed
+	case <-m.rootDone:
+		return waitClosed
 	}
 }
 

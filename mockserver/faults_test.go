@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -445,4 +446,137 @@ func TestTokenRevokeOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, st)
 	assert.Equal(t, "INVALID_TOKEN", s.use(ts))
 	assert.Equal(t, "OK", h.code(h.use(root)))
+}
+
+// Ensure Server.Close does not wait for requests held by delay fault: with a 1 h delay
+// on a wall clock that never moves, at the root and in a sandbox, Close returns, each
+// held client gets its answer (the fault's effect, early) or a closed connection, never
+// a hang, and the delays' timers are gone.
+func TestServerCloseEndsFaultDelays(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	s, err := NewServer(Options{Version: "R10", Start: t0, WallClock: wall})
+	require.NoError(t, err)
+	defer s.Close()
+	sb, err := s.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	_, err = s.AddFault(FaultSpec{Operation: "authentication/token", Delay: time.Hour})
+	require.NoError(t, err)
+	_, err = sb.AddFault(FaultSpec{Operation: "authentication/token", Delay: time.Hour, Answer: &FaultAnswer{Code: "INTERNAL_ERROR"}})
+	require.NoError(t, err)
+
+	body, _ := json.Marshal(creds())
+	client := &http.Client{Transport: &http.Transport{}}
+	type result struct {
+		code string
+		err  error
+	}
+	urls := map[string]string{"root": s.APIURL("authentication/token"), "sandbox": sb.BaseURL(s.URL) + "/authentication/token"}
+	results := map[string]chan result{}
+	for name, u := range urls {
+		results[name] = make(chan result, 1)
+		go func() {
+			resp, err := client.Post(u, "application/json", bytes.NewReader(body))
+			if err != nil {
+				results[name] <- result{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			var env struct {
+				Status struct{ Code string } `json:"status"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&env)
+			results[name] <- result{code: env.Status.Code, err: err}
+		}()
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	require.NoError(t, wall.BlockUntilContext(wctx, 3), "both logins wait in their delays (and the sandbox TTL on its timer)")
+
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		wall.Advance(time.Hour) // let the held requests and Close end before failing
+		t.Fatal("Server.Close waits for requests held by a delay fault")
+	}
+	for name, want := range map[string]string{"root": "OK", "sandbox": "INTERNAL_ERROR"} {
+		select {
+		case r := <-results[name]:
+			if r.err == nil {
+				assert.Equal(t, want, r.code, "%s: a held request is answered with the fault's effect, early", name)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: the held client got neither an answer nor a closed connection", name)
+		}
+	}
+	assert.False(t, hasWaiters(wall), "the delays' timers are stopped")
+}
+
+// Ensure a closed Mock (serving in process, as in a custom server) holds no request in
+// a delay any more, a sandbox created after the root closed neither, and Close may be
+// called twice.
+func TestMockCloseSkipsLaterDelays(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	m, err := New(Options{Version: "R10", Start: t0, WallClock: wall})
+	require.NoError(t, err)
+	m.Close()
+	m.Close()
+	sb, err := m.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	for _, mock := range []*Mock{m, sb.Mock} {
+		_, err = mock.AddFault(FaultSpec{Operation: "authentication/token", Delay: time.Hour})
+		require.NoError(t, err)
+		body, _ := json.Marshal(creds())
+		done := make(chan *httptest.ResponseRecorder, 1)
+		go func() {
+			req := httptest.NewRequest(http.MethodPost, docBasePath+"/authentication/token", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			mock.ServeHTTP(w, req)
+			done <- w
+		}()
+		select {
+		case w := <-done:
+			assert.Contains(t, w.Body.String(), `"code":"OK"`)
+		case <-time.After(10 * time.Second):
+			wall.Advance(time.Hour)
+			t.Fatal("a closed mock held a request in a delay")
+		}
+		assert.Equal(t, []string{mock.Faults()[0].ID}, journalFaults(mock), "the firing is journaled")
+	}
+}
+
+// Ensure deleting a sandbox answers a request held in one of its delays at once (it
+// would otherwise hold its client for the whole delay in a sandbox that is gone).
+func TestSandboxDeleteEndsFaultDelays(t *testing.T) {
+	wall := clockwork.NewFakeClock()
+	h := start(t, Options{Version: "R10", WallClock: wall})
+	sb, err := h.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	_, err = sb.AddFault(FaultSpec{Operation: "authentication/token", Delay: time.Hour})
+	require.NoError(t, err)
+	body, _ := json.Marshal(creds())
+	done := make(chan string, 1)
+	go func() {
+		resp, err := h.Client().Post(sb.BaseURL(h.URL)+"/authentication/token", "application/json", bytes.NewReader(body))
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		done <- string(raw)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, wall.BlockUntilContext(ctx, 2), "the sandbox TTL's timer and the delay")
+	require.True(t, h.DeleteSandbox(sb.ID))
+	select {
+	case got := <-done:
+		assert.Contains(t, got, `"code":"OK"`)
+	case <-time.After(10 * time.Second):
+		wall.Advance(time.Hour)
+		t.Fatal("a deleted sandbox held a request in its delay")
+	}
 }

@@ -100,6 +100,10 @@ type Mock struct {
 	startScenario *Scenario       // the scenario given at New: a sandbox's default
 	startWorld    *world          // startScenario compiled (read-only; shared with sandboxes)
 	sandboxes     *sandboxSet     // nil in a sandbox: sandboxes do not nest
+
+	closed    chan struct{} // closed by Close: fault delays end at once (see wait)
+	closeOnce sync.Once
+	rootDone  <-chan struct{} // in a sandbox, the root's closed (nil at the root)
 }
 
 // New builds a Mock. Errors name the bad option.
@@ -135,6 +139,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		journal:   newJournal(defaultJournalSize),
 		faults:    faults.New(func(c string) bool { return knownCode(Code(c)) }),
 		wall:      opts.WallClock,
+		closed:    make(chan struct{}),
 
 		startScenario: sc,
 		startWorld:    w,
@@ -395,6 +400,17 @@ func (m *Mock) Violations() []JournalEntry { return m.journal.list(journalFilter
 
 // ClearJournal empties the request journal.
 func (m *Mock) ClearJournal() { m.journal.clear() }
+
+// Close is the mock's shutdown signal: requests held by a delay fault, in it and in
+// its sandboxes, end their delay at once and are answered as the fault would have
+// answered after it (or dropped, for drop_connection), and later delays are skipped.
+// A server shutting down calls it before (or while) it waits for requests in flight,
+// which a delay of minutes would otherwise hold: Server.Close does, and so does
+// crmmock serve before http.Server.Shutdown. The mock keeps answering requests;
+// calling Close again does nothing.
+func (m *Mock) Close() {
+	m.closeOnce.Do(func() { close(m.closed) })
+}
 
 // Reset drops tokens, journal and faults, puts the clock back to its start and the
 // release back to the start-up one. The fixtures stay, and so do sandboxes (each

@@ -162,6 +162,7 @@ func (s *sandboxSet) remove(id string) bool {
 
 func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	delete(s.byID, sb.ID)
+	sb.Close() // a request still held in one of its delays is answered now
 	sb.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
@@ -252,6 +253,8 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 		return nil, err
 	}
 	child.forcedVersion = o.Version != "" || inherited && m.forcedVersion // as the root: a scenario's version switches unless forced
+	// The root's Close ends the sandbox's delays too.
+	child.rootDone = m.closed
 	now := m.wall.Now()
 	sb := &Sandbox{Mock: child, ID: id, created: now}
 	sb.lastUsed.Store(now.UnixNano())

@@ -36,8 +36,10 @@ func Start(tb testing.TB, opts Options) *Server {
 }
 
 // Close shuts the server down (as httptest.Server.Close: it waits for requests in
-// flight) and drops the mock's sandboxes.
+// flight) and drops the mock's sandboxes. It closes the Mock first, so a request held
+// by a delay fault is answered at once instead of keeping Close waiting.
 func (s *Server) Close() {
+	s.Mock.Close()
 	s.Server.Close()
 	s.Mock.DeleteSandboxes()
 }

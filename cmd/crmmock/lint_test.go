@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -217,7 +218,7 @@ func TestLintCommandSandbox(t *testing.T) {
 }
 
 // Ensure --lint-report is written also when a request outlasts the shutdown grace (a
-// client held by a delay fault): serve exits 1, saying so, and the report is there.
+// client whose body is still arriving): serve exits 1, saying so, and the report is there.
 func TestServeLintReportAfterShutdownTimeout(t *testing.T) {
 	defer func(g time.Duration) { shutdownGrace = g }(shutdownGrace)
 	shutdownGrace = 200 * time.Millisecond
@@ -235,23 +236,17 @@ func TestServeLintReportAfterShutdownTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	root := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
-	resp, err := http.Post(root+"/__admin/faults", "application/json", strings.NewReader(`{"operation":"authentication/token","delay":"1m"}`))
+	addr := strings.TrimPrefix(strings.TrimSpace(line), "crmmock listening on http://")
+	conn, err := net.Dial("tcp", addr) // a login whose body never finishes arriving
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	held, stop := context.WithCancel(context.Background())
-	defer stop()
-	go func() { // a client held by the delay until the test ends
-		req, _ := http.NewRequestWithContext(held, http.MethodPost, root+"/crmapi/rest/v2/authentication/token",
-			strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
-	time.Sleep(200 * time.Millisecond) // the login is waiting in its delay
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /crmapi/rest/v2/authentication/token HTTP/1.1\r\nHost: "+addr+
+		"\r\nContent-Type: application/json\r\nContent-Length: 80\r\n\r\n{\"username\""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server has read the headers: the request is in flight
 	cancel()
 	select {
 	case code := <-done:

@@ -218,7 +218,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	code := 0
-	if err := srv.Shutdown(sctx); err != nil { // a request outlasted the grace (e.g. held by a delay fault)
+	m.Close()                                  // requests held by delay faults are answered now, not after the grace
+	if err := srv.Shutdown(sctx); err != nil { // a request outlasted the grace (e.g. a body still arriving)
 		logger.Error("shutdown", "err", err)
 		code = 1
 	}

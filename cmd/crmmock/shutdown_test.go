@@ -76,3 +76,69 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Fatal("Main did not return after the in-flight request finished")
 	}
 }
+
+// Ensure SIGINT/SIGTERM does not wait for a request held by a delay fault: a login
+// held by a 1 h delay is answered at once (the fault's effect, early), serve exits 0
+// well within the 10 s grace, and the client never hangs.
+func TestGracefulShutdownEndsFaultDelays(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R10", "--log-level", "error"}, pw, io.Discard)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the listening line: %v", err)
+	}
+	root := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	resp, err := http.Post(root+"/__admin/faults", "application/json", strings.NewReader(`{"operation":"authentication/token","delay":"1h"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("adding the fault: %d", resp.StatusCode)
+	}
+
+	held, stop := context.WithCancel(context.Background())
+	defer stop()
+	answer := make(chan string, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(held, http.MethodPost, root+"/crmapi/rest/v2/authentication/token",
+			strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := (&http.Client{Transport: &http.Transport{}}).Do(req)
+		if err != nil {
+			answer <- "error: " + err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		answer <- string(body)
+	}()
+	time.Sleep(200 * time.Millisecond) // the login is waiting in its delay
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("serve exited %d, want 0 (the held request ends with the shutdown)", code)
+		}
+	case <-time.After(shutdownGrace / 2):
+		t.Fatal("serve waits for a request held by a delay fault")
+	}
+	select {
+	case got := <-answer:
+		if !strings.Contains(got, `"code":"OK"`) && !strings.HasPrefix(got, "error: ") {
+			t.Errorf("the held login got %s", got)
+		}
+		if strings.Contains(got, "context canceled") {
+			t.Errorf("the held login was still held when serve returned: %s", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the held client got neither an answer nor a closed connection")
+	}
+}
