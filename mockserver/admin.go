@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +31,12 @@ type mockKey struct{}
 var adminRouter = sync.OnceValue(func() *mux.Router {
 	// SkipClean: no redirect to a cleaned path. Under a sandbox the router sees the path
 	// without the /sandboxes/{id} prefix, so gorilla/mux's 301 sent clients to the root.
+	// No PathPrefix subrouter: its routes inherit the prefix matcher, whose match clears
+	// a method mismatch found earlier (gorilla/mux 1.8), so a wrong method answered 404.
 	r := mux.NewRouter().SkipClean(true)
-	a := r.PathPrefix("/__admin").Subrouter()
-	on := func(path string, f func(*Mock, http.ResponseWriter, *http.Request), methods ...string) {
-		a.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+	a := &adminRoutes{r}
+	on := func(path string, f func(*Mock, http.ResponseWriter, *http.Request), methods ...string) *mux.Route {
+		return a.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			f(r.Context().Value(mockKey{}).(*Mock), w, r)
 		}).Methods(methods...)
 	}
@@ -56,7 +59,9 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 			return
 		}
 		writeJSON(w, http.StatusOK, tl)
-	}, http.MethodGet)
+	}, http.MethodGet).MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+		return r.URL.Path != "/__admin/tokens/revoke" // POST /tokens/revoke's path: GET there is a 405, as documented
+	})
 	on("/requests", func(m *Mock, w http.ResponseWriter, r *http.Request) {
 		f, err := parseJournalFilter(r.URL.Query())
 		if err != nil {
@@ -104,11 +109,49 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
 	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		adminError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		allowed := strings.Join(allowedMethods(r, req), ", ")
+		w.Header().Set("Allow", allowed)
+		adminError(w, http.StatusMethodNotAllowed, "method %s not allowed on %s (allowed: %s)", req.Method, req.URL.Path, allowed)
 	})
 	return r
 })
+
+// adminRoutes registers control calls under /__admin on the router itself.
+type adminRoutes struct{ r *mux.Router }
+
+func (a *adminRoutes) HandleFunc(path string, f func(http.ResponseWriter, *http.Request)) *mux.Route {
+	return a.r.HandleFunc("/__admin"+path, f)
+}
+
+func (a *adminRoutes) Handle(path string, h http.Handler) *mux.Route {
+	return a.r.Handle("/__admin"+path, h)
+}
+
+// allowedMethods lists, sorted, the methods r serves on req's path (for a 405's Allow
+// header); it runs only on a 405.
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var out []string
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		methods, err := route.GetMethods()
+		if err != nil {
+			return nil // no method matcher: it matches any method, so never a 405
+		}
+		for _, m := range methods {
+			if slices.Contains(out, m) {
+				continue
+			}
+			probe := *req // a shallow copy: Match reads the method and the URL
+			probe.Method = m
+			if route.Match(&probe, &mux.RouteMatch{}) {
+				out = append(out, m)
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out
+}
 
 // openAdminPage tells whether r asks for the dashboard page itself: the same static
 // document for everyone, so it needs no admin token (its API calls do).

@@ -133,3 +133,70 @@ func TestContractsServed(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, served.Paths.Map(), "/authentication/web_api_key/token", "a client generator gets the Web API")
 }
+
+// Ensure a control path called with a method it does not serve answers 405 (not 404):
+// an Allow header and a JSON error naming the methods admin-openapi.yaml documents for
+// that path, at the root and under a sandbox's admin_url. A path that is no control
+// call stays 404.
+func TestAdminWrongMethod405(t *testing.T) {
+	h := startVersion(t, "R12")
+	sb, err := h.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	doc, router := adminContract()
+	methods := []string{http.MethodDelete, http.MethodGet, http.MethodPatch, http.MethodPost, http.MethodPut, http.MethodOptions}
+	fill := strings.NewReplacer("{token}", "NOSUCHTOKEN", "{id}", "nosuchid")
+	checked := 0
+	for path := range doc.Paths.Map() {
+		if path == "/ui" {
+			continue // the dashboard page answers 405 itself (TestDashboardMethods)
+		}
+		concrete := "/__admin" + fill.Replace(path)
+		var allowed []string // what the document serves on this concrete path
+		for _, m := range methods {
+			req, err := http.NewRequest(m, concrete, nil)
+			require.NoError(t, err)
+			if _, _, err := router.FindRoute(req); err == nil {
+				allowed = append(allowed, m)
+			}
+		}
+		require.NotEmpty(t, allowed, path)
+		for _, m := range methods {
+			if slices.Contains(allowed, m) {
+				continue
+			}
+			for _, prefix := range []string{"", sb.Prefix()} {
+				st, v := h.admin(m, prefix+concrete, "")
+				if !assert.Equal(t, http.StatusMethodNotAllowed, st, "%s %s%s: %v", m, prefix, concrete, v) {
+					continue
+				}
+				msg, _ := v["error"].(string)
+				assert.Contains(t, msg, "method "+m+" not allowed on "+concrete, "%s %s", m, concrete)
+				assert.Contains(t, msg, strings.Join(allowed, ", "), "the error names the allowed methods")
+				checked++
+			}
+		}
+	}
+	assert.Greater(t, checked, 100)
+
+	// The Allow header (h.admin does not return headers).
+	for call, want := range map[string]string{
+		"PATCH /__admin/faults":                     "DELETE, GET, POST",
+		"DELETE /__admin/tokens/revoke":             "POST", // not the timeline's GET: no token is called "revoke"
+		"GET /__admin/tokens/revoke":                "POST",
+		"OPTIONS " + sb.Prefix() + "/__admin/clock": "GET",
+	} {
+		method, path, _ := strings.Cut(call, " ")
+		req, err := http.NewRequest(method, h.URL+path, nil)
+		require.NoError(t, err)
+		resp, err := h.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode, call)
+		assert.Equal(t, want, resp.Header.Get("Allow"), call)
+	}
+	for _, p := range []string{"/__admin/nothing", "/__admin/clock/nothing", "/__admin/tokens/a/b/c"} {
+		st, v := h.admin(http.MethodPatch, p, "")
+		assert.Equal(t, http.StatusNotFound, st, p)
+		assert.Contains(t, v["error"], "no control call", p)
+	}
+}
