@@ -11,8 +11,8 @@ import (
 
 const defaultJournalSize = 10000
 
-// journalTokenLimit cuts a presented token in the journal (a client sending a 1 MiB
-// token must not make the journal hold 10 000 of them).
+// journalTokenLimit cuts a presented token in the journal, in characters (INTERFACE
+// §7; a client sending a 1 MiB token must not make the journal hold 10 000 of them).
 const journalTokenLimit = 512
 
 // journalTextLimit cuts a journal entry's description and path: a reason quoting a
@@ -30,7 +30,7 @@ type JournalEntry struct {
 	Code        string    `json:"code"`      // status.code as answered
 	Description string    `json:"description"`
 	Version     string    `json:"version"`
-	Token       string    `json:"token,omitempty"`  // as presented, cut at 512 bytes
+	Token       string    `json:"token,omitempty"`  // as presented, cut at 512 characters
 	Issued      string    `json:"issued,omitempty"` // the token this request issued
 	Fault       string    `json:"fault,omitempty"`  // the fault that answered
 	Violations  []string  `json:"violations,omitempty"`
@@ -156,8 +156,27 @@ func parseJournalFilter(q map[string][]string) (journalFilter, error) {
 // memory (a token sliced from a request must not keep the request alive).
 func cutToken(s string) string { return strings.Clone(clip(s)) }
 
-// clip cuts s at journalTokenLimit bytes (see clipAt).
-func clip(s string) string { return clipAt(s, journalTokenLimit) }
+// clip cuts s at journalTokenLimit characters (runes; a byte that is no UTF-8 counts
+// as one), as the journal keeps a presented token and messages quote one. A string of
+// at most that many bytes is returned as it is, without counting; a cut string is a copy.
+func clip(s string) string {
+	if len(s) <= journalTokenLimit { // no more bytes than the limit: no more characters
+		return s
+	}
+	i := 0
+	for n := 0; n < journalTokenLimit && i < len(s); n++ {
+		if s[i] < utf8.RuneSelf { // ASCII: one byte
+			i++
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	if i == len(s) {
+		return s
+	}
+	return strings.Clone(s[:i])
+}
 
 // clipAt cuts s at limit bytes, not splitting a UTF-8 sequence; a cut string is a copy
 // (it does not keep the original alive).

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -109,22 +110,32 @@ func TestJournalKeepsNoSecrets(t *testing.T) {
 	assert.NotContains(t, string(raw), "principal")
 }
 
-// Ensure a presented token is kept verbatim but cut at 512 bytes.
+// Ensure a presented token is kept verbatim but cut at 512 characters (INTERFACE §7),
+// not bytes: a multi-byte token keeps its first 512 characters whole, and ?token=
+// finds each long token by the value the client sent.
 func TestJournalCutsLongTokens(t *testing.T) {
 	h := startVersion(t, "R10")
 	long := strings.Repeat("A", 600)
-	require.Equal(t, "INVALID_TOKEN", h.code(h.post("contact_information/update", map[string]string{"token": long})))
-	utf := strings.Repeat("A", 511) + "é" + "ZZ" // é straddles byte 512
-	require.Equal(t, "INVALID_TOKEN", h.code(h.post("contact_information/update", map[string]string{"token": utf})))
+	utf := strings.Repeat("A", 511) + "é" + "ZZ" // é is character 512 and straddles byte 512
+	wide := strings.Repeat("€", 600)             // 3 bytes a character
+	mixed := "x" + strings.Repeat("日本", 300)     // 601 characters, 1 801 bytes
+	for _, tok := range []string{long, utf, wide, mixed} {
+		require.Equal(t, "INVALID_TOKEN", h.code(h.post("contact_information/update", map[string]string{"token": tok})))
+	}
 	j := h.Journal()
-	require.Len(t, j, 2)
+	require.Len(t, j, 4)
 	assert.Equal(t, long[:512], j[0].Token)
-	assert.Equal(t, strings.Repeat("A", 511), j[1].Token, "a UTF-8 sequence is not split")
-	for _, tok := range []string{long, utf} { // ?token= finds a long token by the value the client sent
+	assert.Equal(t, strings.Repeat("A", 511)+"é", j[1].Token, "512 characters, the last one whole")
+	assert.Equal(t, strings.Repeat("€", 512), j[2].Token)
+	assert.Equal(t, []rune(mixed)[:512], []rune(j[3].Token))
+	for _, tok := range []string{long, utf, wide, mixed} { // ?token= finds a long token by the value the client sent
 		st, got, msg := h.journalOf("?token=" + url.QueryEscape(tok))
 		require.Equal(t, http.StatusOK, st, msg)
-		assert.Len(t, got, 1, "?token= with the %d-byte token as presented", len(tok))
+		assert.Len(t, got, 1, "?token= with the %d-character token as presented", utf8.RuneCountInString(tok))
 	}
+	st, got, _ := h.journalOf("?token=" + url.QueryEscape(strings.Repeat("€", 512)))
+	require.Equal(t, http.StatusOK, st)
+	assert.Len(t, got, 1, "?token= with the journal's cut finds it too")
 }
 
 // Ensure ?limit ?code ?token ?since select entries, and a bad value is a 400 naming
@@ -260,4 +271,22 @@ func TestJournalCutsLongDescriptions(t *testing.T) {
 	assert.Len(t, e.Description, journalTextLimit)
 	assert.True(t, strings.HasPrefix(e.Description, `username: "uuu`))
 	assert.Len(t, e.principal, journalTokenLimit)
+}
+
+// Ensure clip counts characters, a byte that is no UTF-8 as one, returns a short
+// string as it is without allocating, and copies only what it cuts.
+func TestClipCharacters(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", ""},
+		{strings.Repeat("€", 512), strings.Repeat("€", 512)},                                // 1 536 bytes, not cut
+		{strings.Repeat("€", 513), strings.Repeat("€", 512)},                                // cut after character 512
+		{strings.Repeat("\xff", 600), strings.Repeat("\xff", 512)},                          // not UTF-8: a byte a character
+		{strings.Repeat("A", 511) + "\U0001F600Z", strings.Repeat("A", 511) + "\U0001F600"}, // 4 bytes, kept whole
+	} {
+		assert.Equal(t, c.want, clip(c.in), "%d characters", utf8.RuneCountInString(c.in))
+	}
+	short, long := strings.Repeat("A", 512), strings.Repeat("A", 100000)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = clip(short) }), "at most 512 bytes: returned as it is")
+	assert.Equal(t, short, clip(long))
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = clip(long) }), "the cut is one copy")
 }
