@@ -318,6 +318,11 @@ func (m *Mock) Tokens() []Token { return m.tokens.list() }
 // the last reset.
 func (m *Mock) DroppedTokens() uint64 { return m.tokens.droppedCount() }
 
+// TokensFiltered lists the tokens f selects, in issue order, with every held token
+// counted by state and the dropped count, all at one moment of the mock's clock. Only
+// the listed JWTs are rebuilt: with many tokens held, a Limit keeps a listing cheap.
+func (m *Mock) TokensFiltered(f TokenFilter) TokenList { return m.tokens.listFiltered(f) }
+
 // Token looks one token up.
 func (m *Mock) Token(value string) (Token, bool) { return m.tokens.get(value) }
 
