@@ -48,8 +48,13 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/clock/set", (*Mock).setClock, http.MethodPost)
 	on("/version", (*Mock).getVersion, http.MethodGet)
 	on("/version", (*Mock).putVersion, http.MethodPut, http.MethodPost)
-	on("/tokens", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"tokens": m.Tokens(), "dropped": m.DroppedTokens()})
+	on("/tokens", func(m *Mock, w http.ResponseWriter, r *http.Request) {
+		f, err := parseTokenFilter(r.URL.Query())
+		if err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, m.TokensFiltered(f))
 	}, http.MethodGet)
 	on("/tokens/{token}", func(m *Mock, w http.ResponseWriter, r *http.Request) {
 		tok := mux.Vars(r)["token"]

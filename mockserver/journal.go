@@ -124,9 +124,9 @@ func parseJournalFilter(q map[string][]string) (journalFilter, error) {
 		return v[0], true
 	}
 	if v, ok := get("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return f, fmt.Errorf("limit: %q is not a positive whole number", v)
+		n, err := parseLimit(v)
+		if err != nil {
+			return f, err
 		}
 		f.limit = n
 	}
@@ -150,6 +150,15 @@ func parseJournalFilter(q map[string][]string) (journalFilter, error) {
 		f.since = t
 	}
 	return f, nil
+}
+
+// parseLimit reads a ?limit= value; the error names the parameter.
+func parseLimit(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("limit: %q is not a positive whole number", v)
+	}
+	return n, nil
 }
 
 // cutToken is a presented token as the journal keeps it: clip's cut, in its own

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -371,20 +372,96 @@ func (s *store) held() ([]*record, int64) {
 	return out, s.now()
 }
 
-func (s *store) list() []Token {
-	recs, _ := s.held()
-	values := make([]string, len(recs))
-	for i, r := range recs {
-		values[i] = s.value(r) // outside the lock: rebuilding a JWT signs it
+func (s *store) list() []Token { return s.listFiltered(TokenFilter{}).Tokens }
+
+// TokenFilter selects tokens (Mock.TokensFiltered, GET /__admin/tokens). The zero
+// value selects every held token.
+type TokenFilter struct {
+	State State // only the tokens in this state now; "": any
+	Limit int   // only the newest Limit (by issue) of those; 0: all
+}
+
+// TokenCounts is how many held tokens are in each state.
+type TokenCounts struct {
+	Live     int `json:"live"`
+	Expired  int `json:"expired"`
+	Released int `json:"released"`
+}
+
+// TokenList is a token listing at one moment of the mock's clock.
+type TokenList struct {
+	Tokens  []Token     `json:"tokens"`  // the selected tokens, in issue order
+	Counts  TokenCounts `json:"counts"`  // every held token by state, whatever the filter
+	Dropped uint64      `json:"dropped"` // dead tokens dropped since the last reset
+}
+
+// parseTokenFilter reads ?limit ?state (GET /__admin/tokens); the error names the
+// parameter.
+func parseTokenFilter(q map[string][]string) (TokenFilter, error) {
+	var f TokenFilter
+	if v, ok := q["limit"]; ok && len(v) > 0 {
+		n, err := parseLimit(v[0])
+		if err != nil {
+			return f, err
+		}
+		f.Limit = n
 	}
+	if v, ok := q["state"]; ok && len(v) > 0 {
+		switch st := State(v[0]); st {
+		case StateLive, StateExpired, StateReleased:
+			f.State = st
+		default:
+			return f, fmt.Errorf("state: %q is not live, expired or released", v[0])
+		}
+	}
+	return f, nil
+}
+
+// listFiltered lists the tokens f selects and counts every held one, all at one
+// moment. Counting reads states only; only the selected JWTs are rebuilt (a signature
+// each), outside the lock (the fields that rebuild a JWT never change).
+func (s *store) listFiltered(f TokenFilter) TokenList {
+	var l TokenList
+	var picked []*record // newest first
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	now := s.now()
-	out := make([]Token, len(recs))
-	for i, r := range recs {
-		out[i] = r.public(values[i], now)
+	if f.State == "" {
+		n := len(s.order)
+		if f.Limit > 0 {
+			n = min(n, f.Limit)
+		}
+		l.Tokens, picked = make([]Token, 0, n), make([]*record, 0, n)
 	}
-	return out
+	for i := len(s.order) - 1; i >= 0; i-- {
+		r := s.order[i]
+		if r.flags&flagRevoked != 0 {
+			continue
+		}
+		st := r.state(now)
+		switch st {
+		case StateLive:
+			l.Counts.Live++
+		case StateExpired:
+			l.Counts.Expired++
+		case StateReleased:
+			l.Counts.Released++
+		}
+		if (f.State == "" || st == f.State) && (f.Limit <= 0 || len(picked) < f.Limit) {
+			l.Tokens = append(l.Tokens, r.public("", now))
+			picked = append(picked, r)
+		}
+	}
+	l.Dropped = s.dropped
+	s.mu.Unlock()
+	if l.Tokens == nil {
+		l.Tokens = []Token{}
+	}
+	slices.Reverse(l.Tokens)
+	slices.Reverse(picked)
+	for i, r := range picked {
+		l.Tokens[i].Token = s.value(r)
+	}
+	return l
 }
 
 func (s *store) get(value string) (Token, bool) {

@@ -198,6 +198,11 @@ func rowState(tok string) string {
 	return fmt.Sprintf(`document.querySelector('#tl-table tr[data-token="%s"] td.state')?.textContent`, tok)
 }
 
+// countsAre: the header's token counts read want.
+func countsAre(want string) string {
+	return fmt.Sprintf(`document.getElementById("token-counts").textContent === %q`, want)
+}
+
 func TestDashboardInBrowser(t *testing.T) {
 	bctx := browser(t)
 
@@ -217,6 +222,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Logf("tokens issued over HTTP shown after %v", took)
 		require.Equal(t, "live", eval[string](t, ctx, rowState(user)))
 		require.Equal(t, "live", eval[string](t, ctx, rowState(key)))
+		waitFor(t, ctx, "header counts", countsAre("2 live · 0 expired · 0 released"))
 
 		// A clock move made by the suite shows; a use is a tick on the token's row.
 		_, err := srv.Advance(time.Minute)
@@ -234,6 +240,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "idle token expired", rowState(user)+` === "expired"`)
 		require.Equal(t, "live", eval[string](t, ctx, rowState(key)))
 		require.Equal(t, "expired", eval[string](t, ctx, fmt.Sprintf(`document.querySelector('.tl-row[data-token="%s"]').dataset.state`, user)))
+		waitFor(t, ctx, "header counts after the expiry", countsAre("1 live · 1 expired · 0 released"))
 
 		// A rejected presentation: its code and reason in the journal, a red mark on the row.
 		env := use(t, srv, user)
@@ -271,6 +278,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "released JWT row", rowState(gone)+` === "released"`)
 		waitFor(t, ctx, "lint: release on R12", `document.querySelector('#lint-list li.info[data-rule="deprecated-release-used"]') !== null`)
 		require.Equal(t, "live", eval[string](t, ctx, rowState(jwt)))
+		waitFor(t, ctx, "header counts with the JWTs", countsAre("2 live · 1 expired · 1 released"))
 
 		// Clicking a token shows its events.
 		click(t, ctx, fmt.Sprintf(`.tl-row[data-token="%s"]`, user))
@@ -324,6 +332,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "reset", `document.getElementById("clock").textContent === "2024-01-01 09:00:00 UTC" &&
 			document.querySelectorAll("#tl-table tbody tr").length === 0 && document.getElementById("release").textContent === "R10"`)
 		require.Empty(t, srv.Tokens())
+		waitFor(t, ctx, "no tokens counted", countsAre("none"))
 
 		// A reset made by the suite (journal ids keep increasing) empties the page too.
 		login(t, srv)
@@ -451,5 +460,42 @@ func TestDashboardInBrowser(t *testing.T) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("tl").scrollTop = 1e6`)))
 		waitFor(t, ctx, "oldest row drawn after scrolling", fmt.Sprintf(`document.querySelector('.tl-row[data-token="%s"]') !== null`, first))
 		waitFor(t, ctx, "its rejection marked", fmt.Sprintf(`document.querySelector('.tl-row[data-token="%s"] .mark-reject') !== null`, first))
+	})
+
+	// Ensure a mock holding more tokens than the page shows: the page lists the newest
+	// 1 000 and its header counts every token the mock holds (GET /__admin/tokens counts).
+	t.Run("over 1 000 tokens", func(t *testing.T) {
+		srv := mockserver.Start(t, mockserver.Options{Version: "R10", Start: t0})
+		var oldest string
+		for i := range 100 {
+			tok := login(t, srv)
+			if i == 0 {
+				oldest = tok
+			}
+			if i%10 == 0 {
+				require.Equal(t, "OK", release(t, srv, tok).Status.Code)
+			}
+		}
+		_, err := srv.Advance(61 * time.Minute) // F6: the 90 unreleased ones expire (idle hour)
+		require.NoError(t, err)
+		var newest string
+		for range 950 {
+			newest = login(t, srv)
+		}
+		require.Equal(t, mockserver.TokenCounts{Live: 950, Expired: 90, Released: 10}, srv.TokensFiltered(mockserver.TokenFilter{Limit: 1}).Counts)
+		ctx := tab(t, bctx, srv.URL+"/__admin/ui")
+		waitFor(t, ctx, "1 000 table rows", `document.querySelectorAll("#tl-table tbody tr").length === 1000`)
+		waitFor(t, ctx, "every held token counted", countsAre("950 live · 90 expired · 10 released"))
+		require.Equal(t, "Tokens, newest first (the timeline as a table; the newest 1000 of 1050)",
+			eval[string](t, ctx, `document.getElementById("tl-caption").textContent`))
+		require.Equal(t, "live", eval[string](t, ctx, rowState(newest)))
+		require.False(t, eval[bool](t, ctx, fmt.Sprintf(`document.querySelector('[data-token="%s"]') !== null`, oldest)), "the oldest is beyond the newest 1 000")
+		require.True(t, eval[bool](t, ctx, `(() => { const asked = performance.getEntriesByType("resource").map(e => new URL(e.name));
+			const tokens = asked.filter(u => u.pathname === "/__admin/tokens");
+			return tokens.length > 0 && tokens.every(u => u.search === "?limit=1000") })()`), "the page polls only the newest 1 000 tokens")
+
+		// A change among the tokens not shown still moves the counts.
+		require.NoError(t, srv.RevokeToken(oldest))
+		waitFor(t, ctx, "a revoked old token uncounted", countsAre("950 live · 90 expired · 9 released"))
 	})
 }

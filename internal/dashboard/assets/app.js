@@ -8,7 +8,7 @@
   const JOURNAL_CATCHUP = 5000; // asked for when more than a step arrived between polls
   const JOURNAL_CAP = 20000;    // entries kept in the page for the timeline's marks
   const JOURNAL_SHOWN = 300;    // rows in the journal table
-  const TABLE_ROWS = 1000;      // rows in the timeline's table (the timeline itself has every token)
+  const TOKENS_SHOWN = 1000;    // newest tokens asked for on each poll: the timeline's rows and its table
   const TOKEN_KEY = "crmmock-admin-token";
   const ADMIN = location.pathname.replace(/\/ui\/?$/, "");
 
@@ -160,7 +160,7 @@
 
   async function refresh() {
     const [clock, version, tokens] = await Promise.all([
-      api("GET", "/clock"), api("GET", "/version"), api("GET", "/tokens"), loadJournal(),
+      api("GET", "/clock"), api("GET", "/version"), api("GET", "/tokens?limit=" + TOKENS_SHOWN), loadJournal(),
     ]);
     if (clock.status === 404 && inSandbox()) throw new Error("this sandbox is gone (deleted, or idle longer than --sandbox-ttl)");
     if (!clock.ok) throw new Error("GET /clock answered " + clock.status);
@@ -170,6 +170,7 @@
     if (tokens.ok && tokens.text !== state.tokensText) {
       state.tokensText = tokens.text;
       state.tokens = ((tokens.data && tokens.data.tokens) || []).slice().reverse();
+      state.counts = (tokens.data && tokens.data.counts) || countStates(state.tokens); // every held token's, from the mock
       state.dropped = (tokens.data && tokens.data.dropped) || 0;
       tokensChanged = true;
     }
@@ -285,9 +286,8 @@
     setText($("profile"), v && v.profile && v.profile !== v.version ? "(" + v.profile + " rules)" : "");
     if (c && document.activeElement !== $("set-clock") && !$("set-clock").dataset.touched) $("set-clock").value = c.now;
     if (v && document.activeElement !== $("release-input") && !$("release-input").dataset.touched) $("release-input").value = v.version;
-    const n = { live: 0, expired: 0, released: 0 };
-    for (const t of state.tokens) n[t.state] = (n[t.state] || 0) + 1;
-    setText($("token-counts"), (state.tokens.length
+    const n = state.counts || countStates(state.tokens);
+    setText($("token-counts"), (heldTokens()
       ? n.live + " live · " + n.expired + " expired · " + n.released + " released"
       : "none") + (state.dropped ? " · " + state.dropped + " dead ones dropped" : ""));
     const m = ADMIN.match(/^(.*)\/sandboxes\/([^/]+)\/__admin$/);
@@ -490,11 +490,22 @@
   $("tl").addEventListener("scroll", () => { if (view) renderRows(); }, { passive: true });
   window.addEventListener("resize", () => renderTimeline(false));
 
+  // The mock lists the newest TOKENS_SHOWN tokens and counts every one it holds.
+  function countStates(toks) {
+    const n = { live: 0, expired: 0, released: 0 };
+    for (const t of toks) n[t.state] = (n[t.state] || 0) + 1;
+    return n;
+  }
+  function heldTokens() {
+    const n = state.counts || countStates(state.tokens);
+    return (n.live || 0) + (n.expired || 0) + (n.released || 0);
+  }
+
   function renderTable() {
     const rows = [];
-    const n = Math.min(view.toks.length, TABLE_ROWS);
+    const n = view.toks.length, held = heldTokens();
     $("tl-caption").textContent = "Tokens, newest first (the timeline as a table" +
-      (n < view.toks.length ? "; the newest " + n + " of " + view.toks.length : "") + ")";
+      (n < held ? "; the newest " + n + " of " + held : "") + ")";
     for (let i = 0; i < n; i++) {
       const t = view.toks[i], s = view.spans[i];
       const mk = state.marks.get(t.token) || { uses: [], rejects: [] };
