@@ -396,10 +396,6 @@ func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
 	return out
 }
 
-// prefixOf answers an issued token that presented (≥ 16 characters) is a proper
-// prefix of (the lint's truncated-token rule).
-func (m *Mock) prefixOf(presented string) (string, bool) { return m.tokens.prefixOf(presented) }
-
 // Journal is the requests received since the last reset (the newest 10 000).
 func (m *Mock) Journal() []JournalEntry { return m.journal.list(journalFilter{}) }
 

@@ -198,28 +198,39 @@ func TestJWTDatesMatchStoreOnRealClock(t *testing.T) {
 	}
 }
 
-// Ensure prefixOf finds the issued token a presented string is a proper prefix of (16
-// characters or more), for both formats, and nothing for near misses.
+// Ensure the lint's prefix lookup (truncated-token) finds the issued token a presented
+// string is a proper prefix of (16 characters or more), for both formats, and nothing
+// for near misses.
 func TestPrefixOf(t *testing.T) {
 	for _, version := range []string{"R10", "R12"} {
 		h := startVersion(t, version)
 		tok := h.login()
 		h.login()
-		got, ok := h.prefixOf(tok[:16])
+		// prefixOf presents p and answers the token the lint says it was cut from.
+		prefixOf := func(p string) (string, bool) {
+			h.ClearJournal()
+			h.use(p)
+			fs := findings(h.Lint(), "truncated-token")
+			if len(fs) == 0 {
+				return "", false
+			}
+			return fs[0].Token, true
+		}
+		got, ok := prefixOf(tok[:16])
 		assert.True(t, ok, version)
 		assert.True(t, strings.HasPrefix(got, tok[:16]))
-		got, ok = h.prefixOf(tok[:len(tok)-1])
+		got, ok = prefixOf(tok[:len(tok)-1])
 		assert.True(t, ok)
 		assert.Equal(t, tok, got)
-		_, ok = h.prefixOf(tok)
+		_, ok = prefixOf(tok)
 		assert.False(t, ok, "the whole token is no proper prefix")
-		_, ok = h.prefixOf(tok[:15])
+		_, ok = prefixOf(tok[:15])
 		assert.False(t, ok, "under 16 characters")
-		_, ok = h.prefixOf(strings.Repeat("Z", 31))
+		_, ok = prefixOf(strings.Repeat("Z", 31))
 		assert.False(t, ok, "31 characters that prefix nothing")
 		h.login() // the index follows new tokens
 		last := h.Tokens()[2].Token
-		got, ok = h.prefixOf(last[:len(last)-3])
+		got, ok = prefixOf(last[:len(last)-3])
 		assert.True(t, ok)
 		assert.Equal(t, last, got)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -164,10 +163,6 @@ type store struct {
 	order     []*record // issue order
 	nextSweep int       // sweep when len(order) reaches it
 	dropped   uint64    // dead tokens dropped since the last reset
-	gen       uint64    // changes with the set of tokens (prefix index cache)
-
-	prefixGen uint64
-	prefixIdx []string
 }
 
 const sweepMin = 1024
@@ -181,7 +176,6 @@ func newStore(now func() int64) *store {
 func (s *store) init() {
 	s.opaque, s.jwts, s.order = map[string]*record{}, map[[32]byte]*record{}, nil
 	s.nextSweep = max(sweepMin, s.keepDead+s.keepDead/4)
-	s.gen++
 }
 
 // add stores r as the token value.
@@ -200,7 +194,6 @@ func (s *store) add(r *record, value string) {
 		s.opaque[value] = r
 	}
 	s.order = append(s.order, r)
-	s.gen++
 	if len(s.order) >= s.nextSweep {
 		s.sweep(s.now())
 	}
@@ -236,7 +229,6 @@ func (s *store) sweep(now int64) {
 		s.order = slices.Clip(slices.Clone(s.order))
 	}
 	s.nextSweep = k + max(sweepMin, s.keepDead/4, k/4)
-	s.gen++
 }
 
 // forget takes r out of the lookup maps.
@@ -502,7 +494,6 @@ func (s *store) reset() {
 	s.mu.Lock()
 	s.init()
 	s.dropped = 0
-	s.prefixIdx = nil
 	s.mu.Unlock()
 }
 
@@ -538,7 +529,6 @@ func (s *store) revoke(value string) error {
 	}
 	s.forget(r)
 	r.flags |= flagRevoked
-	s.gen++
 	return nil
 }
 
@@ -547,42 +537,6 @@ func (s *store) revokeAll() {
 	s.mu.Lock()
 	s.init()
 	s.mu.Unlock()
-}
-
-// prefixOf answers an issued token that presented is a proper prefix of, for
-// presented strings of at least 16 characters (the lint's truncated-token rule). It
-// builds a sorted index of the held tokens once per change of the store (O(n log n),
-// rebuilding JWTs; lint time only), then answers in O(log n).
-func (s *store) prefixOf(presented string) (string, bool) {
-	if len(presented) < 16 {
-		return "", false
-	}
-	s.mu.Lock()
-	idx, fresh := s.prefixIdx, s.prefixGen == s.gen && s.prefixIdx != nil
-	gen := s.gen
-	s.mu.Unlock()
-	if !fresh {
-		recs, _ := s.held()
-		idx = make([]string, len(recs))
-		for i, r := range recs {
-			idx[i] = s.value(r)
-		}
-		sort.Strings(idx)
-		s.mu.Lock()
-		s.prefixIdx, s.prefixGen = idx, gen
-		s.mu.Unlock()
-	}
-	i := sort.SearchStrings(idx, presented)
-	for ; i < len(idx); i++ {
-		v := idx[i]
-		if !strings.HasPrefix(v, presented) {
-			break
-		}
-		if len(v) > len(presented) {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // randomHex is 32 uppercase hex characters from crypto/rand: opaque tokens (F6).
