@@ -257,3 +257,29 @@ func TestTokenSnapshots(t *testing.T) {
 	assert.Equal(t, j[1].ID, k.IssueRequest)
 	assert.NotContains(t, k.Principal, docKey)
 }
+
+// The store's judgement without the Web API around it (the benchmarks' baseline, the
+// fuzz and store tests): present, with INVALID_TOKEN for a token it does not hold.
+
+// use checks a token now and, when live, records the use (restarting an idle rule's
+// hour when touch is set). It answers INVALID_TOKEN for a token it does not hold.
+func (s *store) use(value string, touch bool) (*record, *apiError) {
+	p := presentCheck
+	if touch {
+		p = presentUse
+	}
+	r, _, aerr, found := s.present(value, keyOf(value), p)
+	if !found {
+		return nil, errorf(CodeInvalidToken, "token: no such token was issued")
+	}
+	return r, aerr
+}
+
+// release makes a live token unusable.
+func (s *store) release(value string) *apiError {
+	_, _, aerr, found := s.present(value, keyOf(value), presentRelease)
+	if !found {
+		return errorf(CodeInvalidToken, "token: no such token was issued")
+	}
+	return aerr
+}

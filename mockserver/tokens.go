@@ -315,29 +315,6 @@ func (r *record) expiryReason() string {
 	return r.rule().String()
 }
 
-// use checks a token now and, when live, records the use (restarting an idle rule's
-// hour when touch is set). It answers INVALID_TOKEN for a token it does not hold.
-func (s *store) use(value string, touch bool) (*record, *apiError) {
-	p := presentCheck
-	if touch {
-		p = presentUse
-	}
-	r, _, aerr, found := s.present(value, keyOf(value), p)
-	if !found {
-		return nil, errorf(CodeInvalidToken, "token: no such token was issued")
-	}
-	return r, aerr
-}
-
-// release makes a live token unusable.
-func (s *store) release(value string) *apiError {
-	_, _, aerr, found := s.present(value, keyOf(value), presentRelease)
-	if !found {
-		return errorf(CodeInvalidToken, "token: no such token was issued")
-	}
-	return aerr
-}
-
 // value is a record's token: kept for an opaque token, rebuilt for a JWT.
 func (s *store) value(r *record) string {
 	if r.jwt == nil {
