@@ -61,23 +61,24 @@ type Spec struct {
 	DropConnection bool
 }
 
-// Match narrows a fault to a user, a Web API key or a token.
+// Match narrows a fault to a user, a Web API key or a token. (The yaml tags are for
+// scenario scripts, whose fault steps carry the same body.)
 type Match struct {
 	// User: the username of a login, the user of a Web API key login, or the user a
 	// presented token was issued to.
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitempty" yaml:"user,omitempty"`
 	// Key: the Basic key of a key login, or the key that issued a presented token.
-	Key string `json:"key,omitempty"`
+	Key string `json:"key,omitempty" yaml:"key,omitempty"`
 	// Token: the token presented, verbatim.
-	Token string `json:"token,omitempty"`
+	Token string `json:"token,omitempty" yaml:"token,omitempty"`
 }
 
 // Answer is the error envelope a fault answers with.
 type Answer struct {
-	Code    string `json:"code"`
-	Message string `json:"message,omitempty"`
+	Code    string `json:"code" yaml:"code,omitempty"`
+	Message string `json:"message,omitempty" yaml:"message,omitempty"`
 	// HTTPStatus, when set, is the HTTP status regardless of --error-status.
-	HTTPStatus int `json:"http_status,omitempty"`
+	HTTPStatus int `json:"http_status,omitempty" yaml:"http_status,omitempty"`
 }
 
 // wireSpec is Spec's JSON form: Go durations as text, "times": 0 for Forever and an

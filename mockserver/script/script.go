@@ -135,19 +135,11 @@ type Fault struct {
 	DropConnection bool `yaml:"drop_connection,omitempty" json:"drop_connection,omitempty"`
 }
 
-// FaultMatch narrows a fault.
-type FaultMatch struct {
-	User  string `yaml:"user,omitempty" json:"user,omitempty"`
-	Key   string `yaml:"key,omitempty" json:"key,omitempty"`
-	Token string `yaml:"token,omitempty" json:"token,omitempty"`
-}
+// FaultMatch narrows a fault to a user, a key or a token: the control API's own type.
+type FaultMatch = mockserver.FaultMatch
 
-// FaultAnswer is what a fault answers.
-type FaultAnswer struct {
-	Code       string `yaml:"code,omitempty" json:"code,omitempty"`
-	Message    string `yaml:"message,omitempty" json:"message,omitempty"`
-	HTTPStatus int    `yaml:"http_status,omitempty" json:"http_status,omitempty"`
-}
+// FaultAnswer is what a fault answers: the control API's own type.
+type FaultAnswer = mockserver.FaultAnswer
 
 // SandboxSpec creates a sandbox (INTERFACE §8) with the script's fixtures.
 type SandboxSpec struct {
