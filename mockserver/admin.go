@@ -82,8 +82,8 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 	on("/violations", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"violations": m.Violations()})
 	}, http.MethodGet)
-	a.Handle(dashboard.Path, dashboard.Handler()) // the page answers 405 itself
-	a.Handle(dashboard.Path+"/", dashboard.Handler())
+	a.Handle(dashboard.Path, dashboard.Handler()).Methods(http.MethodGet, http.MethodHead)
+	a.Handle(dashboard.Path+"/", dashboard.Handler()).Methods(http.MethodGet, http.MethodHead)
 	on("/lint", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, m.Lint())
 	}, http.MethodGet)

@@ -69,18 +69,12 @@ func hashSource(s string) string {
 // Size is the page's size in bytes as served (every asset included).
 func Size() int { return len(build().body) }
 
-// Handler serves the page on GET and HEAD. It needs no admin token: the page is the
-// same static document for everyone and reveals nothing; its calls to the control API
-// carry the token the user gives it.
+// Handler serves the page to GET and HEAD (the control router mounts it for those
+// methods only, and answers others 405 as it does on every control path). It needs no
+// admin token: the page is the same static document for everyone and reveals nothing;
+// its calls to the control API carry the token the user gives it.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			_, _ = fmt.Fprintf(w, "{\"error\":\"method %s not allowed on the dashboard page: GET it\"}\n", r.Method)
-			return
-		}
 		p := build()
 		h := w.Header()
 		h.Set("Content-Type", "text/html; charset=utf-8")
