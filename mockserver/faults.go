@@ -107,17 +107,11 @@ func (c *Contract) checkFaultOperation(op string) error {
 	return nil
 }
 
-// faultOperations maps contract operation ids to the operations faults name.
-var faultOperations = map[string]string{
-	"authenticationToken": faults.OpUserToken,
-	"webApiKeyToken":      faults.OpKeyToken,
-	"releaseToken":        faults.OpRelease,
-}
-
 // faultRequest gathers what faults match on, and the record of the presented token
-// when the store holds it. It runs only while faults exist.
-func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query url.Values, wd *world) (faults.Request, *record) {
-	fr := faults.Request{Operation: faultOperations[op]}
+// when the store holds it. operation is the request's Web API method name (see
+// operationName). It runs only while faults exist.
+func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, query url.Values, wd *world) (faults.Request, *record) {
+	fr := faults.Request{Operation: operation}
 	var fields struct {
 		Username string `json:"username"`
 		Token    string `json:"token"`
@@ -140,9 +134,6 @@ func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query
 	case "otherMethodGet":
 		fr.Token = query.Get("token")
 	}
-	if fr.Operation == "" {
-		fr.Operation = strings.TrimPrefix(rest, "/")
-	}
 	var rec *record
 	if fr.Token != "" {
 		if rec = m.tokens.holding(fr.Token); rec != nil {
@@ -159,8 +150,8 @@ func (m *Mock) faultRequest(r *http.Request, op, rest string, body []byte, query
 // the id of the fault that fired ("" when none did) and, when the fault decides the
 // answer, that answer (base, the request's answer so far, with the fault's effect); a
 // fault that only delays lets the request be answered normally.
-func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op, rest string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
-	fr, rec := m.faultRequest(r, op, rest, body, query, wd)
+func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
+	fr, rec := m.faultRequest(r, op, base.operation, body, query, wd)
 	f, ok := m.faults.Fire(fr)
 	if !ok {
 		return "", nil

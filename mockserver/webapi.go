@@ -266,7 +266,7 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 		return a
 	}
 	if m.faults.Armed() {
-		faultID, fa := m.fault(w, r, op, rest, body, query, wd, a)
+		faultID, fa := m.fault(w, r, op, body, query, wd, a)
 		if fa != nil {
 			return *fa
 		}
