@@ -220,6 +220,21 @@ func adminError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
+// readAdminBody reads a control body of at most limit bytes; it answers 400 or 413
+// (naming what the body is) itself on failure.
+func readAdminBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	switch {
+	case err != nil:
+		adminError(w, http.StatusBadRequest, "body: %v", err)
+		return nil, false
+	case int64(len(body)) > limit:
+		adminError(w, http.StatusRequestEntityTooLarge, "body: %s may be at most %d bytes", what, limit)
+		return nil, false
+	}
+	return body, true
+}
+
 // readAdminJSON decodes a control body strictly; it answers 400 itself on failure.
 func readAdminJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(io.LimitReader(r.Body, adminBodyLimit))
@@ -328,13 +343,8 @@ func (m *Mock) putVersion(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Mock) putScenario(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(io.LimitReader(r.Body, adminBodyLimit+1))
-	if err != nil {
-		adminError(w, http.StatusBadRequest, "body: %v", err)
-		return
-	}
-	if len(data) > adminBodyLimit {
-		adminError(w, http.StatusRequestEntityTooLarge, "body: a scenario may be at most %d bytes", adminBodyLimit)
+	data, ok := readAdminBody(w, r, adminBodyLimit, "a scenario")
+	if !ok {
 		return
 	}
 	sc, wd, err := parseScenario(data) // checked and compiled before anything changes

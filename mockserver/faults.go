@@ -268,13 +268,8 @@ func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string) {
 // Control API: /__admin/faults.
 
 func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, faultBodyLimit+1))
-	switch {
-	case err != nil:
-		adminError(w, http.StatusBadRequest, "body: %v", err)
-		return
-	case len(body) > faultBodyLimit:
-		adminError(w, http.StatusRequestEntityTooLarge, "body: a fault may be at most %d bytes", faultBodyLimit)
+	body, ok := readAdminBody(w, r, faultBodyLimit, "a fault")
+	if !ok {
 		return
 	}
 	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -383,13 +382,8 @@ func (m *Mock) postSandbox(w http.ResponseWriter, r *http.Request) {
 		Start    string          `json:"start"`
 		Scenario json.RawMessage `json:"scenario"`
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, adminBodyLimit+1))
-	switch {
-	case err != nil:
-		adminError(w, http.StatusBadRequest, "body: %v", err)
-		return
-	case len(body) > adminBodyLimit:
-		adminError(w, http.StatusRequestEntityTooLarge, "body: at most %d bytes", adminBodyLimit)
+	body, ok := readAdminBody(w, r, adminBodyLimit, "a sandbox request")
+	if !ok {
 		return
 	}
 	if len(bytes.TrimSpace(body)) > 0 { // an empty body takes every default
