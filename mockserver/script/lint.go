@@ -5,24 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/crmmock/crmmock/mockserver"
 )
 
-// lintReport is the answer of GET /__admin/lint (INTERFACE §7).
-type lintReport struct {
-	Findings []lintFinding  `json:"findings"`
-	Summary  map[string]int `json:"summary"`
-}
-
-type lintFinding struct {
-	Rule     string   `json:"rule"`
-	Severity string   `json:"severity"`
-	Message  string   `json:"message"`
-	Count    int      `json:"count"`
-	Requests []uint64 `json:"requests"`
-	Token    string   `json:"token,omitempty"`
-}
-
-func (f lintFinding) String() string {
+// findingText is a finding as a failure shows it: rule, severity, count, the first
+// request ids, the message.
+func findingText(f mockserver.LintFinding) string {
 	s := fmt.Sprintf("%s (%s", f.Rule, f.Severity)
 	if f.Count > 1 {
 		s += fmt.Sprintf(", %d×", f.Count)
@@ -41,12 +30,13 @@ func (f lintFinding) String() string {
 	return s + "): " + f.Message
 }
 
-func decodeLint(x *exchange) (*lintReport, error) {
+// decodeLint reads the answer of GET /__admin/lint (INTERFACE §7).
+func decodeLint(x *exchange) (*mockserver.LintReport, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(x.body, &raw); err != nil || raw["findings"] == nil {
 		return nil, fmt.Errorf("not a lint report ({\"findings\":[…],\"summary\":{…}}): %s", clip(strings.TrimSpace(string(x.body)), 200))
 	}
-	var rep lintReport
+	var rep mockserver.LintReport
 	if err := json.Unmarshal(x.body, &rep); err != nil {
 		return nil, fmt.Errorf("not a lint report: %v", err)
 	}
@@ -60,7 +50,7 @@ func checkLint(l *LintExpect, x *exchange) []Failure {
 		return []Failure{{What: "lint report", Want: "the findings", Got: err.Error()}}
 	}
 	var out []Failure
-	byRule := map[string][]lintFinding{}
+	byRule := map[string][]mockserver.LintFinding{}
 	for _, f := range rep.Findings {
 		byRule[f.Rule] = append(byRule[f.Rule], f)
 	}
@@ -83,13 +73,13 @@ func checkLint(l *LintExpect, x *exchange) []Failure {
 	}
 	for _, id := range l.NotFired {
 		if fs := byRule[id]; len(fs) > 0 {
-			out = append(out, Failure{What: "lint rule " + id, Want: "not fired", Got: "fired: " + fs[0].String()})
+			out = append(out, Failure{What: "lint rule " + id, Want: "not fired", Got: "fired: " + findingText(fs[0])})
 		}
 	}
 	for _, sev := range l.None {
 		for _, f := range rep.Findings {
 			if f.Severity == sev && !slices.Contains(l.Fired, f.Rule) {
-				out = append(out, Failure{What: "lint " + sev + " findings", Want: "none" + besides(l.Fired), Got: f.String()})
+				out = append(out, Failure{What: "lint " + sev + " findings", Want: "none" + besides(l.Fired), Got: findingText(f)})
 			}
 		}
 	}
@@ -115,7 +105,7 @@ func describeLint(x *exchange) string {
 		b.WriteString("s")
 	}
 	for _, f := range rep.Findings {
-		b.WriteString("\n" + clip(f.String(), 300))
+		b.WriteString("\n" + clip(findingText(f), 300))
 	}
 	return b.String()
 }
