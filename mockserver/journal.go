@@ -36,7 +36,7 @@ type JournalEntry struct {
 	Violations  []string  `json:"violations,omitempty"`
 	Misplaced   string    `json:"misplaced,omitempty"` // where an issued token came when the contract's place had none
 
-	// Not in the JSON; read by the lint (same package) from journal.snapshot.
+	// Not in the JSON; read by the lint (lintInput, same package).
 	principal string // a login's asker: "user <name>@<org>" or "key …<last 4>"; never a secret
 	catalogue Code   // the catalogue code (the scenario's errors map may have answered another)
 	profile   string // the release profile at that moment: pre-R10, R10, R12
@@ -102,10 +102,6 @@ func (j *journal) list(f journalFilter) []JournalEntry {
 	}
 	return out
 }
-
-// snapshot is every entry, oldest first, unexported fields (principal, catalogue,
-// profile) included: the lint's input.
-func (j *journal) snapshot() []JournalEntry { return j.list(journalFilter{}) }
 
 func (j *journal) clear() {
 	j.mu.Lock()
