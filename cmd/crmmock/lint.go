@@ -18,7 +18,7 @@ import (
 type lintConfig struct {
 	target, failOn, format, adminToken string
 
-	from map[string]string // flag name → the environment variable its value came from
+	flagSources // which flags came from the environment
 }
 
 func (c *lintConfig) flags(fs *flag.FlagSet) {
@@ -30,14 +30,6 @@ func (c *lintConfig) flags(fs *flag.FlagSet) {
 
 func init() {
 	register(&command{name: "lint", flags: new(lintConfig).flags, run: lintCommand})
-}
-
-// src names where a flag's value came from: its environment variable, else --flag.
-func (c *lintConfig) src(flagName string) string {
-	if env, ok := c.from[flagName]; ok {
-		return env
-	}
-	return "--" + flagName
 }
 
 // lintTimeout bounds the whole exchange with the target.
@@ -53,7 +45,7 @@ func lintCommand(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		return usageError(stderr, "lint", err)
 	}
-	c.from = from
+	c.flagSources = from
 	bad := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "crmmock lint: "+format+"\n", a...)
 		return 2

@@ -25,7 +25,7 @@ type serveConfig struct {
 	sandboxTTL                                                                                    time.Duration
 	keepDead                                                                                      int
 
-	from map[string]string // flag name → the environment variable its value came from
+	flagSources // which flags came from the environment
 }
 
 func init() {
@@ -58,7 +58,7 @@ func envName(flagName string) string {
 // parseEnvFlags parses the command line, refusing stray arguments, then sets each flag
 // the command line left unset from its CRMMOCK_<NAME> variable (the flag wins). It
 // returns which flags came from which variable, so later errors can name it.
-func parseEnvFlags(fs *flag.FlagSet, args []string) (map[string]string, error) {
+func parseEnvFlags(fs *flag.FlagSet, args []string) (flagSources, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func parseEnvFlags(fs *flag.FlagSet, args []string) (map[string]string, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	from := map[string]string{}
+	from := flagSources{}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envErr != nil {
@@ -85,9 +85,12 @@ func parseEnvFlags(fs *flag.FlagSet, args []string) (map[string]string, error) {
 	return from, envErr
 }
 
+// flagSources maps a flag's name to the environment variable its value came from.
+type flagSources map[string]string
+
 // src names where a flag's value came from: its environment variable, else --flag.
-func (c *serveConfig) src(flagName string) string {
-	if env, ok := c.from[flagName]; ok {
+func (f flagSources) src(flagName string) string {
+	if env, ok := f[flagName]; ok {
 		return env
 	}
 	return "--" + flagName
@@ -171,7 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	mockserver.PreloadContract() // the contract parses on the other core while flags, scenario and socket are set up
 	var c serveConfig
 	var err error
-	if c.from, err = parseEnvFlags(newFlagSet("serve", c.flags), args); err != nil {
+	if c.flagSources, err = parseEnvFlags(newFlagSet("serve", c.flags), args); err != nil {
 		return usageError(stderr, "serve", err)
 	}
 	var level slog.Level
