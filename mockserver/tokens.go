@@ -68,7 +68,7 @@ type record struct {
 	jwt      *jwtPart // nil for an opaque token
 	rel      *Release // the issuing release: version, profile, rule
 	user     *user
-	key      *apiKey // the key of a web_api_key token
+	key      *apiKey // the key of a web_api_key token; nil for a user token
 	unit     *unit
 	issued   int64
 	lastUsed int64
@@ -76,7 +76,6 @@ type record struct {
 	issueReq uint64 // the journal id of the issuing request
 	ev       *tokenEvents
 	flags    uint8 // changes under the store's lock
-	keyTok   bool  // a web_api_key token (never changes)
 }
 
 // jwtPart is what a JWT record keeps instead of the token: the rest is the record's
@@ -88,14 +87,14 @@ type jwtPart struct {
 }
 
 func (r *record) kind() Kind {
-	if r.keyTok {
+	if r.key != nil {
 		return KindKey
 	}
 	return KindUser
 }
 
 func (r *record) rule() ExpiryRule {
-	if r.keyTok {
+	if r.key != nil {
 		return r.rel.Profile.KeyRule
 	}
 	return r.rel.Profile.UserRule

@@ -587,7 +587,7 @@ func basicKey(h string) (string, *apiError) {
 // issue mints a token under a release's rule and stores it: a user token, or a key
 // token when k is set.
 func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	r := &record{rel: rel, user: u, key: k, unit: x, keyTok: k != nil}
+	r := &record{rel: rel, user: u, key: k, unit: x}
 	var value string
 	if rel.Profile.Format == FormatJWT {
 		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
