@@ -257,14 +257,6 @@ func keyOf(value string) *[32]byte {
 	return &d
 }
 
-// has tells whether value is a token the mock issued and still holds (in any state).
-func (s *store) has(value string) bool {
-	d := keyOf(value)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lookup(value, d) != nil
-}
-
 // presentation is what a token's presentation does when the token is live.
 type presentation uint8
 

@@ -353,7 +353,7 @@ func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body 
 		if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
 			v = strings.TrimSpace(rest)
 		}
-		return v != "" && m.tokens.has(v)
+		return v != "" && m.tokens.holding(v) != nil
 	}
 	for _, v := range r.Header.Values("Authorization") {
 		if issued(v) {
