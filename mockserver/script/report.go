@@ -10,13 +10,10 @@ import (
 	"time"
 )
 
-// Totals adds up the steps of suites.
+// Totals adds up the steps of suites (Count's first three numbers).
 func Totals(suites []Suite) (passed, failed, skipped int) {
-	for i := range suites {
-		p, f, s := suites[i].Counts()
-		passed, failed, skipped = passed+p, failed+f, skipped+s
-	}
-	return
+	t := Count(suites)
+	return t.Passed, t.Failed, t.Skipped
 }
 
 // Tally is what a run came to.
