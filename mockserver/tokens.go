@@ -125,7 +125,7 @@ func (r *record) principal() string {
 	if r.key != nil {
 		return keyPrincipal(r.key.key)
 	}
-	return "user " + r.user.username + "@" + r.user.org.name
+	return userPrincipal(r.user.username, r.user.org.name)
 }
 
 func (r *record) public(value string, now int64) Token {

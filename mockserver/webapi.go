@@ -485,7 +485,7 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}, ""
 	}
-	principal := clip("user " + req.Username + "@" + req.Organisation)
+	principal := clip(userPrincipal(req.Username, req.Organisation))
 	g, ok := wd.orgs[req.Organisation]
 	if !ok {
 		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}, principal
@@ -550,6 +550,10 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 	a.principal = keyPrincipal(key)
 	return a
 }
+
+// userPrincipal names a user's login in the journal and the lint: "user <name>@<org>"
+// (a login's entry and the token it issued must name it alike).
+func userPrincipal(username, org string) string { return "user " + username + "@" + org }
 
 // keyPrincipal names a Web API key in the journal by its last 4 characters only.
 func keyPrincipal(key string) string {
