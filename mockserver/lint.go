@@ -32,7 +32,6 @@ func (m *Mock) Lint() LintReport { return lint.Run(m.lintInput()) }
 // which no rule minds.
 func (m *Mock) lintInput() *lint.Input {
 	rel := m.release.Load()
-	// PrefixOf stays nil: the lint indexes in.Tokens, whose values are at hand.
 	in := &lint.Input{Release: rel.Name, Profile: rel.Profile.Name}
 	known := map[uint64]string{} // login id → the token it issued
 	j := m.journal

@@ -143,9 +143,6 @@ type Input struct {
 	Now     time.Time
 	Release string
 	Profile string
-	// PrefixOf finds the issued token that presented starts with (truncated-token);
-	// nil: an index over Tokens is built.
-	PrefixOf func(presented string) (issued string, ok bool)
 
 	byValue      map[string]*Token
 	expiries     []activeExpiry

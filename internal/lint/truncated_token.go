@@ -26,7 +26,7 @@ characters. A string that is no prefix of any issued token is not this bug.`,
 }
 
 func checkTruncatedToken(in *Input) []Finding {
-	prefixOf := in.PrefixOf // nil: an index over in.Tokens, built at the first candidate
+	var prefixOf func(string) (string, bool) // an index over in.Tokens, built at the first candidate
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
