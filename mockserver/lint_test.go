@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/lint"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -494,4 +496,25 @@ func TestLintFaults(t *testing.T) {
 	j := h.Journal()
 	require.NotEmpty(t, j[len(j)-1].Fault)
 	require.Len(t, findings(h.lintReport(), "idle-rule-assumed"), 1, "a delay is no answer")
+}
+
+// Ensure the lint's profile names are the release table's, with the rules its messages
+// cite: release available on R10 (never-released), deprecated on R12
+// (deprecated-release-used), absent before R10; key tokens absolute from R10 (F7), every
+// token absolute from R12 (F9). A change to the table that the lint does not follow fails here.
+func TestLintProfilesFollowReleaseTable(t *testing.T) {
+	byName := map[string]*Profile{}
+	for i := range profiles {
+		byName[profiles[i].Name] = &profiles[i]
+	}
+	pre, r10, r12 := byName[lint.ProfilePreR10], byName[lint.ProfileR10], byName[lint.ProfileR12]
+	require.NotNil(t, pre, "lint.ProfilePreR10 names a profile of release.go")
+	require.NotNil(t, r10, "lint.ProfileR10 names a profile of release.go")
+	require.NotNil(t, r12, "lint.ProfileR12 names a profile of release.go")
+	assert.Len(t, profiles, 3, "the lint knows three profiles")
+	assert.Equal(t, NotAvailable, pre.Release)
+	assert.Equal(t, Available, r10.Release, "never-released: release ends a session on R10/R11 (F8)")
+	assert.Equal(t, Deprecated, r12.Release, "deprecated-release-used (F8)")
+	assert.True(t, r10.UserRule.Idle && !r10.KeyRule.Idle, "R10: idle user tokens (F6), absolute key tokens (F7)")
+	assert.False(t, r12.UserRule.Idle || r12.KeyRule.Idle, "R12: every token absolute (F9)")
 }
