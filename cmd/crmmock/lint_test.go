@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -152,18 +151,7 @@ func TestServeLintReport(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "lint.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R12", "--log-level", "error", "--lint-report", file}, pw, io.Discard)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	root := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+	root, done := serveInProcess(t, ctx, "--addr", "127.0.0.1:0", "--version", "R12", "--log-level", "error", "--lint-report", file)
 	tok := loginAt(t, root)
 	useAt(t, root, tok[:32])
 	if _, err := os.Stat(file); err == nil {
@@ -225,18 +213,8 @@ func TestServeLintReportAfterShutdownTimeout(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "lint.json")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R12", "--log-level", "error", "--lint-report", file}, pw, io.Discard)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	addr := strings.TrimPrefix(strings.TrimSpace(line), "crmmock listening on http://")
+	root, done := serveInProcess(t, ctx, "--addr", "127.0.0.1:0", "--version", "R12", "--log-level", "error", "--lint-report", file)
+	addr := strings.TrimPrefix(root, "http://")
 	conn, err := net.Dial("tcp", addr) // a login whose body never finishes arriving
 	if err != nil {
 		t.Fatal(err)

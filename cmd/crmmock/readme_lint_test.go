@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -56,18 +54,7 @@ func TestReadmeLintExample(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--version", "R12", "--start", "2024-01-01T09:00:00Z", "--addr", "127.0.0.1:0", "--log-level", "error"}, pw, io.Discard)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	root := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+	root, done := serveInProcess(t, ctx, "--version", "R12", "--start", "2024-01-01T09:00:00Z", "--addr", "127.0.0.1:0", "--log-level", "error")
 
 	dir := t.TempDir()
 	run := func(script string) string {

@@ -18,18 +18,8 @@ import (
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R10", "--log-level", "error"}, pw, io.Discard)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the listening line: %v", err)
-	}
-	addr := strings.TrimPrefix(strings.TrimSpace(line), "crmmock listening on http://")
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	root, done := serveInProcess(t, ctx, "--addr", "127.0.0.1:0", "--version", "R10", "--log-level", "error")
+	addr := strings.TrimPrefix(root, "http://")
 
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -83,18 +73,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 func TestGracefulShutdownEndsFaultDelays(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--version", "R10", "--log-level", "error"}, pw, io.Discard)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("reading the listening line: %v", err)
-	}
-	root := strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	root, done := serveInProcess(t, ctx, "--addr", "127.0.0.1:0", "--version", "R10", "--log-level", "error")
 	resp, err := http.Post(root+"/__admin/faults", "application/json", strings.NewReader(`{"operation":"authentication/token","delay":"1h"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -141,4 +120,22 @@ func TestGracefulShutdownEndsFaultDelays(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the held client got neither an answer nor a closed connection")
 	}
+}
+
+// serveInProcess runs `crmmock serve args…` through Main until ctx ends and returns the
+// root URL from its listening line, and a channel that gets Main's exit code.
+func serveInProcess(t *testing.T, ctx context.Context, args ...string) (root string, done <-chan int) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	exit := make(chan int, 1)
+	go func() {
+		exit <- Main(ctx, append([]string{"serve"}, args...), pw, io.Discard)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the listening line: %v", err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	return strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on ")), exit
 }
