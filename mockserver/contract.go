@@ -177,10 +177,12 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 	route, params, err := c.Router.FindRoute(routed)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusMethodNotAllowed,
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Class: ClassWrongMethod, Violation: true, HTTP: http.StatusMethodNotAllowed,
 			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation)", r.Method, rest)}
 	case err != nil:
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
+		// a method the contract does not know answers as one the release lacks would,
+		// when a scenario gives method_not_available an answer (README "Scenario file")
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Class: ClassMethodNotAvailable, Violation: true, HTTP: http.StatusNotFound,
 			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>/<action>)", rest)}
 	}
 	return routed, route, params, nil
@@ -200,8 +202,14 @@ func (c *Contract) validate(ctx context.Context, routed *http.Request, route *ro
 		return nil
 	}
 	e := &apiError{Code: CodeInvalidRequest, Violation: true, Description: describeViolation(err)}
-	if strings.Contains(e.Description, "Content-Type") {
+	switch {
+	case strings.Contains(e.Description, "Content-Type"):
 		e.Mapped = http.StatusUnsupportedMediaType
+		e.Class = ClassWrongContentType
+	case strings.Contains(e.Description, "failed to decode"):
+		e.Class = ClassMalformedJSON
+	case strings.Contains(e.Description, "missing"):
+		e.Class = ClassMissingField
 	}
 	return e
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,10 +17,13 @@ import (
 
 // Scenario is the fixtures file of INTERFACE §4 (YAML, or the same keys in JSON).
 type Scenario struct {
-	Version       string                 `yaml:"version,omitempty" json:"version,omitempty"`
-	Clock         ClockSpec              `yaml:"clock,omitempty" json:"clock,omitempty"`
-	JWT           JWTSpec                `yaml:"jwt,omitempty" json:"jwt,omitempty"`
-	Contract      ContractSpec           `yaml:"contract,omitempty" json:"contract,omitempty"`
+	Version  string       `yaml:"version,omitempty" json:"version,omitempty"`
+	Clock    ClockSpec    `yaml:"clock,omitempty" json:"clock,omitempty"`
+	JWT      JWTSpec      `yaml:"jwt,omitempty" json:"jwt,omitempty"`
+	Token    TokenSpec    `yaml:"token,omitempty" json:"token,omitempty"`
+	Contract ContractSpec `yaml:"contract,omitempty" json:"contract,omitempty"`
+	// Errors is keyed by catalogue code (INVALID_CREDENTIALS) or by failure class
+	// (wrong_password, see Classes); a class's entry wins over its code's, field by field.
 	Errors        map[Code]ErrorOverride `yaml:"errors,omitempty" json:"errors,omitempty"`
 	Organisations []Organisation         `yaml:"organisations" json:"organisations"`
 	Methods       []MethodData           `yaml:"methods,omitempty" json:"methods,omitempty"`
@@ -35,7 +39,45 @@ type JWTSpec struct {
 	// NumericDates makes iat/exp JSON numbers instead of strings (F10: strings in every
 	// published token).
 	NumericDates bool `yaml:"numeric_dates,omitempty" json:"numeric_dates,omitempty"`
+	// Lifetime is exp - iat, and how long a JWT lives after issue (Go duration or
+	// seconds; default 2h, F9/F10).
+	Lifetime Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
+	// ClaimsOrder is the order the claims are serialised in: a permutation of usr,
+	// org, oun, exp, iat, jti (default: as the mock always wrote them).
+	ClaimsOrder []string `yaml:"claims_order,omitempty" json:"claims_order,omitempty"`
 }
+
+// TokenSpec shapes opaque (pre-R12) tokens.
+type TokenSpec struct {
+	// OpaqueLength is the length of an opaque token (default 32, F6).
+	OpaqueLength int `yaml:"opaque_length,omitempty" json:"opaque_length,omitempty"`
+	// Alphabet is the characters an opaque token is drawn from, as ranges and
+	// characters: "0-9A-F" (the default, F6), "0-9a-f", "0-9A-Za-z".
+	Alphabet string `yaml:"alphabet,omitempty" json:"alphabet,omitempty"`
+}
+
+// Duration is a Go duration ("2h", "90m") or a number of seconds in a scenario.
+type Duration time.Duration
+
+// UnmarshalYAML reads "2h" or 7200.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration (\"2h\") or seconds (7200)", n.Line)
+	}
+	if secs, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+		*d = Duration(time.Duration(secs) * time.Second)
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q: want a duration (\"2h\") or seconds (7200)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as Go writes it ("2h0m0s").
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 // ContractSpec switches the contract's assumed strictness.
 type ContractSpec struct {
@@ -47,10 +89,15 @@ type ContractSpec struct {
 	OrganizationSpelling bool `yaml:"organization_spelling,omitempty" json:"organization_spelling,omitempty"`
 }
 
-// ErrorOverride replaces the code and/or message an error answers with.
+// ErrorOverride replaces what an error answers with; each field left out keeps the
+// code's entry (for a class) or the mock's own.
 type ErrorOverride struct {
 	Code    string `yaml:"code,omitempty" json:"code,omitempty"`
 	Message string `yaml:"message,omitempty" json:"message,omitempty"`
+	// Description, when set (even to ""), replaces the mock's reason.
+	Description *string `yaml:"description,omitempty" json:"description,omitempty"`
+	// HTTPStatus, when set, is the HTTP status whatever --error-status says.
+	HTTPStatus int `yaml:"http_status,omitempty" json:"http_status,omitempty"`
 }
 
 // Organisation holds units, users and Web API keys.
@@ -114,10 +161,22 @@ func ParseScenario(data []byte) (*Scenario, error) {
 	return sc, err
 }
 
+// ParseScenarioEnv is ParseScenario for a scenario file: each `${VAR}` or
+// `${VAR:-default}` in a value is expanded through lookup (os.LookupEnv for a file the
+// user names), so secrets stay out of files. A variable that is unset and has no
+// default is a load error naming the line. (Scenarios sent to the control API are not
+// expanded: a client must not read the server's environment back.)
+func ParseScenarioEnv(data []byte, lookup func(string) (string, bool)) (*Scenario, error) {
+	sc, _, err := parseScenarioWith(data, lookup)
+	return sc, err
+}
+
 // parseScenario is ParseScenario with the compiled fixtures, ready to install.
-func parseScenario(data []byte) (*Scenario, *world, error) {
+func parseScenario(data []byte) (*Scenario, *world, error) { return parseScenarioWith(data, nil) }
+
+func parseScenarioWith(data []byte, lookup func(string) (string, bool)) (*Scenario, *world, error) {
 	var sc Scenario
-	root, err := DecodeStrict(data, &sc)
+	root, err := decodeStrict(data, &sc, lookup)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,7 +192,9 @@ func parseScenario(data []byte) (*Scenario, *world, error) {
 // MaxScenarioSize bytes, or whose aliases expand past MaxExpandedSize, or with more
 // keys than MaxMappingKeys / MaxKeyPairs, is refused before anything is expanded. The
 // YAML is parsed once.
-func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
+func DecodeStrict(data []byte, v any) (*yaml.Node, error) { return decodeStrict(data, v, nil) }
+
+func decodeStrict(data []byte, v any, lookup func(string) (string, bool)) (*yaml.Node, error) {
 	if len(data) > MaxScenarioSize {
 		return nil, fmt.Errorf("the document is %d bytes: a scenario may be at most %d bytes", len(data), MaxScenarioSize)
 	}
@@ -148,6 +209,9 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 		return nil, err
 	}
 	var msgs []string
+	if lookup != nil {
+		expandVars(&root, lookup, &msgs)
+	}
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
 		unknownKeys(&root, rv.Type().Elem(), &msgs)
 	}
@@ -163,6 +227,38 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return &root, nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandVars replaces ${VAR} and ${VAR:-default} in every scalar value (never in keys).
+func expandVars(n *yaml.Node, lookup func(string) (string, bool), msgs *[]string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		n.Value = varRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := varRef.FindStringSubmatch(ref)
+			if v, ok := lookup(m[1]); ok && (v != "" || m[2] == "") {
+				return v
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			*msgs = append(*msgs, fmt.Sprintf("line %d: ${%s} is not set (set the variable, or write ${%s:-default})", n.Line, m[1], m[1]))
+			return ref
+		})
+		n.Tag = "!!str" // an expanded value is a string, as written in quotes
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			expandVars(n.Content[i], lookup, msgs)
+		}
+	default:
+		for _, c := range n.Content {
+			expandVars(c, lookup, msgs)
+		}
+	}
 }
 
 var yamlNotFound = regexp.MustCompile(`field (\S+) not found in type \S+`)
@@ -219,15 +315,16 @@ func LineOf(root *yaml.Node, path ...any) int {
 
 // world is a scenario compiled into indexes: what the handlers read.
 type world struct {
-	orgs         map[string]*org
-	keys         map[string]*apiKey
-	methods      map[string]*methodAnswer // "GET contact_information/show"
-	errors       map[Code]ErrorOverride
-	numericDates bool
-	lenientCT    bool
-	orgSpelling  bool
-	version      string
-	start        time.Time
+	orgs        map[string]*org
+	keys        map[string]*apiKey
+	methods     map[string]*methodAnswer // "GET contact_information/show"
+	errors      map[Code]ErrorOverride
+	jwtShape    *jwtShape
+	opaque      opaqueShape
+	lenientCT   bool
+	orgSpelling bool
+	version     string
+	start       time.Time
 }
 
 type org struct {
@@ -283,13 +380,12 @@ var methodPath = regexp.MustCompile(`^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$`)
 // compile checks a scenario (duplicates, dangling references) and indexes it.
 func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 	w := &world{
-		orgs:         map[string]*org{},
-		keys:         map[string]*apiKey{},
-		methods:      map[string]*methodAnswer{},
-		errors:       map[Code]ErrorOverride{},
-		numericDates: sc.JWT.NumericDates,
-		lenientCT:    sc.Contract.LenientContentType,
-		orgSpelling:  sc.Contract.OrganizationSpelling,
+		orgs:        map[string]*org{},
+		keys:        map[string]*apiKey{},
+		methods:     map[string]*methodAnswer{},
+		errors:      map[Code]ErrorOverride{},
+		lenientCT:   sc.Contract.LenientContentType,
+		orgSpelling: sc.Contract.OrganizationSpelling,
 	}
 	if sc.Version != "" {
 		r, err := ParseRelease(sc.Version)
@@ -306,10 +402,22 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		w.start = t.UTC()
 	}
 	for code, o := range sc.Errors {
-		if !knownCode(code) {
-			return nil, lineErr(root, "errors: unknown error code %q (want one of %v)", code, Codes())("errors", string(code))
+		if _, class := ClassCode(Class(code)); !knownCode(code) && !class {
+			return nil, lineErr(root, "errors: unknown error code %q (want one of %v, or a failure class: %v)", code, Codes(), Classes())("errors", string(code))
+		}
+		if o.HTTPStatus != 0 && (o.HTTPStatus < 200 || o.HTTPStatus > 599) {
+			return nil, lineErr(root, "errors: %s: http_status %d: want 200 to 599", code, o.HTTPStatus)("errors", string(code), "http_status")
 		}
 		w.errors[code] = o
+	}
+	var err error
+	if w.jwtShape, err = compileJWT(sc.JWT); err != nil {
+		key, _, _ := strings.Cut(err.Error(), " ") // the error starts with the key
+		return nil, lineErr(root, "jwt: %v", err)("jwt", key)
+	}
+	if w.opaque, err = compileOpaque(sc.Token); err != nil {
+		key, _, _ := strings.Cut(err.Error(), " ")
+		return nil, lineErr(root, "token: %v", err)("token", key)
 	}
 	if len(sc.Organisations) == 0 {
 		return nil, lineErr(root, "organisations: at least one organisation is needed")("organisations")

@@ -81,9 +81,9 @@ type record struct {
 // jwtPart is what a JWT record keeps instead of the token: the rest is the record's
 // user, unit, issue time and the mock's secret (HS256 signatures are deterministic).
 type jwtPart struct {
-	digest  [32]byte // SHA-256 of the token: the key of store.jwts
-	jti     [16]byte
-	numeric bool // iat/exp as JSON numbers
+	digest [32]byte // SHA-256 of the token: the key of store.jwts
+	jti    [16]byte
+	shape  *jwtShape // claim order, date type, lifetime: the issuing world's
 }
 
 func (r *record) kind() Kind {
@@ -94,6 +94,9 @@ func (r *record) kind() Kind {
 }
 
 func (r *record) rule() ExpiryRule {
+	if r.jwt != nil && r.jwt.shape != nil && r.jwt.shape.life > 0 { // a scenario's jwt.lifetime
+		return ExpiryRule{After: r.jwt.shape.life}
+	}
 	if r.key != nil {
 		return r.rel.Profile.KeyRule
 	}
@@ -281,11 +284,11 @@ func (s *store) present(value string, d *[32]byte, p presentation) (r *record, a
 	switch r.state(now) {
 	case StateReleased:
 		if p == presentRelease {
-			return r, now, errorf(CodeTokenReleased, "token: already released at %s", nanoTime(r.end).Format(time.RFC3339Nano)), true
+			return r, now, errorf(CodeTokenReleased, "token: already released at %s", nanoTime(r.end).Format(time.RFC3339Nano)).classed(ClassReleasedToken), true
 		}
-		return r, now, errorf(CodeTokenReleased, "token: released at %s", nanoTime(r.end).Format(time.RFC3339Nano)), true
+		return r, now, errorf(CodeTokenReleased, "token: released at %s", nanoTime(r.end).Format(time.RFC3339Nano)).classed(ClassReleasedToken), true
 	case StateExpired:
-		return r, now, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.expiryReason()), true
+		return r, now, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.expiryReason()).classed(ClassExpiredToken), true
 	}
 	switch p {
 	case presentUse:
@@ -311,7 +314,7 @@ func (s *store) value(r *record) string {
 	if r.jwt == nil {
 		return r.value
 	}
-	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric)
+	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape)
 	if err != nil {
 		return ""
 	}
@@ -505,6 +508,92 @@ func (s *store) revokeAll() {
 	s.mu.Lock()
 	s.init()
 	s.mu.Unlock()
+}
+
+// opaqueShape is a world's opaque tokens: length and alphabet (zero: 32 uppercase hex, F6).
+type opaqueShape struct {
+	length   int
+	alphabet string
+}
+
+// compileOpaque checks a scenario's token key; the alphabet is ranges and characters.
+func compileOpaque(s TokenSpec) (opaqueShape, error) {
+	if s.OpaqueLength == 0 && s.Alphabet == "" {
+		return opaqueShape{}, nil
+	}
+	sh := opaqueShape{length: s.OpaqueLength}
+	if sh.length == 0 {
+		sh.length = 32
+	}
+	if sh.length < 8 || sh.length > 512 {
+		return sh, fmt.Errorf("opaque_length %d: want 8 to 512", s.OpaqueLength)
+	}
+	spec := s.Alphabet
+	if spec == "" {
+		spec = "0-9A-F"
+	}
+	seen := map[byte]bool{}
+	for i := 0; i < len(spec); i++ {
+		lo, hi := spec[i], spec[i]
+		if i+2 < len(spec) && spec[i+1] == '-' {
+			hi = spec[i+2]
+			i += 2
+		}
+		if lo <= ' ' || hi >= 0x7f || lo > hi || strings.ContainsRune(".\"", rune(lo)) {
+			return sh, fmt.Errorf("alphabet %q: want printable ASCII ranges and characters other than . and \", e.g. 0-9A-F", s.Alphabet)
+		}
+		for c := lo; ; c++ {
+			if !seen[c] {
+				seen[c] = true
+				sh.alphabet += string(c)
+			}
+			if c == hi {
+				break
+			}
+		}
+	}
+	if len(sh.alphabet) < 2 {
+		return sh, fmt.Errorf("alphabet %q: want at least 2 characters", s.Alphabet)
+	}
+	return sh, nil
+}
+
+// random is an opaque token of the shape, from crypto/rand.
+func (sh opaqueShape) random() string {
+	if sh.length == 0 {
+		return randomHex()
+	}
+	out := make([]byte, sh.length)
+	limit := 256 - 256%len(sh.alphabet) // rejection sampling: no bias
+	var b [64]byte
+	for i := 0; i < len(out); {
+		_, _ = rand.Read(b[:])
+		for _, c := range b {
+			if int(c) < limit && i < len(out) {
+				out[i] = sh.alphabet[int(c)%len(sh.alphabet)]
+				i++
+			}
+		}
+	}
+	return string(out)
+}
+
+// truncated tells whether an unknown token looks like the start of one this shape
+// issues: all its characters in the alphabet, at least 16 and fewer than the length.
+func (sh opaqueShape) truncated(v string) bool {
+	n, alpha := sh.length, sh.alphabet
+	if n == 0 {
+		n, alpha = 32, "0123456789ABCDEF"
+	}
+	if len(v) < 16 || len(v) >= n {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if strings.IndexByte(alpha, v[i]) < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // randomHex is 32 uppercase hex characters from crypto/rand: opaque tokens (F6).

@@ -63,12 +63,23 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 		env.Status.Code = string(a.err.Code)
 		env.Status.Message = catalogue[a.err.Code].Message
 		env.Status.Description = a.err.Description
-		if o, ok := wd.errors[a.err.Code]; ok {
-			if o.Code != "" {
+		// the scenario's entry for the failure class, then for the code, field by field
+		for _, k := range [...]Code{Code(a.err.Class), a.err.Code} {
+			o, ok := wd.errors[k]
+			if !ok || k == "" {
+				continue
+			}
+			if o.Code != "" && env.Status.Code == string(a.err.Code) {
 				env.Status.Code = o.Code
 			}
-			if o.Message != "" {
+			if o.Message != "" && env.Status.Message == catalogue[a.err.Code].Message {
 				env.Status.Message = o.Message
+			}
+			if o.Description != nil && env.Status.Description == a.err.Description {
+				env.Status.Description = *o.Description
+			}
+			if o.HTTPStatus != 0 && status == a.err.status(m.mapped) {
+				status = o.HTTPStatus
 			}
 		}
 		if a.message != "" {
@@ -235,7 +246,7 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 	a := answer{operation: operationName(op, rest)}
 	avail := rel.Profile.availability(op)
 	if avail == NotAvailable {
-		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op))
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op)).classed(ClassMethodNotAvailable)
 		return a
 	}
 	body, aerr := m.readBody(r)
@@ -488,24 +499,24 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 	principal := clip(userPrincipal(req.Username, req.Organisation))
 	g, ok := wd.orgs[req.Organisation]
 	if !ok {
-		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}, principal
+		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation).classed(ClassUnknownOrg)}, principal
 	}
 	u, ok := g.users[req.Username]
 	if !ok {
 		_ = subtle.ConstantTimeCompare([]byte(req.Password), []byte(req.Password)) // same work as a known user
-		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation)}, principal
+		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation).classed(ClassUnknownUser)}, principal
 	}
 	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(u.password)) != 1 {
-		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}, principal
+		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username).classed(ClassWrongPassword)}, principal
 	}
 	x := u.defaultUnit // F2: the user's default unit when unit is absent
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = g.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name)}, principal
+			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name).classed(ClassUnknownUnit)}, principal
 		}
 		if !u.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}, principal
+			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit).classed(ClassUnknownUnit)}, principal
 		}
 	}
 	return m.issue(nil, u, x, rel, wd, now), principal
@@ -524,7 +535,7 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		}
 	}
 	if k == nil {
-		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known"), principal: keyPrincipal(key)}
+		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known").classed(ClassUnknownKey), principal: keyPrincipal(key)}
 	}
 	var req struct {
 		Unit *string `json:"unit"`
@@ -538,10 +549,10 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = k.user.org.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name)}
+			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name).classed(ClassUnknownUnit)}
 		}
 		if !k.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
+			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit).classed(ClassUnknownUnit)}
 		}
 	} else if !k.mayUse(x) && k.first != nil {
 		x = k.first // the first of the key's own units, as listed: never a map's order
@@ -566,24 +577,24 @@ func keyPrincipal(key string) string {
 // basicKey reads the key from "Authorization: Basic base64(key:)" (F7).
 func basicKey(h string) (string, *apiError) {
 	if h == "" {
-		return "", errorf(CodeInvalidKey, "Authorization: missing; send the Web API key as the HTTP Basic username")
+		return "", errorf(CodeInvalidKey, "Authorization: missing; send the Web API key as the HTTP Basic username").classed(ClassUnknownKey)
 	}
 	scheme, cred, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return "", errorf(CodeInvalidKey, "Authorization: not HTTP Basic")
+		return "", errorf(CodeInvalidKey, "Authorization: not HTTP Basic").classed(ClassUnknownKey)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 	if err != nil {
-		return "", errorf(CodeInvalidKey, "Authorization: the Basic credentials are not base64")
+		return "", errorf(CodeInvalidKey, "Authorization: the Basic credentials are not base64").classed(ClassUnknownKey)
 	}
 	key, pass, ok := strings.Cut(string(raw), ":")
 	switch {
 	case !ok:
-		return "", errorf(CodeInvalidKey, "Authorization: the Basic credentials have no colon (want key:)")
+		return "", errorf(CodeInvalidKey, "Authorization: the Basic credentials have no colon (want key:)").classed(ClassUnknownKey)
 	case key == "":
-		return "", errorf(CodeInvalidKey, "Authorization: the Web API key (Basic username) is empty")
+		return "", errorf(CodeInvalidKey, "Authorization: the Web API key (Basic username) is empty").classed(ClassUnknownKey)
 	case pass != "":
-		return "", errorf(CodeInvalidKey, "Authorization: the Basic password must be empty")
+		return "", errorf(CodeInvalidKey, "Authorization: the Basic password must be empty").classed(ClassKeyWithPassword)
 	}
 	return key, nil
 }
@@ -597,13 +608,13 @@ func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now t
 		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
 		iat := now.Unix()
 		r.issued = iat * int64(time.Second)
-		r.jwt = &jwtPart{jti: randomID(), numeric: wd.numericDates}
+		r.jwt = &jwtPart{jti: randomID(), shape: wd.jwtShape}
 		var err error
-		if value, err = mintJWT(m.secret, u, x, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric); err != nil {
+		if value, err = mintJWT(m.secret, u, x, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
 	} else {
-		value = randomHex() // F6
+		value = wd.opaque.random() // F6, or the scenario's token shape
 		r.issued = now.UnixNano()
 	}
 	r.lastUsed = r.issued
@@ -621,7 +632,7 @@ type tokenData struct {
 func (m *Mock) checkToken(value string, p presentation) answer {
 	a := answer{presented: value}
 	if value == "" {
-		a.err = errorf(CodeInvalidToken, "token: missing")
+		a.err = errorf(CodeInvalidToken, "token: missing").classed(ClassInvalidToken)
 		return a
 	}
 	d := keyOf(value)
@@ -642,15 +653,33 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 	case d != nil:
 		if err := checkJWT(m.secret, value); err != nil {
 			a.err = errorf(CodeInvalidToken, "%v", err)
-			return a
+		} else {
+			a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
 		}
-		a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
 	case !jtiPattern.MatchString(value):
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
 	default:
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued")
 	}
+	a.err.Class = ClassInvalidToken // a token no one issued, or the start of one
+	if looksTruncated(value, d, m.world.Load()) {
+		a.err.Class = ClassTruncatedToken
+	}
 	return a
+}
+
+// looksTruncated tells whether an unknown token looks like the start of one the mock
+// issues: a JWT with the mock's header cut before its signature ends, or an opaque
+// token of the scenario's alphabet cut short.
+func looksTruncated(value string, d *[32]byte, wd *world) bool {
+	if rest, ok := strings.CutPrefix(value, jwtHeader+"."); ok {
+		if d == nil {
+			return true
+		}
+		_, sig, _ := strings.Cut(rest, ".")
+		return len(sig) < base64.RawURLEncoding.EncodedLen(32) // an HS256 signature is 43 characters
+	}
+	return wd != nil && wd.opaque.truncated(value)
 }
 
 // releaseToken is authentication/token/release (F8).

@@ -109,7 +109,7 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("%s: %v", c.src("scenario"), err)
 		}
-		if o.Scenario, err = mockserver.ParseScenario(data); err != nil {
+		if o.Scenario, err = mockserver.ParseScenarioEnv(data, os.LookupEnv); err != nil {
 			return o, fmt.Errorf("%s %s: %v", c.src("scenario"), c.scenario, err)
 		}
 	}
