@@ -180,9 +180,7 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Class: ClassWrongMethod, Violation: true, HTTP: http.StatusMethodNotAllowed,
 			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation)", r.Method, rest)}
 	case err != nil:
-		// a method the contract does not know answers as one the release lacks would,
-		// when a scenario gives method_not_available an answer (README "Scenario file")
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Class: ClassMethodNotAvailable, Violation: true, HTTP: http.StatusNotFound,
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
 			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>/<action>)", rest)}
 	}
 	return routed, route, params, nil

@@ -172,3 +172,21 @@ func TestScenarioEnvExpansion(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "${CRM_PASSWORD}", sc.Organisations[0].Users[0].Password)
 }
+
+// Ensure {method} in a class's description names the method asked (F7, F8: neither key
+// tokens nor release exist before R10), so one entry imitates both answers.
+func TestScenarioDescriptionNamesMethod(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+errors:
+  method_not_available: {code: COM.CRM.EXCEPTION.METHODNOTFOUNDEXCEPTION, description: "No such method: {method}"}
+organisations: [{name: CRMDEMO, units: [{id: U1}], users: [{username: u, password: p}]}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R9", Scenario: sc})
+	r := h.post("authentication/web_api_key/token", nil, "Authorization", basic(docKey))
+	assert.Equal(t, 404, r.HTTP)
+	assert.Equal(t, "COM.CRM.EXCEPTION.METHODNOTFOUNDEXCEPTION", r.Status.Code)
+	assert.Equal(t, "No such method: authentication/web_api_key/token", *r.Status.Description)
+	r = h.post("authentication/token/release", map[string]string{"token": "X"})
+	assert.Equal(t, "No such method: authentication/token/release", *r.Status.Description)
+}

@@ -76,7 +76,7 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 				env.Status.Message = o.Message
 			}
 			if o.Description != nil && env.Status.Description == a.err.Description {
-				env.Status.Description = *o.Description
+				env.Status.Description = strings.ReplaceAll(*o.Description, "{method}", methodAsked(a.operation, rest))
 			}
 			if o.HTTPStatus != 0 && status == a.err.status(m.mapped) {
 				status = o.HTTPStatus
@@ -106,6 +106,14 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	m.record(r, a, status, &env.Status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// methodAsked is the Web API method a request asked for, as a description's {method}.
+func methodAsked(operation, rest string) string {
+	if operation != "" {
+		return operation
+	}
+	return strings.TrimPrefix(rest, "/")
 }
 
 // record journals and logs an answer (before it is written: a client that has its
