@@ -8,7 +8,9 @@
 //   - JWTs (R12-style) with claims in the order usr, org, oun, exp, iat, jti, an oun of
 //     32 hex (F21) and a lifetime of one hour instead of two;
 //   - answers as application/json;charset=UTF-8, release with Deprecation: true;
-//   - a Web API key other than the default fixtures'.
+//   - a Web API key other than the default fixtures';
+//   - access_tokens/generate_otp exists (R13 and later), the consumer and device key
+//     logins do not (before R15).
 //
 // It counts every request it receives, and every wrong-password login per user.
 package standin
@@ -61,6 +63,11 @@ const (
 
 // Standin is the installation: an http.Handler.
 type Standin struct {
+	// Gateway, when set ("Name: value"), is a header every request must carry, as a
+	// gateway in front of an installation may want; without it: HTTP 403 text/plain.
+	// Set before serving.
+	Gateway string
+
 	secret []byte
 	now    func() time.Time
 
@@ -133,6 +140,10 @@ func (s *Standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests = append(s.requests, r.Method+" "+r.URL.Path)
 	s.arrivals = append(s.arrivals, time.Now())
 	s.mu.Unlock()
+	if k, v, ok := strings.Cut(s.Gateway, ":"); ok && r.Header.Get(strings.TrimSpace(k)) != strings.TrimSpace(v) {
+		http.Error(w, "gateway: forbidden", http.StatusForbidden)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, BasePath+"/")
 	if !ok {
 		s.fail(w, 404, CodeNoMethod, "Method not found", "No such resource")
@@ -161,6 +172,16 @@ func (s *Standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		h(w, r, body)
+		return
+	}
+	if r.Method == http.MethodPost && rest == "access_tokens/generate_otp" { // exists (an R13+ installation)
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		tok, _ := str(body, "token")
+		if !s.use(w, tok) {
+			return
+		}
+		s.fail(w, 400, CodeMissing, "Mandatory parameter missing", "Parameter access_token_identifier is mandatory")
 		return
 	}
 	if r.Method == http.MethodGet && rest == "contact_information/show" {
