@@ -330,7 +330,7 @@ func WritePlan(w io.Writer, cfg Config, target string) {
 	maxReq, rate := cfg.bounds()
 	rateText := "unbounded"
 	if rate > 0 {
-		rateText = fmt.Sprintf("%g per second, about %s", rate, (time.Duration(float64(len(steps)-1)/rate*float64(time.Second))).Round(100*time.Millisecond))
+		rateText = fmt.Sprintf("%g per second, about %s", rate, (time.Duration(float64(len(steps)-1) / rate * float64(time.Second))).Round(100*time.Millisecond))
 	}
 	fmt.Fprintf(w, "bounds: --max-requests %d, --rate %s\n", maxReq, rateText)
 }

@@ -50,7 +50,6 @@ type Result struct {
 	Stopped  bool          // --max-requests stopped the run early
 }
 
-
 // scrubber replaces secrets and issued tokens in everything read from the target.
 type scrubber struct {
 	pairs []string

@@ -189,4 +189,3 @@ func Report(w io.Writer, res *Result, l *Learned) {
 	}
 	fmt.Fprintf(w, "plan: %d requests of %d planned, in %s%s\n", res.Requests, res.Planned, res.Elapsed.Round(1e6), stopped)
 }
-
