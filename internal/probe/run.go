@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
@@ -73,7 +74,19 @@ func (s *scrubber) token(tok string) {
 	if len(tok) < 8 {
 		return
 	}
-	s.pairs = append([]string{tok, "<token>", tok[:len(tok)/2], "<token>"}, s.pairs...)
+	s.pairs = append(s.pairs, tok, "<token>", tok[:len(tok)/2], "<token>")
+	// longest first: a replacer tries its pairs in order, and a token's half may be
+	// the start of another token (JWTs share their header and first claims)
+	type pair struct{ old, new string }
+	ps := make([]pair, 0, len(s.pairs)/2)
+	for i := 0; i+1 < len(s.pairs); i += 2 {
+		ps = append(ps, pair{s.pairs[i], s.pairs[i+1]})
+	}
+	sort.SliceStable(ps, func(i, j int) bool { return len(ps[i].old) > len(ps[j].old) })
+	s.pairs = s.pairs[:0]
+	for _, p := range ps {
+		s.pairs = append(s.pairs, p.old, p.new)
+	}
 	s.r = strings.NewReplacer(s.pairs...)
 }
 

@@ -9,6 +9,8 @@
 //     32 hex (F21) and a lifetime of one hour instead of two;
 //   - answers as application/json;charset=UTF-8, release with Deprecation: true;
 //   - a Web API key other than the default fixtures';
+//   - descriptions that echo the key and the token presented (which a probe must never
+//     write down);
 //   - access_tokens/generate_otp exists (R13 and later), the consumer and device key
 //     logins do not (before R15).
 //
@@ -241,7 +243,7 @@ func (s *Standin) keyLogin(w http.ResponseWriter, r *http.Request, body map[stri
 		s.fail(w, 401, CodeKey, "Invalid Web API key", "Web API key not recognised")
 		return
 	case !colon || pass != "":
-		s.fail(w, 401, CodeKey, "Invalid Web API key", "The password must be empty")
+		s.fail(w, 401, CodeKey, "Invalid Web API key", "Web API key "+key+" must have an empty password") // echoes the key
 		return
 	}
 	if u, ok := str(body, "unit"); ok && u != Unit {
@@ -282,7 +284,7 @@ func (s *Standin) check(w http.ResponseWriter, tok string) bool {
 	case "live":
 		return true
 	case "released":
-		s.fail(w, 401, CodeReleased, "Token released", "The token is no longer valid")
+		s.fail(w, 401, CodeReleased, "Token released", "Token "+tok+" is no longer valid") // echoes the token
 	default:
 		s.fail(w, 401, CodeToken, "Invalid token", "The token is not valid")
 	}
