@@ -48,9 +48,13 @@ func (w *writer) line(indent int, text, tag string) {
 	w.b.WriteByte('\n')
 }
 
+// q quotes a string for YAML: a JSON string is a YAML double-quoted scalar.
 func q(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // Learn turns a run into facts and a scenario. Each learned line of the scenario says
