@@ -1,4 +1,4 @@
-// crmmock dashboard: a client of the control API (INTERFACE §3, §7, §8), nothing more.
+// crmmock dashboard: a client of the control API (README: "Control API", "The lint rules"), nothing more.
 // It polls (see README: "Dashboard") and renders; every call goes to the control API
 // of the instance this page was served by, found from the page's own path.
 "use strict";
