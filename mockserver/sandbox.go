@@ -161,7 +161,8 @@ func (s *sandboxSet) remove(id string) bool {
 
 func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	delete(s.byID, sb.ID)
-	sb.Close() // a request still held in one of its delays is answered now
+	sb.Close()        // a request still held in one of its delays is answered now
+	sb.tokens.close() // its tokens leave the process-wide budget
 	sb.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
@@ -232,6 +233,10 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 		Version: o.Version, Start: o.Start, Scenario: o.Scenario,
 		RealClock: m.fake == nil, BasePath: m.basePath, MappedErrors: m.mapped, AdminToken: m.adminTok,
 		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: m.tokens.keepDead,
+		MaxTokens: m.tokens.maxTokens,
+	}
+	if opts.MaxTokens == 0 {
+		opts.MaxTokens = -1 // the root has no bound
 	}
 	if opts.KeepDead == 0 {
 		opts.KeepDead = -1 // the root keeps none
@@ -254,6 +259,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	child.forcedVersion = o.Version != "" || inherited && m.forcedVersion // as the root: a scenario's version switches unless forced
 	// The root's Close ends the sandbox's delays too.
 	child.rootDone = m.closed
+	child.tokens.budget = m.tokens.budget // one budget for the root and its sandboxes
 	now := m.wall.Now()
 	sb := &Sandbox{Mock: child, ID: id, created: now}
 	sb.lastUsed.Store(now.UnixNano())
