@@ -79,6 +79,12 @@ type Options struct {
 	// it, the issuing mock evicts one of its own. Zero: DefaultTokenBudget; negative:
 	// no budget.
 	TokenBudget int
+	// JournalBudget bounds, in bytes (an estimate erring high), the request journals of
+	// the mock and all its sandboxes together; past it, the journal adding an entry drops
+	// a quarter of its own oldest (keeping at least 100), and once that cannot make room
+	// NewSandbox answers ErrTooManySandboxes naming it. Zero: DefaultJournalBudget;
+	// negative: no budget.
+	JournalBudget int64
 }
 
 // Mock is the CRM.COM authentication Web API emulator: an http.Handler serving the Web
@@ -129,6 +135,12 @@ func New(opts Options) (*Mock, error) {
 		m.tokens.budget = &tokenBudget{limit: DefaultTokenBudget}
 	case opts.TokenBudget > 0:
 		m.tokens.budget = &tokenBudget{limit: int64(opts.TokenBudget)}
+	}
+	switch {
+	case opts.JournalBudget == 0:
+		m.journal.budget = &memBudget{limit: DefaultJournalBudget}
+	case opts.JournalBudget > 0:
+		m.journal.budget = &memBudget{limit: opts.JournalBudget}
 	}
 	return m, nil
 }

@@ -20,7 +20,7 @@ import (
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
 	lintReport                                                                                    string
-	bodyLimit                                                                                     int64
+	bodyLimit, journalBudget                                                                      int64
 	maxSandboxes                                                                                  int
 	sandboxTTL                                                                                    time.Duration
 	keepDead, maxTokens, tokenBudget                                                              int
@@ -49,6 +49,7 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.sandboxTTL, "sandbox-ttl", mockserver.DefaultSandboxTTL, "drop a sandbox after this much wall time without a request; 0: never")
 	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
 	fs.IntVar(&c.maxTokens, "max-tokens", mockserver.DefaultMaxTokens, "most tokens one mock (the root, each sandbox) holds; past it an issue evicts its least recently used token; 0: no bound")
+	fs.Int64Var(&c.journalBudget, "journal-budget", mockserver.DefaultJournalBudget, "bytes the request journals of the root and all sandboxes hold together (an estimate); past it a journal drops its oldest entries, and a full budget refuses new sandboxes (429); 0: no budget")
 	fs.IntVar(&c.tokenBudget, "token-budget", mockserver.DefaultTokenBudget, "most tokens the root and all sandboxes hold together; past it the issuing mock evicts one of its own; 0: no budget")
 }
 
@@ -160,6 +161,14 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 		default:
 			*b.o = b.v
 		}
+	}
+	switch {
+	case c.journalBudget < 0:
+		return o, fmt.Errorf("%s: %d is negative (0: no budget)", c.src("journal-budget"), c.journalBudget)
+	case c.journalBudget == 0:
+		o.JournalBudget = -1
+	default:
+		o.JournalBudget = c.journalBudget
 	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)
