@@ -658,7 +658,7 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 		return a
 	}
 	if why := m.tokens.evictedWhy(value); why != "" {
-		a.err = errorf(CodeInvalidToken, "%s", why)
+		a.err = errorf(CodeInvalidToken, "%s", why).classed(ClassInvalidToken)
 		return a
 	}
 	switch {
