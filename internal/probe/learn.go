@@ -249,6 +249,9 @@ func Learn(res *Result, cfg Config) *Learned {
 		}
 		first := obs[0]
 		what := fmt.Sprintf("%s %s (%s)", first.Step.Method, first.Step.Path, first.Step.Title)
+		if strings.HasPrefix(first.Step.Title, first.Step.Method+" ") {
+			what = first.Step.Title
+		}
 		if !first.Envelope {
 			w.line(1, fmt.Sprintf("%s: {http_status: %d}", class, first.HTTP),
 				fmt.Sprintf("observed: %s answered HTTP %d %s %q, not the JSON envelope: only its status is expressible", what, first.HTTP, orNone(first.MediaType), first.Snippet))

@@ -162,7 +162,7 @@ func WriteText(w io.Writer, v *Verification) error {
 			return err
 		}
 	}
-	_, err := fmt.Fprintf(w, "%d difference(s) over %d requests to the target (%s) and the mock\n",
+	_, err := fmt.Fprintf(w, "%d difference(s) over %d requests, to the target in %s and to the mock\n",
 		len(v.Differences), v.Target.Requests, v.Target.Elapsed.Round(1e6))
 	return err
 }
