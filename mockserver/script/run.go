@@ -42,6 +42,9 @@ type Options struct {
 	// in its own sandbox (POST /__admin/sandboxes), or one after another when the
 	// target has no sandbox API.
 	Parallel int
+	// Installation, with a Target, translates the scripts' expected codes, HTTP statuses
+	// of errors, JWT lifetime and oun into the target's (see NewInstallation).
+	Installation *Installation
 	// LookupEnv reads the environment for ${env.NAME}, and for ${NAME} on a target
 	// without a control API (where the script's fixtures are not in force); nil:
 	// os.LookupEnv.
@@ -247,7 +250,7 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	root := strings.TrimRight(o.Target, "/")
-	r := &runner{ctx: ctx, client: client, root: root, adminToken: o.AdminToken, env: o.LookupEnv, fixtures: s.Fixtures}
+	r := &runner{ctx: ctx, client: client, root: root, adminToken: o.AdminToken, env: o.LookupEnv, fixtures: s.Fixtures, inst: o.Installation}
 	t, err := r.probe()
 	if err != nil {
 		return []Suite{{File: s.File, Release: strings.Join(releases, ","), Target: root, Error: err.Error()}}
@@ -319,6 +322,7 @@ type runner struct {
 	vars       map[string]any
 	unsaved    map[string]string // name → why a save found nothing
 	tainted    string            // why every later request is skipped
+	inst       *Installation     // a real target's names for the catalogue's, or nil
 }
 
 func (r *runner) adminHeader() http.Header {

@@ -186,14 +186,25 @@ func (s *Standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 400, CodeMissing, "Mandatory parameter missing", "Parameter access_token_identifier is mandatory")
 		return
 	}
-	if r.Method == http.MethodGet && rest == "contact_information/show" {
-		if !s.use(w, r.URL.Query().Get("token")) {
-			return
-		}
-		s.answer(w, 200, status{Code: "OK"}, map[string]any{"id": "C1", "number": "CI000111"})
+	if strings.HasPrefix(rest, "authentication/") || strings.Count(rest, "/") < 1 || r.Method != http.MethodGet && r.Method != http.MethodPost {
+		s.fail(w, 404, CodeNoMethod, "Method not found", "No such Web API method: "+rest)
 		return
 	}
-	s.fail(w, 404, CodeNoMethod, "Method not found", "No such Web API method: "+rest)
+	// any other Web API method: a live token (GET: query, POST: body, F5)
+	tok := r.URL.Query().Get("token")
+	if r.Method == http.MethodPost {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		tok, _ = str(body, "token")
+	}
+	if !s.use(w, tok) {
+		return
+	}
+	var data any = map[string]any{}
+	if rest == "contact_information/show" {
+		data = map[string]any{"id": "C1", "number": "CI000111"}
+	}
+	s.answer(w, 200, status{Code: "OK"}, data)
 }
 
 func str(body map[string]any, k string) (string, bool) {
