@@ -62,7 +62,11 @@ func (r *runner) check(e *Expect, x *exchange) []Failure {
 	}
 	if e.Token != "" {
 		v, ok := lookup(x.json, "data.token")
-		match("data.token", e.Token, v, ok)
+		pattern := e.Token
+		if r.inst != nil && r.inst.Opaque != "" && pattern == defaultOpaque {
+			pattern = r.inst.Opaque // the installation's opaque tokens
+		}
+		match("data.token", pattern, v, ok)
 	}
 	for _, p := range sortedKeys(e.Match) {
 		v, ok := lookup(x.json, p)

@@ -1,7 +1,10 @@
 package script
 
 import (
+	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmmock/crmmock/mockserver"
@@ -22,7 +25,13 @@ type Installation struct {
 	Lifetime int64
 	// OUN is the oun claim of the installation's tokens; "": as the script says.
 	OUN string
+	// Opaque is a regular expression of the installation's opaque tokens, for the
+	// scripts' ^[0-9A-F]{32}$ (F6); "": as the script says.
+	Opaque string
 }
+
+// defaultOpaque is how the scripts expect an opaque token (F6).
+const defaultOpaque = `^[0-9A-F]{32}$`
 
 // NewInstallation reads the translation out of a learned scenario.
 func NewInstallation(sc *mockserver.Scenario) *Installation {
@@ -44,6 +53,19 @@ func NewInstallation(sc *mockserver.Scenario) *Installation {
 	}
 	if sc.JWT.Lifetime > 0 {
 		in.Lifetime = int64(time.Duration(sc.JWT.Lifetime) / time.Second)
+	}
+	if t := sc.Token; t.OpaqueLength != 0 || t.Alphabet != "" {
+		n, alpha := t.OpaqueLength, t.Alphabet
+		if n == 0 {
+			n = 32
+		}
+		if alpha == "" {
+			alpha = "0-9A-F"
+		}
+		class := strings.NewReplacer(`\`, `\\`, `]`, `\]`, `[`, `\[`, `^`, `\^`).Replace(alpha)
+		if re := fmt.Sprintf("^[%s]{%d}$", class, n); validRegexp(re) {
+			in.Opaque = re
+		}
 	}
 	if len(sc.Organisations) > 0 && len(sc.Organisations[0].Units) > 0 {
 		in.OUN = sc.Organisations[0].Units[0].OUN
@@ -82,3 +104,5 @@ func showCodes(want string, in *Installation) string {
 	}
 	return s + ")"
 }
+
+func validRegexp(s string) bool { _, err := regexp.Compile(s); return err == nil }
