@@ -22,10 +22,10 @@ const poolDepth = 2
 // alone.
 type pool struct {
 	principal string
-	tokens    []*Token    // issue order
-	uses      []time.Time // accepted uses of any of its tokens, in time order
+	tokens    []*Token        // issue order
+	uses      []time.Time     // accepted uses of any of its tokens, in time order
 	comeBack  map[*Token]bool // tokens presented again after they died (TOKEN_EXPIRED)
-	bursts    []burst     // logins with no use of its tokens between, in order
+	bursts    []burst         // logins with no use of its tokens between, in order
 }
 
 // burst is logins in a row.
