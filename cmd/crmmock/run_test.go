@@ -321,3 +321,17 @@ func TestRunTargetInRoot(t *testing.T) {
 		require.Contains(t, errOut, "--in-root: ")
 	}
 }
+
+// Ensure a crmmock target that allows no sandbox (--max-sandboxes 0) is not run in its
+// root behind the user's back: the run fails saying why and pointing at --in-root.
+func TestRunTargetNoSandboxAllowed(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{Version: "R10", MaxSandboxes: -1})
+	file := filepath.Join("..", "..", "scenarios", "scripts", "idle-expiry.yaml")
+	exit, out, errOut := runCLI(t, "--target", srv.URL, file)
+	if exit != 1 || !strings.Contains(out, "HTTP 429") || !strings.Contains(out, "--in-root runs it in the target's root instead") {
+		t.Fatalf("exit %d, want 1 naming the 429 and --in-root:\n%s%s", exit, out, errOut)
+	}
+	if exit, out, errOut = runCLI(t, "--target", srv.URL, "--in-root", file); exit != 0 {
+		t.Fatalf("--in-root: exit %d:\n%s%s", exit, out, errOut)
+	}
+}

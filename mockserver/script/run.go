@@ -286,7 +286,9 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		var err error
 		switch {
 		case o.sandboxed || (!o.InRoot && t.caps["sandboxes"]):
-			ep, err = rr.newSandbox(rel, "")
+			if ep, err = rr.newSandbox(rel, ""); err != nil {
+				err = fmt.Errorf("%v (the script runs in a sandbox of its own, to keep the target's state; --in-root runs it in the target's root instead, replacing its fixtures, tokens, release and clock)", err)
+			}
 		default:
 			if !o.InRoot {
 				suite.Notes = append(suite.Notes, "the target has no sandbox API (POST /__admin/sandboxes): the script ran in its root, replacing its fixtures, tokens, release and clock")
