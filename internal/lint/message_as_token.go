@@ -51,7 +51,10 @@ func checkMessageAsToken(in *Input) []Finding {
 	byText := map[string]*presented{}
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if a, ok := said[e.Token]; ok && e.Token != "" && e.Judged() != CodeOK {
+		if e.Judged() == CodeOK { // no message, no description; a message is never accepted as a token
+			continue
+		}
+		if a, ok := said[e.Token]; ok && e.Token != "" {
 			p := byText[e.Token]
 			if p == nil {
 				p = &presented{text: e.Token, from: a}

@@ -34,63 +34,100 @@ type burst struct {
 	n  int
 }
 
-// pools finds them once per Input.
+// pools finds them once per Input: a first pass over the journal finds the users and
+// keys that reach back (no allocation per entry), a second one, only when there are
+// any, gathers their uses, logins and tokens presented after death.
 func (in *Input) pools() map[string]*pool {
 	if in.poolsDone {
 		return in.poolMap
 	}
 	in.poolsDone = true
-	idx := make(map[*Token]int, len(in.Tokens)) // a token's place among its principal's
-	byPrincipal := map[string][]*Token{}
-	for i := range in.Tokens { // Tokens are in issue order
+	type place struct{ principal, idx int }
+	at := make(map[*Token]place, len(in.Tokens)) // a token's principal and place among its tokens
+	num := map[string]int{}                      // principal → its number
+	var count []int                              // tokens per principal number
+	for i := range in.Tokens {                   // Tokens are in issue order
 		t := &in.Tokens[i]
-		idx[t] = len(byPrincipal[t.Principal])
-		byPrincipal[t.Principal] = append(byPrincipal[t.Principal], t)
+		n, ok := num[t.Principal]
+		if !ok {
+			n = len(count)
+			num[t.Principal] = n
+			count = append(count, 0)
+		}
+		at[t] = place{n, count[n]}
+		count[n]++
 	}
-	latest := map[string]int{} // principal → the place of its latest login seen
-	deep := map[string]bool{}  // principals that reached back poolDepth tokens
-	uses := map[string][]time.Time{}
-	bursts := map[string][]burst{}
-	inBurst := map[string]bool{} // the last event of the principal was a login
-	comeBack := map[*Token]bool{}
+	latest := make([]int, len(count)) // principal number → the place of its latest login seen
+	for i := range latest {
+		latest[i] = -1
+	}
+	deep := make([]bool, len(count))
+	anyDeep := false
 	for i := range in.Entries {
 		e := &in.Entries[i]
 		switch {
 		case e.Issued != "":
-			t := in.token(e.Issued)
-			if t == nil {
-				continue
-			}
-			p := t.Principal
-			latest[p] = idx[t]
-			if bs := bursts[p]; inBurst[p] && len(bs) > 0 {
-				bs[len(bs)-1].n++
-			} else {
-				bursts[p] = append(bs, burst{at: e.Time, n: 1})
-			}
-			inBurst[p] = true
-		case e.Token != "" && e.Judged() == CodeTokenExpired && e.Fault == "":
-			if t := in.token(e.Token); t != nil {
-				comeBack[t] = true
+			if t := in.token(e.Issued); t != nil {
+				pl := at[t]
+				latest[pl.principal] = pl.idx
 			}
 		case e.Token != "" && e.Judged() == CodeOK && e.Operation != OpRelease && e.Fault == "":
-			t := in.token(e.Token)
-			if t == nil {
-				continue
-			}
-			p := t.Principal
-			uses[p] = append(uses[p], e.Time)
-			inBurst[p] = false
-			if l, ok := latest[p]; ok && l-idx[t] >= poolDepth {
-				deep[p] = true
+			if t := in.token(e.Token); t != nil {
+				pl := at[t]
+				if l := latest[pl.principal]; l >= 0 && l-pl.idx >= poolDepth && !deep[pl.principal] {
+					deep[pl.principal], anyDeep = true, true
+				}
 			}
 		}
 	}
 	in.poolMap = map[string]*pool{}
-	for p := range deep {
-		u := uses[p]
-		slices.SortFunc(u, time.Time.Compare) // a clock set back makes the journal's times unordered
-		in.poolMap[p] = &pool{principal: p, tokens: byPrincipal[p], uses: u, bursts: bursts[p], comeBack: comeBack}
+	if !anyDeep {
+		return in.poolMap
+	}
+	for i := range in.Tokens {
+		t := &in.Tokens[i]
+		if !deep[at[t].principal] {
+			continue
+		}
+		p := in.poolMap[t.Principal]
+		if p == nil {
+			p = &pool{principal: t.Principal, comeBack: map[*Token]bool{}}
+			in.poolMap[t.Principal] = p
+		}
+		p.tokens = append(p.tokens, t)
+	}
+	inBurst := map[*pool]bool{} // the pool's last event was a login
+	for i := range in.Entries {
+		e := &in.Entries[i]
+		v := e.Token
+		if e.Issued != "" {
+			v = e.Issued
+		}
+		if v == "" {
+			continue
+		}
+		t := in.token(v)
+		if t == nil || !deep[at[t].principal] {
+			continue
+		}
+		p := in.poolMap[t.Principal]
+		switch {
+		case e.Issued != "":
+			if n := len(p.bursts); inBurst[p] && n > 0 {
+				p.bursts[n-1].n++
+			} else {
+				p.bursts = append(p.bursts, burst{at: e.Time, n: 1})
+			}
+			inBurst[p] = true
+		case e.Judged() == CodeTokenExpired && e.Fault == "":
+			p.comeBack[t] = true
+		case e.Judged() == CodeOK && e.Operation != OpRelease && e.Fault == "":
+			p.uses = append(p.uses, e.Time)
+			inBurst[p] = false
+		}
+	}
+	for _, p := range in.poolMap {
+		slices.SortFunc(p.uses, time.Time.Compare) // a clock set back makes the journal's times unordered
 	}
 	return in.poolMap
 }
