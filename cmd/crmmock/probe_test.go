@@ -87,6 +87,14 @@ func TestProbeDryRunSendsNothing(t *testing.T) {
 	assert.Contains(t, stdout, "bounds: --max-requests 60, --rate 5 per second, about 4s")
 	assert.NotContains(t, stdout, standin.Password)
 	assert.NotContains(t, stdout, standin.Key)
+
+	for _, k := range []string{"CRM_USERNAME", "CRM_PASSWORD", "CRM_ORGANISATION", "CRM_WEB_API_KEY"} {
+		t.Setenv(k, "")
+	}
+	code, stdout, stderr = run("probe", "--dry-run")
+	require.Equal(t, 0, code, "a dry run needs neither target nor credentials: %s", stderr)
+	assert.Contains(t, stdout, "crmmock probe plan for the target (17 requests at most")
+	assert.Empty(t, si.Requests())
 }
 
 // Ensure a run sends nothing outside its plan (the stand-in counts every request), at

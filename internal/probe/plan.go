@@ -107,7 +107,6 @@ type request struct {
 
 // state is what earlier steps learned, for later ones.
 type state struct {
-	cfg          Config
 	userToken    string
 	keyToken     string
 	keyAvailable bool

@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	steps := Plan(cfg)
 	res := &Result{Target: cfg.Target, Planned: len(steps)}
-	st := &state{cfg: cfg}
+	st := &state{}
 	scrub := newScrubber(cfg.Creds)
 	start := time.Now()
 	defer func() { res.Elapsed = time.Since(start) }()
