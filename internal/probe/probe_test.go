@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/crmmock/crmmock/testdata/standin"
@@ -191,4 +192,25 @@ type httpHandler string
 func (h httpHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte(h))
+}
+
+// Ensure verify compares answers without the moments in them: an installation that
+// names when a token was released (as the mock does) verifies hours after its probe.
+func TestVerifyIgnoresMomentsInTexts(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{Version: "R10"})
+	u, err := TargetURL(srv.URL)
+	require.NoError(t, err)
+	cfg := Config{Target: u, Creds: docCreds, Method: "contact_information/show", Rate: -1}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	l := Learn(res, cfg)
+	require.Contains(t, string(l.Scenario), `description: "token: released at 2`, "the mock names the moment of release")
+	_, err = srv.Advance(3*time.Hour + 17*time.Second)
+	require.NoError(t, err)
+	sc, err := LoadScenario(l.Scenario, docCreds)
+	require.NoError(t, err)
+	v, err := Verify(context.Background(), cfg, sc)
+	require.NoError(t, err)
+	assert.Empty(t, v.Differences)
+	assert.Equal(t, "token <time> (<time>)", timeless("token 2024-01-01T09:00:00Z (2024-01-01 11:00:00.5+02:00)"))
 }
