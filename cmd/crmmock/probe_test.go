@@ -281,7 +281,7 @@ func TestProbeCACertAndHeader(t *testing.T) {
 // release or to the mock's fixtures.
 func TestRunTargetThroughLearnedScenario(t *testing.T) {
 	standinEnv(t)
-	_, ts := startStandin(t)
+	si, ts := startStandin(t)
 	out := filepath.Join(t.TempDir(), "learned.yaml")
 	code, _, stderr := run("probe", "--target", ts.URL, "--method", "GET:contact_information/show", "--rate", "1000", "--out", out)
 	require.Equal(t, 0, code, stderr)
@@ -315,6 +315,7 @@ func TestRunTargetThroughLearnedScenario(t *testing.T) {
 	for _, k := range []string{"CRM_USERNAME", "CRM_PASSWORD", "CRM_ORGANISATION", "CRM_WEB_API_KEY"} {
 		t.Setenv(k, "")
 	}
+	live, issued := si.Live(), len(si.Issued())
 	rep := catalogue("--scenario", out, "--user", standin.User, "--password", standin.Password,
 		"--organisation", standin.Organisation, "--key", standin.Key)
 	var rest []string
@@ -333,4 +334,6 @@ func TestRunTargetThroughLearnedScenario(t *testing.T) {
 		}
 	}
 	assert.Empty(t, rest, "steps that fail on the stand-in for its names or credentials")
+	assert.Greater(t, len(si.Issued()), issued)
+	assert.Equal(t, live, si.Live(), "each script released the tokens it obtained on the (R13) installation")
 }

@@ -25,6 +25,8 @@ type Installation struct {
 	Lifetime int64
 	// OUN is the oun claim of the installation's tokens; "": as the script says.
 	OUN string
+	// Release is the installation's release as learned; "": as the script is taken to run.
+	Release string
 	// Opaque is a regular expression of the installation's opaque tokens, for the
 	// scripts' ^[0-9A-F]{32}$ (F6); "": as the script says.
 	Opaque string
@@ -51,6 +53,7 @@ func NewInstallation(sc *mockserver.Scenario) *Installation {
 			add(string(k), o)
 		}
 	}
+	in.Release = sc.Version
 	if sc.JWT.Lifetime > 0 {
 		in.Lifetime = int64(time.Duration(sc.JWT.Lifetime) / time.Second)
 	}

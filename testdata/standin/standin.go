@@ -113,6 +113,19 @@ func (s *Standin) WrongPasswords(user string) int {
 	return s.wrongPw[user]
 }
 
+// Live is how many issued tokens are not released.
+func (s *Standin) Live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, st := range s.tokens {
+		if st == "live" {
+			n++
+		}
+	}
+	return n
+}
+
 // Issued is every token the stand-in issued.
 func (s *Standin) Issued() []string {
 	s.mu.Lock()
