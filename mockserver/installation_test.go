@@ -83,7 +83,7 @@ organisations:
 // and the token dies exactly at its lifetime on the fake clock (F9: 2 h by default).
 func TestScenarioJWTShape(t *testing.T) {
 	sc, err := ParseScenario([]byte(`
-jwt: {claims_order: [usr, org, oun, exp, iat, jti], numeric_dates: true, lifetime: 1h}
+jwt: {claims_order: [usr, org, oun, exp, iat, jti], numeric_dates: true, lifetime: 1h, header: '{"alg":"HS256","typ":"JWT"}'}
 organisations:
   - name: CRMDEMO
     units: [{id: EE63A82C4FEBE02FF34E90DD1EBA5ABE, oun: 0123456789abcdef0123456789ABCDEF}]
@@ -96,6 +96,9 @@ organisations:
 	require.Len(t, parts, 3)
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	require.NoError(t, err)
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
+	require.NoError(t, err)
+	assert.Equal(t, `{"alg":"HS256","typ":"JWT"}`, string(header), "the scenario's header, byte for byte")
 	assert.Regexp(t, regexp.MustCompile(`^\{"usr":"mpadministrator","org":"CRMDEMO","oun":"0123456789abcdef0123456789ABCDEF","exp":\d+,"iat":\d+,"jti":"[0-9A-F]{32}"\}$`), string(payload))
 	var c struct{ Exp, Iat int64 }
 	require.NoError(t, json.Unmarshal(payload, &c))
@@ -139,6 +142,7 @@ func TestScenarioInstallationKeysErrors(t *testing.T) {
 		"jwt:\n  claims_order: [usr, org]" + base:                `line 2: jwt: claims_order [usr org]: want each of`,
 		"jwt:\n  lifetime: 1.5s" + base:                          `line 2: jwt: lifetime 1.5s: want whole seconds`,
 		"jwt:\n  lifetime: soon" + base:                          `line 2: "soon": want a duration`,
+		"jwt:\n  header: '{\"alg\":\"none\"}'" + base:            `line 2: jwt: header`,
 		"token:\n  alphabet: z-a" + base:                         `line 2: token: alphabet "z-a"`,
 		"token:\n  opaque_length: 4" + base:                      `line 2: token: opaque_length 4: want 8 to 512`,
 	} {

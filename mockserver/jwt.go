@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -34,16 +35,24 @@ var (
 // jwtShape is how a world's JWTs look: claim order, date type, lifetime. Shared by
 // every token the world issued (a record points at it).
 type jwtShape struct {
+	header  string // base64url of the header JSON
 	order   []string
 	numeric bool          // iat/exp as JSON numbers (jwt: {numeric_dates: true}), else strings (F10)
 	life    time.Duration // 0: the release's rule
 }
 
-var defaultJWTShape = &jwtShape{order: defaultClaimsOrder}
+var defaultJWTShape = &jwtShape{header: jwtHeader, order: defaultClaimsOrder}
 
 // compileJWT checks a scenario's jwt key.
 func compileJWT(s JWTSpec) (*jwtShape, error) {
-	sh := &jwtShape{order: defaultClaimsOrder, numeric: s.NumericDates, life: time.Duration(s.Lifetime)}
+	sh := &jwtShape{header: jwtHeader, order: defaultClaimsOrder, numeric: s.NumericDates, life: time.Duration(s.Lifetime)}
+	if s.Header != "" {
+		var h map[string]any
+		if err := json.Unmarshal([]byte(s.Header), &h); err != nil || h["alg"] != "HS256" {
+			return nil, fmt.Errorf("header %q: want a JSON object with \"alg\":\"HS256\" (the mock signs HS256), e.g. {\"alg\":\"HS256\",\"typ\":\"JWT\"}", s.Header)
+		}
+		sh.header = base64.RawURLEncoding.EncodeToString([]byte(s.Header))
+	}
 	if sh.life < 0 || (sh.life > 0 && sh.life < time.Second) || sh.life%time.Second != 0 {
 		return nil, fmt.Errorf("lifetime %s: want whole seconds, at least 1s", sh.life)
 	}
@@ -101,8 +110,8 @@ func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byt
 	p.WriteByte('}')
 	payload := p.Bytes()
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(jwtHeader)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sha256.Size))
-	buf = append(buf, jwtHeader...)
+	buf := make([]byte, 0, len(shape.header)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sha256.Size))
+	buf = append(buf, shape.header...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
 	sig, err := jwt.SigningMethodHS256.Sign(string(buf), secret)

@@ -43,6 +43,9 @@ type JWTSpec struct {
 	// Lifetime is exp - iat, and how long a JWT lives after issue (Go duration or
 	// seconds; default 2h, F9/F10).
 	Lifetime Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
+	// Header is the JWT header, verbatim JSON (default {"typ":"JWT","alg":"HS256"},
+	// F10); alg must stay HS256.
+	Header string `yaml:"header,omitempty" json:"header,omitempty"`
 	// ClaimsOrder is the order the claims are serialised in: a permutation of usr,
 	// org, oun, exp, iat, jti (default: as the mock always wrote them).
 	ClaimsOrder []string `yaml:"claims_order,omitempty" json:"claims_order,omitempty"`

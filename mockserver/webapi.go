@@ -685,7 +685,11 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 // issues: a JWT with the mock's header cut before its signature ends, or an opaque
 // token of the scenario's alphabet cut short.
 func looksTruncated(value string, d *[32]byte, wd *world) bool {
-	if rest, ok := strings.CutPrefix(value, jwtHeader+"."); ok {
+	header := jwtHeader
+	if wd != nil && wd.jwtShape != nil {
+		header = wd.jwtShape.header
+	}
+	if rest, ok := strings.CutPrefix(value, header+"."); ok {
 		if d == nil {
 			return true
 		}

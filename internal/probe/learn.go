@@ -48,6 +48,9 @@ func (w *writer) line(indent int, text, tag string) {
 	w.b.WriteByte('\n')
 }
 
+// singleQuoted quotes a string for YAML in single quotes (a JSON text stays readable).
+func singleQuoted(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
 // q quotes a string for YAML: a JSON string is a YAML double-quoted scalar.
 func q(s string) string {
 	var b bytes.Buffer
@@ -179,7 +182,7 @@ func Learn(res *Result, cfg Config) *Learned {
 			w.line(1, "# observed: claims ["+strings.Join(names, ", ")+"]: other than usr, org, oun, exp, iat, jti, not expressible yet", "")
 		}
 		if tok.Header != defaultHeader {
-			w.line(1, "# observed: header "+tok.Header+", not the mock's "+defaultHeader+": not expressible yet", "")
+			w.line(1, "header: "+singleQuoted(tok.Header), "observed: the header, byte for byte")
 		}
 		cl := make([]string, len(tok.Claims))
 		for i, c := range tok.Claims {

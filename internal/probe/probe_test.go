@@ -138,6 +138,7 @@ func TestProbeLearnsStandinQuirks(t *testing.T) {
 		`wrong_password: {code: "` + standin.CodeLogin + `", message: "Invalid login", description: "Username or password is incorrect", http_status: 401}   # observed`,
 		`released_token: {code: "` + standin.CodeReleased + `"`,
 		"claims_order: [usr, org, oun, exp, iat, jti]   # observed",
+		`header: '{"alg":"HS256","typ":"JWT"}'   # observed`,
 		"lifetime: 3600   # observed",
 		`oun: "` + standin.OUN + `"`,
 		"expired_token: {code: TOKEN_EXPIRED}   # assumed: not observable",
