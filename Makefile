@@ -9,7 +9,7 @@ LDFLAGS := -X main.version=$(VERSION)
 run:
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/crmmock serve $(ARGS)
 
-## test: vet, every Go test under the race detector (the Go example and, with podman, the image test among them), then the Python and Node examples
+## test: vet, every Go test under the race detector (the Go example and, with podman, the image test among them), then the Python, Node, PHP and Java examples
 test: vet
 	$(GO) test -race -count=1 ./...
 	@$(MAKE) --no-print-directory examples
@@ -18,17 +18,23 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet ./...
 
-## examples: examples/python (pytest-3) and examples/node (node --test) against a fresh build; each skips when its tool is missing, but fails on CI=true
+## examples: examples/python (pytest-3), examples/node (node --test), examples/php (phpunit) and examples/java (javac + JUnit 5) against a fresh build; each skips with its install hint when its tool is missing, but fails on CI=true
+JAVA_JARS := /usr/share/java/junit-platform-console-standalone.jar /usr/share/java/gson.jar
 examples: build
-	@fail=0; \
+	@fail=0; bin=$(CURDIR)/$(BIN); \
+	missing() { if [ "$$CI" = true ]; then echo "examples/$$1: $$2 missing ($$3)"; fail=1; else echo "SKIP examples/$$1: $$2 missing ($$3)"; fi; }; \
 	if command -v pytest-3 >/dev/null; then \
-		echo "examples/python"; CRMMOCK_BIN=$(CURDIR)/$(BIN) pytest-3 -q -p no:cacheprovider examples/python || fail=1; \
-	elif [ "$$CI" = true ]; then echo "examples/python: pytest-3 missing (apt-get install python3-pytest)"; fail=1; \
-	else echo "SKIP examples/python: pytest-3 missing (apt-get install python3-pytest)"; fi; \
+		echo "examples/python"; CRMMOCK_BIN=$$bin pytest-3 -q -p no:cacheprovider examples/python || fail=1; \
+	else missing python pytest-3 "apt-get install python3-pytest"; fi; \
 	if command -v node >/dev/null; then \
-		echo "examples/node"; CRMMOCK_BIN=$(CURDIR)/$(BIN) node --test examples/node/ || fail=1; \
-	elif [ "$$CI" = true ]; then echo "examples/node: node missing"; fail=1; \
-	else echo "SKIP examples/node: node missing"; fi; \
+		echo "examples/node"; CRMMOCK_BIN=$$bin node --test examples/node/ || fail=1; \
+	else missing node node "apt-get install nodejs"; fi; \
+	if command -v phpunit >/dev/null && php -r 'exit(function_exists("curl_init") ? 0 : 1);' 2>/dev/null; then \
+		echo "examples/php"; CRMMOCK_BIN=$$bin phpunit -c examples/php/phpunit.xml || fail=1; \
+	else missing php "phpunit or php-curl" "apt-get install phpunit php-cli php-curl"; fi; \
+	if command -v javac >/dev/null && ls $(JAVA_JARS) >/dev/null 2>&1; then \
+		echo "examples/java"; $(MAKE) --no-print-directory -C examples/java test CRMMOCK_BIN=$$bin || fail=1; \
+	else missing java "javac, JUnit 5 or Gson" "apt-get install openjdk-17-jdk-headless junit5 libgoogle-gson-java"; fi; \
 	exit $$fail
 
 ## generate: refresh internal/contract/openapi.json after editing openapi.yaml (a test fails when it is stale)
@@ -64,4 +70,4 @@ image:
 		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg CREATED=$(CREATED) -t $(IMAGE) .
 
 clean:
-	rm -rf bin
+	rm -rf bin examples/java/build
