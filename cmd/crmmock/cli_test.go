@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"context"
 	"net"
 	"net/http"
@@ -309,4 +310,20 @@ func TestCLIHelpDocumentsRelease(t *testing.T) {
 	assert.NotContains(t, out, "--version string")
 	assert.Contains(t, out, "--version VALUE")
 	assert.Contains(t, out, "--version and -v alone")
+}
+
+// Ensure the README's serve flag table has a row for every serve flag under the name
+// help shows (--release, not its alias --version).
+func TestREADMEServeFlagTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	fs := newFlagSet("serve", new(serveConfig).flags)
+	fs.VisitAll(func(f *flag.Flag) {
+		row := "\n| `--" + f.Name + "`"
+		if _, alias := flagAliases[f.Name]; alias {
+			assert.NotContains(t, string(readme), row, "the alias has no row of its own")
+			return
+		}
+		assert.Contains(t, string(readme), row)
+	})
 }
