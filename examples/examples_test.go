@@ -1,6 +1,6 @@
 // Package examples checks the examples that are not run here: the GitHub Actions
 // workflow and the compose file (YAML syntax and the keys that make crmmock a service).
-// The Go example runs with go test ./...; Python and Node with `make examples`.
+// The Go example runs with go test ./...; Python, Node, PHP and Java with `make examples`.
 package examples
 
 import (
