@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -67,45 +68,50 @@ final class Crmmock implements AutoCloseable {
         admin("POST", "/clock/advance", Map.of("duration", d.toSeconds() + "s"));
     }
 
+    /** The mock's clock. */
+    Instant now() {
+        return Instant.parse(get("/clock").get("now").getAsString());
+    }
+
     /**
      * A Scheduler on the mock's clock: advance(d) moves the mock's clock to each timer's
      * due time within d in turn, runs the timer there, then moves on to the end of d.
      */
     final class FakeTimers implements Scheduler {
-        private final List<long[]> due = new ArrayList<>(); // {next due, period} in seconds from the start
+        private final List<Instant> due = new ArrayList<>();
+        private final List<Duration> periods = new ArrayList<>();
         private final List<Runnable> tasks = new ArrayList<>();
-        private long now;
 
         @Override
         public void every(Duration period, Runnable task) {
-            due.add(new long[] {now + period.toSeconds(), period.toSeconds()});
+            due.add(now().plus(period));
+            periods.add(period);
             tasks.add(task);
         }
 
         void advance(Duration d) {
-            long end = now + d.toSeconds();
+            Instant end = now().plus(d);
             while (true) {
                 int first = -1;
                 for (int i = 0; i < due.size(); i++) {
-                    if (due.get(i)[0] <= end && (first < 0 || due.get(i)[0] < due.get(first)[0])) {
+                    if (!due.get(i).isAfter(end) && (first < 0 || due.get(i).isBefore(due.get(first)))) {
                         first = i;
                     }
                 }
                 if (first < 0) {
                     break;
                 }
-                long[] t = due.get(first);
-                move(t[0]);
-                t[0] += t[1];
+                moveTo(due.get(first));
+                due.set(first, due.get(first).plus(periods.get(first)));
                 tasks.get(first).run();
             }
-            move(end);
+            moveTo(end);
         }
 
-        private void move(long to) {
-            if (to > now) {
-                Crmmock.this.advance(Duration.ofSeconds(to - now));
-                now = to;
+        private void moveTo(Instant t) {
+            Duration d = Duration.between(now(), t);
+            if (!d.isNegative() && !d.isZero()) {
+                Crmmock.this.advance(d);
             }
         }
     }

@@ -64,6 +64,11 @@ class TokenPoolTest {
         return m.get("/tokens").getAsJsonArray("tokens").size();
     }
 
+    /** When the pool's second batch was issued: the timer's first firing, on the mock's clock. */
+    static String refreshedAt(Crmmock m) {
+        return m.get("/tokens").getAsJsonArray("tokens").get(POOL).getAsJsonObject().get("issued_at").getAsString();
+    }
+
     // F6: on R10 a user token dies after an idle hour. The pool's tokens sit unused, so the
     // call after 65 quiet minutes presents a dead one (TOKEN_EXPIRED) and the pool only
     // recovers when its timer fires at 7 000 s, almost an hour later.
@@ -74,6 +79,7 @@ class TokenPoolTest {
             TokenPool pool = new TokenPool(api(m), POOL, timers);
             assertEquals(List.of("OK", "OK", "OK", "TOKEN_EXPIRED", "OK"), traffic(pool::get, timers));
             assertEquals(2 * POOL, tokens(m), "two pools of logins for five calls");
+            assertEquals("2024-01-01T10:56:40Z", refreshedAt(m), "the timer fired at 7 000 s of mock time");
             JsonObject lint = m.get("/lint");
             assertEquals(List.of("warning login-per-request", "warning login-per-request", "info never-released"), rules(lint), lint.toString());
         }
@@ -89,6 +95,7 @@ class TokenPoolTest {
             TokenPool pool = new TokenPool(api(m), POOL, timers);
             assertEquals(List.of("OK", "OK", "OK", "OK", "OK"), traffic(pool::get, timers));
             assertEquals(2 * POOL, tokens(m));
+            assertEquals("2024-01-01T10:56:40Z", refreshedAt(m));
             JsonObject lint = m.get("/lint");
             assertEquals(List.of("warning login-per-request"), rules(lint), lint.toString());
         }
