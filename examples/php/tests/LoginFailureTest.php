@@ -20,9 +20,10 @@ final class LoginFailureTest extends TestCase
         $this->mock->stop();
     }
 
-    // The habit: a wrong password makes login() return "Invalid username or password",
-    // the next call presents that text as its token, and CRM.COM answers INVALID_TOKEN:
-    // the real cause (INVALID_CREDENTIALS) is lost. The journal shows both requests.
+    // The habit (F20): a wrong password makes login() return "Invalid username or
+    // password", the next call presents that text as its token, and CRM.COM answers
+    // INVALID_TOKEN: the real cause (INVALID_CREDENTIALS) is lost. The journal shows both
+    // requests and the lint's message-as-token names the habit.
     public function testMessageReturnedAsTokenAfterFailedLogin(): void
     {
         $client = new LegacyCrmClient($this->mock->apiUrl, 'mpadministrator', 'wrong', 'CRMDEMO');
@@ -42,9 +43,14 @@ final class LoginFailureTest extends TestCase
         $this->assertSame($token, $journal[1]['token'], 'the journal holds the message as presented');
         $this->assertSame([], $this->mock->admin('GET', '/tokens')['tokens'], 'no token was ever issued');
 
-        // The lint of this crmmock has no rule for the habit: the evidence is the journal above.
+        // The lint names the habit: one error, pointing at the call and the login it came from.
         $lint = $this->mock->admin('GET', '/lint');
-        $this->assertSame([], array_column($lint['findings'], 'rule'), json_encode($lint['findings']));
+        $this->assertSame(['message-as-token'], array_column($lint['findings'], 'rule'), json_encode($lint['findings']));
+        $finding = $lint['findings'][0];
+        $this->assertSame('error', $finding['severity']);
+        $this->assertSame([$journal[1]['id']], $finding['requests']);
+        $this->assertStringContainsString('"Invalid username or password"', $finding['message']);
+        $this->assertStringContainsString('request ' . $journal[0]['id'], $finding['message']);
     }
 
     // The fix: a failed login throws with its own code and nothing is presented; with the

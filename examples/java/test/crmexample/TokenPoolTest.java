@@ -1,6 +1,7 @@
 package crmexample;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
@@ -60,6 +61,10 @@ class TokenPoolTest {
         return out;
     }
 
+    static String message(JsonObject lint, int i) {
+        return lint.getAsJsonArray("findings").get(i).getAsJsonObject().get("message").getAsString();
+    }
+
     static int tokens(Crmmock m) {
         return m.get("/tokens").getAsJsonArray("tokens").size();
     }
@@ -71,7 +76,9 @@ class TokenPoolTest {
 
     // F6: on R10 a user token dies after an idle hour. The pool's tokens sit unused, so the
     // call after 65 quiet minutes presents a dead one (TOKEN_EXPIRED) and the pool only
-    // recovers when its timer fires at 7 000 s, almost an hour later.
+    // recovers when its timer fires at 7 000 s, almost an hour later. The lint names the
+    // pool (pooled-tokens-idle, with its size, its refresh period and the idle rule), not
+    // login-per-request.
     @Test
     void poolOnR10FailsAfterAnIdleHour() throws Exception {
         try (Crmmock m = mock("R10")) {
@@ -81,13 +88,15 @@ class TokenPoolTest {
             assertEquals(2 * POOL, tokens(m), "two pools of logins for five calls");
             assertEquals("2024-01-01T10:56:40Z", refreshedAt(m), "the timer fired at 7 000 s of mock time");
             JsonObject lint = m.get("/lint");
-            assertEquals(List.of("warning login-per-request", "warning login-per-request", "info never-released"), rules(lint), lint.toString());
+            assertEquals(List.of("warning pooled-tokens-idle", "info never-released"), rules(lint), lint.toString());
+            String said = message(lint, 0);
+            assertTrue(said.contains("up to 64 logged in at once") && said.contains("7000 s") && said.contains("(F6)"), said);
         }
     }
 
     // F9: from R12 every token lives 2 h from issue, so the sample's 7 000 s timer keeps
     // the pool alive: no call fails. But each refresh opens 64 sessions for a handful of
-    // calls, and the pool's unused tokens expire unused.
+    // calls, and the lint's pooled-tokens-idle counts the tokens that expired unused.
     @Test
     void poolOnR12WorksButLogsInAheadOfUse() throws Exception {
         try (Crmmock m = mock("R12")) {
@@ -97,7 +106,9 @@ class TokenPoolTest {
             assertEquals(2 * POOL, tokens(m));
             assertEquals("2024-01-01T10:56:40Z", refreshedAt(m));
             JsonObject lint = m.get("/lint");
-            assertEquals(List.of("warning login-per-request"), rules(lint), lint.toString());
+            assertEquals(List.of("warning pooled-tokens-idle"), rules(lint), lint.toString());
+            String said = message(lint, 0);
+            assertTrue(said.contains("expired never used") && said.contains("7000 s") && said.contains("(F9)"), said);
         }
     }
 
