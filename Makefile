@@ -52,16 +52,18 @@ fuzz:
 		$(GO) test ./mockserver -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL); \
 	done
 
-## image: the container image (Dockerfile) with podman, else docker; IMAGE=name:tag, ENGINE=podman|docker
+## image: the container image (Dockerfile) with podman, else docker, tagged crmmock:dev (what the README runs) and crmmock:$(VERSION); IMAGE_NAME=name, IMAGE=name:tag, ENGINE=podman|docker
 ENGINE ?= $(shell command -v podman 2>/dev/null || command -v docker 2>/dev/null)
-IMAGE ?= crmmock:$(VERSION)
+IMAGE_NAME ?= crmmock
+IMAGE ?= $(IMAGE_NAME):dev
+IMAGE_TAGS = $(sort $(IMAGE) $(IMAGE_NAME):$(VERSION))
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 CREATED ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 image:
 	@test -n "$(ENGINE)" || { echo "make image: needs podman or docker"; exit 1; }
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o bin/image/crmmock ./cmd/crmmock
 	$(ENGINE) build $(if $(findstring podman,$(ENGINE)),--format docker) \
-		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg CREATED=$(CREATED) -t $(IMAGE) .
+		--build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg CREATED=$(CREATED) $(addprefix -t ,$(IMAGE_TAGS)) .
 
 clean:
 	rm -rf bin
