@@ -39,18 +39,17 @@ testcontainers:
 		if [ "$$CI" = true ]; then echo "testcontainers: podman missing (apt-get install podman runc)"; exit 1; fi; \
 		echo "SKIP testcontainers (Go and Node): podman missing (apt-get install podman runc)"; exit 0; \
 	fi; \
-	$(MAKE) --no-print-directory image ENGINE=podman IMAGE=$(TC_IMAGE) >/dev/null || exit 1; \
+	$(MAKE) --no-print-directory image ENGINE=podman >/dev/null || exit 1; \
 	fail=0; \
 	echo "testcontainers (Go)"; \
-	(cd testcontainers && CRMMOCK_IMAGE=$(TC_IMAGE) ./with-podman-socket.sh $(GO) test -race -count=1 ./...) || fail=1; \
+	(cd testcontainers && CRMMOCK_IMAGE=$(IMAGE) ./with-podman-socket.sh $(GO) test -race -count=1 ./...) || fail=1; \
 	if command -v npm >/dev/null; then \
 		echo "examples/node-testcontainers"; \
 		(cd examples/node-testcontainers && npm ci --no-audit --no-fund --loglevel=error && \
-			CRMMOCK_IMAGE=$(TC_IMAGE) ../../testcontainers/with-podman-socket.sh node --test) || fail=1; \
+			CRMMOCK_IMAGE=$(IMAGE) ../../testcontainers/with-podman-socket.sh node --test) || fail=1; \
 	elif [ "$$CI" = true ]; then echo "examples/node-testcontainers: npm missing (apt-get install npm)"; fail=1; \
 	else echo "SKIP examples/node-testcontainers: npm missing (apt-get install npm)"; fi; \
 	exit $$fail
-TC_IMAGE ?= crmmock:dev
 
 ## generate: refresh internal/contract/openapi.json after editing openapi.yaml (a test fails when it is stale)
 generate:
