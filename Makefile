@@ -45,7 +45,7 @@ testcontainers:
 	(cd testcontainers && CRMMOCK_IMAGE=$(IMAGE) ./with-podman-socket.sh $(GO) test -race -count=1 ./...) || fail=1; \
 	if command -v npm >/dev/null; then \
 		echo "examples/node-testcontainers"; \
-		(cd examples/node-testcontainers && npm ci --no-audit --no-fund --loglevel=error && \
+		(cd examples/node-testcontainers && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && \
 			CRMMOCK_IMAGE=$(IMAGE) ../../testcontainers/with-podman-socket.sh node --test) || fail=1; \
 	elif [ "$$CI" = true ]; then echo "examples/node-testcontainers: npm missing (apt-get install npm)"; fail=1; \
 	else echo "SKIP examples/node-testcontainers: npm missing (apt-get install npm)"; fi; \
