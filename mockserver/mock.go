@@ -244,6 +244,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		m.tokens.maxTokens = opts.MaxTokens
 	}
 	m.tokens.init()
+	m.tokens.setScenarioMax(w.maxTokens)
 	return m, nil
 }
 
@@ -338,6 +339,7 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 // install puts compiled fixtures in force.
 func (m *Mock) install(sc *Scenario, w *world) {
 	m.world.Store(w)
+	m.tokens.setScenarioMax(w.maxTokens)
 	m.scenario.Store(sc)
 	if w.version != "" && !m.forcedVersion {
 		r := MustParseRelease(w.version)
