@@ -21,7 +21,7 @@ var helpOrder = []struct{ name, synopsis, flagsNote string }{
 	{"verify", "crmmock verify --target URL    compare an installation with the mock under a scenario; exit 1 on any difference",
 		"credentials as for probe"},
 	{"health", "crmmock health [flags]         exit 0 when a mock answers GET /__admin/health (container health checks)", ""},
-	{"version", "crmmock version                print the build version (the module version when installed with go install)", ""},
+	{"version", "crmmock version                print the build version (the module version when installed with go install); --version and -v alone do the same", ""},
 	{"help", "crmmock help                   the commands and their flags; --help and -h do the same", ""},
 }
 
@@ -45,6 +45,9 @@ func writeHelp(w io.Writer) {
 		if c != nil && c.flags != nil {
 			fs := newFlagSet(h.name, c.flags)
 			fs.VisitAll(func(f *flag.Flag) {
+				if _, alias := flagAliases[f.Name]; alias {
+					return // its flag's usage names it
+				}
 				kind, usage := flag.UnquoteUsage(f)
 				if kind != "" {
 					kind = " " + kind
