@@ -191,13 +191,23 @@ func Learn(res *Result, cfg Config) *Learned {
 		fact("token: JWT, header %s, claims %s; dates as %s; exp - iat = %d s", tok.Header, strings.Join(cl, ", "), dates, tok.Life)
 	}
 
+	for _, id := range []string{"login", "key_login"} {
+		if o := sent(id); o != nil && !o.OK() {
+			what := fmt.Sprintf("HTTP %d %s", o.HTTP, orNone(o.MediaType))
+			if o.Envelope {
+				what = fmt.Sprintf("HTTP %d %s %q", o.HTTP, o.Code, o.Message)
+			}
+			fact("%s: the given credentials were refused (%s): check them; the steps that need a token were skipped", o.Step.Title, what)
+		}
+	}
+
 	// Answers and headers.
 	mediaTypes := map[string]bool{}
 	var statuses []int
 	for i := range res.Obs {
 		o := &res.Obs[i]
 		if o.Sent() && o.Err == "" {
-			mediaTypes[o.MediaType] = true
+			mediaTypes[o.ContentType] = true
 			if classOf(o) != "" && o.Envelope && !o.OK() && !slices.Contains(statuses, o.HTTP) {
 				statuses = append(statuses, o.HTTP)
 			}
@@ -208,7 +218,7 @@ func Learn(res *Result, cfg Config) *Learned {
 		mts = append(mts, orNone(mt))
 	}
 	sort.Strings(mts)
-	fact("answers: Content-Type %s", strings.Join(mts, ", "))
+	fact("answers: Content-Type %s (verify compares media types, without parameters)", strings.Join(mts, ", "))
 	if deprecated {
 		fact("release answers Deprecation: %s", by["release"].Deprecation)
 	}

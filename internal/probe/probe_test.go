@@ -215,3 +215,20 @@ func TestVerifyIgnoresMomentsInTexts(t *testing.T) {
 	assert.Empty(t, v.Differences)
 	assert.Equal(t, "token <time> (<time>)", timeless("token 2024-01-01T09:00:00Z (2024-01-01 11:00:00.5+02:00)"))
 }
+
+// Ensure refused credentials are reported as such, and the steps that need a token are
+// skipped rather than sent (no second wrong password: the refused login was one).
+func TestProbeReportsRefusedCredentials(t *testing.T) {
+	si := standin.New(nil)
+	ts := httptest.NewServer(si)
+	defer ts.Close()
+	c := standinCreds
+	c.Password = "not-the-password"
+	cfg := Config{Target: ts.URL + standin.BasePath, Creds: c, Method: "contact_information/show", Rate: -1}
+	res, err := Run(context.Background(), cfg)
+	require.NoError(t, err)
+	l := Learn(res, cfg)
+	assert.Contains(t, l.Facts, `login: the given credentials were refused (HTTP 401 `+standin.CodeLogin+` "Invalid login"): check them; the steps that need a token were skipped`)
+	assert.Equal(t, 1, si.WrongPasswords(standin.User), "the refused login is the run's one wrong password")
+	assert.Contains(t, string(l.Scenario), "wrong_password: {code: INVALID_CREDENTIALS}   # assumed: not observable (no successful login")
+}

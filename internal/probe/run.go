@@ -25,6 +25,7 @@ type Observation struct {
 	Err         string // the transport error, when the request got no answer
 	HTTP        int
 	MediaType   string // the answer's Content-Type without parameters
+	ContentType string // the answer's Content-Type as sent
 	Envelope    bool   // the answer is the JSON envelope {"status":{"code",…},"data"}
 	Code        string
 	Message     string
@@ -210,7 +211,8 @@ func send(ctx context.Context, client *http.Client, cfg Config, r *request, o *O
 		return "", err
 	}
 	o.HTTP = resp.StatusCode
-	o.MediaType, _, _ = mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	o.ContentType = resp.Header.Get("Content-Type")
+	o.MediaType, _, _ = mime.ParseMediaType(o.ContentType)
 	o.Deprecation = resp.Header.Get("Deprecation")
 	var env struct {
 		Status *struct {
