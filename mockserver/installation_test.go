@@ -194,3 +194,18 @@ organisations: [{name: CRMDEMO, units: [{id: U1}], users: [{username: u, passwor
 	r = h.post("authentication/token/release", map[string]string{"token": "X"})
 	assert.Equal(t, "No such method: authentication/token/release", *r.Status.Description)
 }
+
+// Ensure a fault's HTTP status is its own, whatever the scenario's errors say.
+func TestScenarioErrorsLeaveFaultStatus(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+errors:
+  INTERNAL_ERROR: {http_status: 503}
+organisations: [{name: CRMDEMO, units: [{id: U1}], users: [{username: mpadministrator, password: "1234"}]}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R12", Scenario: sc})
+	h.addFault(`{"operation":"authentication/token","answer":{"code":"INTERNAL_ERROR","http_status":502}}`)
+	r := h.post("authentication/token", creds())
+	assert.Equal(t, "INTERNAL_ERROR", r.Status.Code)
+	assert.Equal(t, 502, r.HTTP)
+}

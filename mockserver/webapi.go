@@ -78,7 +78,7 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 			if o.Description != nil && env.Status.Description == a.err.Description {
 				env.Status.Description = strings.ReplaceAll(*o.Description, "{method}", methodAsked(a.operation, rest))
 			}
-			if o.HTTPStatus != 0 && status == a.err.status(m.mapped) {
+			if o.HTTPStatus != 0 && status == a.err.status(m.mapped) && !a.injected { // a fault's status is its own
 				status = o.HTTPStatus
 			}
 		}
