@@ -272,7 +272,7 @@ func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })
+	spec, err := faults.ParseSpec(body)
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "%v", err)
 		return

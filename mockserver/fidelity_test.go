@@ -43,3 +43,31 @@ func TestF21JWTClaimOrder(t *testing.T) {
 		}
 	}
 }
+
+// F21: a fault may answer a real installation's code (any string but OK); the envelope,
+// the journal and the token's timeline carry it, and the answer is the contract's error
+// envelope.
+func TestF21FaultAnswersAnyCode(t *testing.T) {
+	const code = "COM.CRM.EXCEPTION.AUTH.INVALIDLOGINEXCEPTION"
+	h := startVersion(t, "R12")
+	tok := h.login()
+	h.addFault(`{"operation":"authentication/token","answer":{"code":"` + code + `","message":"Invalid login"}}`)
+	r := h.post("authentication/token", creds())
+	assert.Equal(t, 200, r.HTTP)
+	assert.Equal(t, code, r.Status.Code, "%s", r.Raw)
+	assert.Equal(t, "Invalid login", *r.Status.Message)
+	assert.Equal(t, "null", string(r.Data))
+	j := h.Journal()
+	assert.Equal(t, code, j[len(j)-1].Code)
+
+	h.addFault(`{"operation":"contact_information/show","answer":{"code":"` + code + `"}}`)
+	r = h.use(tok)
+	assert.Equal(t, code, r.Status.Code, "%s", r.Raw)
+	_, tl, raw := h.timelineOf(tok)
+	last := tl.Events[len(tl.Events)-1]
+	assert.Equal(t, "rejected", last.Event, raw)
+	assert.Equal(t, code, last.Code, "the timeline names the code the client saw: %s", raw)
+
+	st, v := h.admin("POST", "/__admin/faults", `{"operation":"*","answer":{"code":"OK"}}`)
+	assert.Equal(t, 400, st, "%v", v)
+}
