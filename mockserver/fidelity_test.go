@@ -3,6 +3,8 @@ package mockserver
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -70,4 +72,85 @@ func TestF21FaultAnswersAnyCode(t *testing.T) {
 
 	st, v := h.admin("POST", "/__admin/faults", `{"operation":"*","answer":{"code":"OK"}}`)
 	assert.Equal(t, 400, st, "%v", v)
+}
+
+// F19: a method of three segments is declared in a scenario's methods, answered on GET
+// and POST with the token where F5 wants it, hit by a fault on its whole name, and
+// named whole in the journal and the lint; the authentication paths still win, and
+// paths with empty, dot or encoded-slash segments are still no method.
+func TestF19NestedMethods(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+organisations:
+  - name: CRMDEMO
+    units: [{id: EE63A82C4FEBE02FF34E90DD1EBA5ABE, oun: "1"}]
+    users: [{username: mpadministrator, password: "1234", default_unit: EE63A82C4FEBE02FF34E90DD1EBA5ABE}]
+methods:
+  - {method: POST, path: customer_events/purchases/create, data: {id: "E1"}}
+  - {method: GET, path: customer_events/purchases/create, data: {id: "E2"}}
+  - {method: GET, path: a/b/c/d, data: {deep: true}}
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R12", Scenario: sc})
+	tok := h.login()
+
+	r := h.post("customer_events/purchases/create", map[string]any{"token": tok, "amount": 5})
+	assert.Equal(t, "OK", r.Status.Code, "%s", r.Raw)
+	assert.JSONEq(t, `{"id":"E1"}`, string(r.Data))
+	r = h.get("customer_events/purchases/create", url.Values{"token": {tok}})
+	assert.JSONEq(t, `{"id":"E2"}`, string(r.Data), "%s", r.Raw)
+	r = h.get("a/b/c/d", url.Values{"token": {tok}})
+	assert.JSONEq(t, `{"deep":true}`, string(r.Data), "%s", r.Raw)
+	r = h.get("customer_events/purchases", url.Values{"token": {tok}})
+	assert.Equal(t, "{}", string(r.Data), "a two-segment prefix is another method: %s", r.Raw)
+	r = h.get("customer_events/purchases/create", nil)
+	assert.Equal(t, "INVALID_REQUEST", r.Status.Code, "F5: the token is required on any method: %s", r.Raw)
+	j := h.Journal()
+	assert.Equal(t, "customer_events/purchases/create", j[1].Operation)
+	assert.Equal(t, "a/b/c/d", j[3].Operation)
+
+	// a fault on the whole name fires on it, not on its prefix
+	_, err = h.AddFault(FaultSpec{Operation: "customer_events/purchases/create", Times: FaultForever})
+	require.NoError(t, err)
+	assert.Equal(t, "OK", h.get("customer_events/purchases", url.Values{"token": {tok}}).Status.Code)
+	r = h.post("customer_events/purchases/create", map[string]any{"token": tok})
+	assert.Equal(t, "INTERNAL_ERROR", r.Status.Code, "%s", r.Raw)
+	h.ClearFaults()
+
+	// the lint names the method whole
+	req, err := http.NewRequest(http.MethodGet, h.APIURL("customer_events/purchases/create"), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	h.do(req)
+	var msgs []string
+	for _, f := range h.Lint().Findings {
+		msgs = append(msgs, f.Message)
+	}
+	assert.Contains(t, strings.Join(msgs, "\n"), "GET customer_events/purchases/create was called once with the token in the Authorization header")
+
+	// the fixed paths win over the nested shape; bad segments stay refused (404)
+	r = h.post("authentication/token/release", map[string]string{"token": h.login()})
+	assert.Equal(t, "OK", r.Status.Code, "%s", r.Raw)
+	r = h.get("authentication/token/release", url.Values{"token": {tok}})
+	assert.Equal(t, http.StatusMethodNotAllowed, r.HTTP, "%s", r.Raw)
+	for _, p := range []string{"customer_events//create", "customer_events/./create", "customer_events/purchases/create/",
+		"customer_events%2Fpurchases/create", "authentication/consumer_application_key/token"} {
+		req, err := http.NewRequest(http.MethodGet, h.URL+h.BasePath()+"/"+p+"?token="+tok, nil)
+		require.NoError(t, err)
+		r := h.do(req)
+		assert.Equal(t, http.StatusNotFound, r.HTTP, "%s: %s", p, r.Raw)
+		assert.Equal(t, "INVALID_REQUEST", r.Status.Code, "%s", p)
+	}
+}
+
+// F19: a scenario declares a method of any depth; a bad one is refused naming the line.
+func TestF19ScenarioMethodPaths(t *testing.T) {
+	base := "organisations: [{name: A, units: [{id: U}]}]\nmethods:\n  - {method: GET, path: %s}\n"
+	for _, p := range []string{"customer_events/purchases/create", "a/b/c/d/e"} {
+		_, err := ParseScenario([]byte(strings.Replace(base, "%s", p, 1)))
+		assert.NoError(t, err, p)
+	}
+	for _, p := range []string{"customer_events", "a//b", "a/./b", "a/B/c", "authentication/x/token"} {
+		_, err := ParseScenario([]byte(strings.Replace(base, "%s", p, 1)))
+		assert.ErrorContains(t, err, "line 3: methods: path", p)
+	}
 }

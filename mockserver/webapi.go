@@ -92,6 +92,9 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if a.deprecated {
 		h.Set("Deprecation", "true") // F8: deprecated from R12.0.0
 	}
+	if a.err != nil && a.err.Allow != "" {
+		h.Set("Allow", a.err.Allow)
+	}
 	m.record(r, a, status, &env.Status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

@@ -24,6 +24,10 @@
   // ---- the control API -------------------------------------------------------------
   class AuthNeeded extends Error {}
 
+  // A release is the one operation of that name: another method may end in token/release
+  // (methods have any number of segments, F19).
+  const isRelease = (e) => e.operation === "authentication/token/release";
+
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
     const tok = sessionStorage.getItem(TOKEN_KEY);
@@ -244,7 +248,7 @@
       const t = ms(e.time);
       const m = get(e.token);
       if (e.code && e.code !== "OK") m.rejects.push({ t, code: e.code, id: e.id });
-      else if ((e.operation || e.path || "").endsWith("token/release")) m.released = t;
+      else if (isRelease(e)) m.released = t;
       else m.uses.push(t);
     }
     state.marks = marks;
@@ -571,7 +575,7 @@
       for (const e of journalNewestFirst().slice().reverse()) {
         if (e.issued === tok) events.push({ time: e.time, event: "issued", request: e.id, code: e.code });
         else if (e.token === tok) {
-          const ev = e.code && e.code !== "OK" ? "rejected" : (e.operation || e.path || "").endsWith("token/release") ? "released" : "used";
+          const ev = e.code && e.code !== "OK" ? "rejected" : isRelease(e) ? "released" : "used";
           events.push({ time: e.time, event: ev, request: e.id, code: e.code });
         }
       }
