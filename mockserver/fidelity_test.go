@@ -154,3 +154,23 @@ func TestF19ScenarioMethodPaths(t *testing.T) {
 		assert.ErrorContains(t, err, "line 3: methods: path", p)
 	}
 }
+
+// F20: a 405 on a Web API path carries Allow and its description says which method to
+// use.
+func TestF20MethodNotAllowedSaysWhichToUse(t *testing.T) {
+	h := startVersion(t, "R10")
+	for _, c := range []struct{ method, path, allow, use string }{
+		{http.MethodGet, "authentication/token", "POST", "use POST"},
+		{http.MethodPut, "authentication/web_api_key/token", "POST", "use POST"},
+		{http.MethodDelete, "contact_information/show", "GET, POST", "use GET or POST"},
+		{http.MethodPatch, "customer_events/purchases/create", "GET, POST", "use GET or POST"},
+	} {
+		req, err := http.NewRequest(c.method, h.APIURL(c.path), nil)
+		require.NoError(t, err)
+		r := h.do(req)
+		assert.Equal(t, http.StatusMethodNotAllowed, r.HTTP, "%s %s", c.method, c.path)
+		assert.Equal(t, c.allow, r.Header.Get("Allow"), "%s %s", c.method, c.path)
+		assert.Equal(t, "INVALID_REQUEST", r.Status.Code)
+		assert.Contains(t, *r.Status.Description, c.use, "%s %s", c.method, c.path)
+	}
+}

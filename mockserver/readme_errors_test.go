@@ -78,7 +78,9 @@ func TestReadmeErrorTableIsTrue(t *testing.T) {
 		{"INVALID_REQUEST", "method (always 405, with `Allow`)", 405, func() reply {
 			req, err := http.NewRequest(http.MethodDelete, h.APIURL("authentication/token"), nil)
 			require.NoError(t, err)
-			return h.do(req)
+			r := h.do(req)
+			assert.Equal(t, "POST", r.Header.Get("Allow"))
+			return r
 		}},
 		{"INVALID_CREDENTIALS", "unknown user", 401, func() reply { return h.post("authentication/token", creds("username", "nobody")) }},
 		{"INVALID_CREDENTIALS", "wrong password", 401, func() reply { return h.post("authentication/token", creds("password", "0000")) }},
