@@ -123,7 +123,7 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 	case "authenticationToken":
 		fr.User = fields.Username
 	case "webApiKeyToken":
-		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
 			fr.Key = key
 			if k := wd.keys[key]; k != nil {
 				fr.User = k.user.username

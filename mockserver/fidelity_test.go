@@ -1,12 +1,18 @@
 package mockserver
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -173,4 +179,138 @@ func TestF20MethodNotAllowedSaysWhichToUse(t *testing.T) {
 		assert.Equal(t, "INVALID_REQUEST", r.Status.Code)
 		assert.Contains(t, *r.Status.Description, c.use, "%s %s", c.method, c.path)
 	}
+}
+
+// F20: what public clients that ran against real installations send is answered as
+// production answers it; only the sloppy forms are journaled as lenient (a charset
+// parameter, a lowercase scheme, Accept-Charset and a GET's Content-Type are plain HTTP).
+func TestF20LenientRequests(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	keyNoColon := "Basic " + base64.StdEncoding.EncodeToString([]byte(docKey))
+	cases := []struct {
+		name    string
+		method  string
+		path    string
+		body    string
+		header  []string
+		lenient []string
+	}{
+		{"charset parameter", "POST", "authentication/token", `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`,
+			[]string{"Content-Type", "application/json;charset=UTF-8", "Accept-Charset", "UTF-8"}, nil},
+		{"media type in capitals with a parameter", "POST", "authentication/token", `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`,
+			[]string{"Content-Type", "Application/JSON; charset=UTF-8"}, []string{"content-type case: Application/JSON"}},
+		{"null unit on login", "POST", "authentication/token", `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","unit":null}`,
+			[]string{"Content-Type", "application/json"}, []string{"null optional field: unit"}},
+		{"null token on login (a field the login does not take)", "POST", "authentication/token",
+			`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","token":null}`, []string{"Content-Type", "application/json"}, nil},
+		{"null unit on a key login", "POST", "authentication/web_api_key/token", `{"unit":null}`,
+			[]string{"Content-Type", "application/json", "Authorization", basic(docKey)}, []string{"null optional field: unit"}},
+		{"Basic without the colon", "POST", "authentication/web_api_key/token", "",
+			[]string{"Authorization", keyNoColon}, []string{"basic without colon"}},
+		{"lowercase basic scheme", "POST", "authentication/web_api_key/token", "",
+			[]string{"Authorization", "basic " + base64.StdEncoding.EncodeToString([]byte(docKey+":"))}, nil},
+		{"all of it at once", "POST", "authentication/web_api_key/token", `{"unit":null}`,
+			[]string{"Content-Type", "APPLICATION/json;charset=utf-8", "Authorization", "basic " + base64.StdEncoding.EncodeToString([]byte(docKey))},
+			[]string{"content-type case: APPLICATION/json", "null optional field: unit", "basic without colon"}},
+		{"a Content-Type on a body-less GET", "GET", "contact_information/show?token=" + tok, "",
+			[]string{"Content-Type", "application/json"}, nil},
+		{"an odd Content-Type on a body-less GET", "GET", "contact_information/show?token=" + tok, "",
+			[]string{"Content-Type", "text/plain; charset=ISO-8859-1"}, nil},
+		{"null extra field on another method", "POST", "customer_events/purchases/create", `{"token":"` + tok + `","note":null}`,
+			[]string{"Content-Type", "Application/Json"}, []string{"content-type case: Application/Json"}},
+	}
+	for _, c := range cases {
+		req, err := http.NewRequest(c.method, h.APIURL(c.path), strings.NewReader(c.body))
+		require.NoError(t, err)
+		for i := 0; i+1 < len(c.header); i += 2 {
+			req.Header.Set(c.header[i], c.header[i+1])
+		}
+		r := h.do(req)
+		assert.Equal(t, "OK", r.Status.Code, "%s: %s", c.name, r.Raw)
+		j := h.Journal()
+		assert.Equal(t, c.lenient, j[len(j)-1].Lenient, c.name)
+	}
+
+	// null stays refused where the field is mandatory, and a wrong media type stays wrong
+	for _, c := range []struct{ path, body, ct string }{
+		{"authentication/token", `{"username":null,"password":"1234","organisation":"CRMDEMO"}`, "application/json"},
+		{"authentication/token/release", `{"token":null}`, "application/json"},
+		{"contact_information/show", `{"token":null}`, "application/json"},
+		{"authentication/token", `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`, "text/json"},
+		{"authentication/token", `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`, "application/jsonx"},
+	} {
+		r := h.post(c.path, c.body, "Content-Type", c.ct)
+		assert.Equal(t, "INVALID_REQUEST", r.Status.Code, "%s %s %s: %s", c.path, c.body, c.ct, r.Raw)
+		j := h.Journal()
+		assert.Empty(t, j[len(j)-1].Lenient, "a refused request was not accepted for leniency")
+	}
+	// a Basic value without the colon is still the key alone: a wrong key stays wrong
+	r := h.post("authentication/web_api_key/token", nil, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("0000")))
+	assert.Equal(t, "INVALID_WEB_API_KEY", r.Status.Code, "%s", r.Raw)
+}
+
+// F20: CRM.COM's own Java sample sends a key login with Expect: 100-continue and a
+// chunked empty body; over a real connection it is answered. Go's client (which waits
+// for 100 Continue before a body) sends a chunked login; the empty chunked body is
+// written by hand, as Go's client sends an empty body without chunks.
+func TestF20ExpectContinueChunkedBodies(t *testing.T) {
+	m, err := New(Options{Version: "R10", Start: t0})
+	require.NoError(t, err)
+	t.Cleanup(m.Close)
+	var seen struct {
+		sync.Mutex
+		te []string
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Lock()
+		seen.te = r.TransferEncoding
+		seen.Unlock()
+		m.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	lastTE := func() []string { seen.Lock(); defer seen.Unlock(); return seen.te }
+
+	// net/http's client: a body of unknown length goes chunked; Expect makes it wait
+	body := struct{ io.Reader }{strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`)}
+	req, err := http.NewRequest(http.MethodPost, srv.URL+m.BasePath()+"/authentication/token", body)
+	require.NoError(t, err)
+	req.Header.Set("Expect", "100-continue")
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	c := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute}}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, string(raw), `"code":"OK"`, "%s", raw)
+	assert.Equal(t, []string{"chunked"}, lastTE(), "the login went chunked")
+
+	// by hand: headers, wait for 100 Continue, then the empty chunked body
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	require.NoError(t, conn.SetDeadline(time.Now().Add(time.Minute)))
+	_, err = io.WriteString(conn, "POST "+m.BasePath()+"/authentication/web_api_key/token HTTP/1.1\r\nHost: x\r\n"+
+		"Authorization: basic "+base64.StdEncoding.EncodeToString([]byte(docKey))+"\r\n"+
+		"Content-Type: application/json;charset=UTF-8\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "HTTP/1.1 100 Continue\r\n", line)
+	blank, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "\r\n", blank)
+	_, err = io.WriteString(conn, "0\r\n\r\n")
+	require.NoError(t, err)
+	resp, err = http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, string(raw), `"code":"OK"`, "%s", raw)
+	assert.Equal(t, []string{"chunked"}, lastTE())
+	j := m.Journal()
+	assert.Equal(t, []string{"basic without colon"}, j[len(j)-1].Lenient, "the lowercase scheme and Expect are plain HTTP; the missing colon is not")
 }
