@@ -248,6 +248,20 @@ func TestF20LenientRequests(t *testing.T) {
 	// a Basic value without the colon is still the key alone: a wrong key stays wrong
 	r := h.post("authentication/web_api_key/token", nil, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("0000")))
 	assert.Equal(t, "INVALID_WEB_API_KEY", r.Status.Code, "%s", r.Raw)
+
+	// the lint mentions each kind once (info) and fails nobody on its account
+	var kinds []string
+	for _, f := range h.Lint().Findings {
+		if f.Rule == "lenient-request" {
+			assert.Equal(t, "info", f.Severity)
+			kinds = append(kinds, f.Message[:strings.Index(f.Message, ".")])
+		}
+	}
+	assert.Equal(t, []string{
+		"3 requests sent the JSON media type not in lower case (APPLICATION/json, Application/JSON, Application/Json)",
+		"3 requests sent JSON null for an optional field (unit)",
+		"2 requests sent HTTP Basic credentials of the key alone, without the ':'",
+	}, kinds)
 }
 
 // F20: CRM.COM's own Java sample sends a key login with Expect: 100-continue and a

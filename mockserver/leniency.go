@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/getkin/kin-openapi/routers"
 )
 
@@ -22,9 +23,9 @@ import (
 // auth scheme (RFC 7235: case-insensitive), Expect: 100-continue, chunked bodies,
 // Accept-Charset, a Content-Type on a GET (no body, nothing to type).
 const (
-	leniencyMediaTypeCase = "content-type case"   // + ": " the media type as sent
-	leniencyNullField     = "null optional field" // + ": " the field
-	leniencyBasicNoColon  = "basic without colon"
+	leniencyMediaTypeCase = lint.LenientMediaTypeCase // + ": " the media type as sent
+	leniencyNullField     = lint.LenientNullField     // + ": " the field
+	leniencyBasicNoColon  = lint.LenientBasicNoColon
 )
 
 var jsonNull = []byte("null")
