@@ -378,6 +378,14 @@ func TestDashboardInBrowser(t *testing.T) {
 			.some(td => td.textContent === "GET customer_events/purchases/create")`)
 		waitFor(t, ctx, "two use ticks, no release", fmt.Sprintf(`document.querySelectorAll('.tl-row[data-token="%s"] .mark-use').length === 2`, tok))
 		require.Equal(t, "live", eval[string](t, ctx, rowState(tok)))
+
+		// F20: a request accepted only for leniency says so in its reason
+		req, _ := http.NewRequest(http.MethodPost, srv.APIURL("authentication/token"),
+			strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","unit":null}`))
+		req.Header.Set("Content-Type", "Application/JSON; charset=UTF-8")
+		require.Equal(t, "OK", do(t, req).Status.Code)
+		waitFor(t, ctx, "the leniency in the reason", `[...document.querySelectorAll("#journal tbody td.reason")]
+			.some(td => td.textContent === "accepted for leniency: content-type case: Application/JSON, null optional field: unit")`)
 	})
 
 	t.Run("real clock", func(t *testing.T) {

@@ -651,6 +651,7 @@
       const reason = [e.description, ...(e.violations || []).filter((v) => v !== e.description)];
       if (e.misplaced) reason.push("token found in the " + e.misplaced);
       if (e.fault) reason.push("fault " + e.fault);
+      if (e.lenient && e.lenient.length) reason.push("accepted for leniency: " + e.lenient.join(", "));
       const tokKids = [];
       if (e.token) tokKids.push(tokCell(e.token, ""));
       if (e.issued) tokKids.push(tokCell(e.issued, "issued "));
