@@ -130,6 +130,7 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 	level, msg := slog.LevelInfo, "request"
 	if a.err != nil {
 		e.catalogue = a.err.Code
+		e.message = clipAt(st.Message, journalTextLimit) // the catalogue's, the scenario's or a fault's: no copy
 		if a.err.Violation {
 			e.Violations = []string{e.Description}
 			level, msg = slog.LevelWarn, "contract violation"
@@ -665,6 +666,10 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 		case p == presentUse:
 			a.ev = evUsed
 		}
+		return a
+	}
+	if why := m.tokens.evictedWhy(value); why != "" {
+		a.err = errorf(CodeInvalidToken, "%s", why)
 		return a
 	}
 	switch {
