@@ -248,6 +248,13 @@ func TestF20LenientRequests(t *testing.T) {
 	// a Basic value without the colon is still the key alone: a wrong key stays wrong
 	r := h.post("authentication/web_api_key/token", nil, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("0000")))
 	assert.Equal(t, "INVALID_WEB_API_KEY", r.Status.Code, "%s", r.Raw)
+	j := h.Journal()
+	assert.Empty(t, j[len(j)-1].Lenient, "an unknown key got past no check by leniency")
+	// past the key check the leniency is journaled, whatever the answer
+	r = h.post("authentication/web_api_key/token", map[string]string{"unit": "NOPE"}, "Authorization", keyNoColon)
+	assert.Equal(t, "INVALID_UNIT", r.Status.Code, "%s", r.Raw)
+	j = h.Journal()
+	assert.Equal(t, []string{"basic without colon"}, j[len(j)-1].Lenient)
 
 	// the lint mentions each kind once (info) and fails nobody on its account
 	var kinds []string
@@ -260,7 +267,7 @@ func TestF20LenientRequests(t *testing.T) {
 	assert.Equal(t, []string{
 		"3 requests sent the JSON media type not in lower case (APPLICATION/json, Application/JSON, Application/Json)",
 		"3 requests sent JSON null for an optional field (unit)",
-		"2 requests sent HTTP Basic credentials of the key alone, without the ':'",
+		"3 requests sent HTTP Basic credentials of the key alone, without the ':'",
 	}, kinds)
 }
 

@@ -543,10 +543,11 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 	if aerr != nil {
 		return answer{err: aerr}
 	}
-	var lenient []string
+	var lenient []string // F20: journaled once the key is known (past the check it eased)
 	if noColon {
 		lenient = []string{leniencyBasicNoColon}
 	}
+	fail := func(e *apiError) answer { return answer{err: e, lenient: lenient} }
 	var k *apiKey
 	for v, cand := range wd.keys { // constant-time over every key: no timing oracle
 		if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
@@ -561,17 +562,17 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
-			return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
+			return fail(errorf(CodeInvalidRequest, "request body: %v", err))
 		}
 	}
 	x := k.user.defaultUnit // F7: the key's user's default unit
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = k.user.org.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name)}
+			return fail(errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name))
 		}
 		if !k.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
+			return fail(errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit))
 		}
 	} else if !k.mayUse(x) && k.first != nil {
 		x = k.first // the first of the key's own units, as listed: never a map's order
