@@ -122,7 +122,10 @@ func click(t *testing.T, ctx context.Context, sel string) {
 
 func typeInto(t *testing.T, ctx context.Context, sel, text string) {
 	t.Helper()
-	require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(e => { e.value = ""; return true })(document.querySelector(%q))`, sel)))
+	// Focus before clearing, as a person clicks into the field before typing: the page's
+	// poll leaves a focused field alone, so a poll between the clearing and the typing
+	// cannot put the current value back in front of the typed one ("R10R12").
+	require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(e => { e.focus(); e.value = ""; return document.activeElement === e })(document.querySelector(%q))`, sel)))
 	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), text)), "type into %s", sel)
 }
 
