@@ -15,7 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// R12+ tokens (F9, F10): HS256, claims usr, org, oun, iat, exp, jti. iat/exp are JSON
+// R12+ tokens (F9, F10): HS256, claims usr, org, oun, exp, iat, jti. iat/exp are JSON
 // strings of Unix seconds by default, as in every published token.
 
 var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
@@ -24,12 +24,12 @@ var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
 // {"typ":"JWT","alg":"HS256"}, base64url-encoded.
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
 
-// claimNames are the claims of a token; defaultClaimsOrder is the order the mock
-// writes them in unless a scenario's jwt.claims_order says otherwise (the order
-// encoding/json wrote them in before: sorted, as MapClaims did).
+// claimNames are the claims of a token, in the order a real staging token carries them
+// (F21): the order the mock writes them in unless a scenario's jwt.claims_order says
+// otherwise.
 var (
 	claimNames         = []string{"usr", "org", "oun", "exp", "iat", "jti"}
-	defaultClaimsOrder = []string{"exp", "iat", "jti", "oun", "org", "usr"}
+	defaultClaimsOrder = claimNames
 )
 
 // jwtShape is how a world's JWTs look: claim order, date type, lifetime. Shared by

@@ -87,7 +87,7 @@ errors:
 			edit: replaceLine("unknown_user:", `"Invalid username or password"`, `"Edited message"`), want: "unknown user"},
 		{name: "lenient content type", url: mockserver.Start(t, mockserver.Options{Version: "R12", Scenario: scenario(t,
 			"contract: {lenient_content_type: true}\n"+docFixtures)}).URL, creds: docCreds,
-			edit: replaceLine("claims_order:", "[exp, iat, jti, oun, org, usr]", "[usr, org, oun, exp, iat, jti]"), want: "login"},
+			edit: replaceLine("claims_order:", "[usr, org, oun, exp, iat, jti]", "[exp, iat, jti, oun, org, usr]"), want: "login"},
 		{name: "stand-in", url: si.URL, creds: standinCreds,
 			edit: replaceLine("lifetime:", "3600", "7200"), want: "login"},
 	}
@@ -125,7 +125,7 @@ func TestProbeThenVerify(t *testing.T) {
 }
 
 // Ensure what a probe learns of the stand-in is its quirks: real-style codes (F21), HTTP
-// 401s, claim order usr, org, oun, exp, iat, jti with an oun of 32 hex (F21), a 1 h
+// 401s, claim order usr, org, oun, iat, exp, jti with an oun of 32 hex (F21), a 1 h
 // lifetime, and each line tagged.
 func TestProbeLearnsStandinQuirks(t *testing.T) {
 	si := httptest.NewServer(standin.New(nil))
@@ -137,7 +137,7 @@ func TestProbeLearnsStandinQuirks(t *testing.T) {
 	for _, want := range []string{
 		`wrong_password: {code: "` + standin.CodeLogin + `", message: "Invalid login", description: "Username or password is incorrect", http_status: 401}   # observed`,
 		`released_token: {code: "` + standin.CodeReleased + `"`,
-		"claims_order: [usr, org, oun, exp, iat, jti]   # observed",
+		"claims_order: [usr, org, oun, iat, exp, jti]   # observed",
 		`header: '{"alg":"HS256","typ":"JWT"}'   # observed`,
 		"lifetime: 3600   # observed",
 		`oun: "` + standin.OUN + `"`,

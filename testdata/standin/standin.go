@@ -6,8 +6,8 @@
 //   - real-style error codes (COM.CRM.EXCEPTION.<AREA>.<NAME>EXCEPTION, F21), its own
 //     messages and descriptions, and HTTP 4xx statuses instead of 200;
 //   - JWTs (R12-style) with the header {"alg":"HS256","typ":"JWT"}, claims in the order
-//     usr, org, oun, exp, iat, jti, an oun of 32 hex (F21) and a lifetime of one hour
-//     instead of two;
+//     usr, org, oun, iat, exp, jti (iat before exp, unlike the staging token of F21),
+//     an oun of 32 hex (F21) and a lifetime of one hour instead of two;
 //   - answers as application/json;charset=UTF-8, release with Deprecation: true;
 //   - a Web API key other than the default fixtures';
 //   - descriptions that echo the key and the token presented (which a probe must never
@@ -283,8 +283,8 @@ func (s *Standin) issue(w http.ResponseWriter) {
 	var jti [16]byte
 	_, _ = rand.Read(jti[:])
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	claims := fmt.Sprintf(`{"usr":%q,"org":%q,"oun":%q,"exp":%q,"iat":%q,"jti":%q}`, User, Organisation, OUN,
-		strconv.FormatInt(iat+int64(Lifetime/time.Second), 10), strconv.FormatInt(iat, 10), strings.ToUpper(hex.EncodeToString(jti[:])))
+	claims := fmt.Sprintf(`{"usr":%q,"org":%q,"oun":%q,"iat":%q,"exp":%q,"jti":%q}`, User, Organisation, OUN,
+		strconv.FormatInt(iat, 10), strconv.FormatInt(iat+int64(Lifetime/time.Second), 10), strings.ToUpper(hex.EncodeToString(jti[:])))
 	signing := header + "." + base64.RawURLEncoding.EncodeToString([]byte(claims))
 	mac := hmac.New(sha256.New, s.secret)
 	mac.Write([]byte(signing))
