@@ -247,22 +247,22 @@ func (m *Mock) wait(ctx context.Context, d time.Duration) int {
 // dropConnection closes the client's connection without an answer, through the
 // server's hijacker. A connection that cannot be hijacked (HTTP/2, a recorder) gets
 // INTERNAL_ERROR saying so.
-func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, wd *world) {
+func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, s *snapshot) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		a.drop = false
 		a.err = errorf(CodeInternal, "fault %s: drop_connection: this connection cannot be dropped (%v)", a.fault, err)
-		m.writeAnswer(w, r, "", a, wd)
+		m.writeAnswer(w, r, "", a, s)
 		return
 	}
-	m.journalUnanswered(r, a, "connection dropped by fault "+a.fault)
+	m.journalUnanswered(r, a, "connection dropped by fault "+a.fault, s)
 	_ = conn.Close()
 }
 
 // journalUnanswered records a request that got no answer (dropped, or the client
 // left): HTTP status 0, no status.code, the reason as the description.
-func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string) {
-	m.record(r, a, 0, &envelopeStatus{Description: reason})
+func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string, s *snapshot) {
+	m.record(r, a, 0, &envelopeStatus{Description: reason}, s)
 }
 
 // Control API: /__admin/faults.

@@ -68,11 +68,12 @@ var profiles = []Profile{
 	{Name: "R12", FromMajor: 12, Format: FormatJWT, UserRule: twoHoursFixed, KeyRule: twoHoursFixed, KeyToken: Available, Release: Deprecated},
 }
 
-// Release is a parsed CRM.COM release name.
+// Release is a parsed CRM.COM release name. It is a plain value: its profile is a copy
+// of the table's row, so changing a Release (say, Mock.Version's) changes nothing else.
 type Release struct {
 	Name    string // canonical: "pre-R10", "R9", "R10", "R10.0.0", "R12"
 	Major   int
-	Profile *Profile
+	Profile Profile
 }
 
 func (r Release) String() string { return r.Name }
@@ -118,11 +119,13 @@ func MustParseRelease(s string) Release {
 	return r
 }
 
-func profileFor(major int) *Profile {
-	p := &profiles[0]
-	for i := range profiles {
-		if major >= profiles[i].FromMajor {
-			p = &profiles[i]
+// profileFor is a copy of the table's row for a release major: never a pointer into
+// the table, which every mock and MustParseRelease share.
+func profileFor(major int) Profile {
+	p := profiles[0]
+	for _, row := range profiles {
+		if major >= row.FromMajor {
+			p = row
 		}
 	}
 	return p

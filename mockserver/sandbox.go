@@ -317,7 +317,7 @@ func (m *Mock) serveSandbox(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound,
-			Description: fmt.Sprintf("no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created)", clip(id))}}, m.world.Load())
+			Description: fmt.Sprintf("no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created)", clip(id))}}, m.snap.Load())
 		return
 	}
 	r2 := new(http.Request) // a shallow copy with its own URL, as http.StripPrefix makes

@@ -54,7 +54,8 @@ var emptyObject = json.RawMessage(`{}`)
 
 // writeAnswer is the only writer of the envelope: status, headers, scenario overrides
 // of code and message, and the journal entry.
-func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, a answer, wd *world) {
+func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, a answer, s *snapshot) {
+	wd := s.world
 	env := envelope{Status: envelopeStatus{Code: string(CodeOK)}, Data: a.data}
 	status := http.StatusOK
 	if a.err != nil {
@@ -92,15 +93,15 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if a.deprecated {
 		h.Set("Deprecation", "true") // F8: deprecated from R12.0.0
 	}
-	m.record(r, a, status, &env.Status)
+	m.record(r, a, status, &env.Status, s)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
 
 // record journals and logs an answer (before it is written: a client that has its
-// answer finds its entry).
-func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus) {
-	rel := m.release.Load()
+// answer finds its entry) under the release the request was answered under.
+func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus, s *snapshot) {
+	rel := &s.rel
 	e := JournalEntry{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
@@ -212,21 +213,24 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 const maxQueryParams = 10000
 
 // serveAPI answers a Web API request whose path below the base path is rest.
+// The release and fixtures are read once, as one snapshot, and carried with the
+// answer: a switch while the request is in flight (a delay fault) changes neither its
+// answer nor its journal entry.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
-	wd := m.world.Load()
-	a := m.handleAPI(w, r, rest, wd)
+	s := m.snap.Load()
+	a := m.handleAPI(w, r, rest, s)
 	switch {
 	case a.drop:
-		m.dropConnection(w, r, a, wd)
+		m.dropConnection(w, r, a, s)
 	case a.unanswered != "":
-		m.journalUnanswered(r, a, a.unanswered)
+		m.journalUnanswered(r, a, a.unanswered, s)
 	default:
-		m.writeAnswer(w, r, rest, a, wd)
+		m.writeAnswer(w, r, rest, a, s)
 	}
 }
 
-func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd *world) answer {
-	rel := m.release.Load()
+func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s *snapshot) answer {
+	rel, wd := &s.rel, s.world
 	routed, route, params, aerr := m.contract().route(r, rest)
 	if aerr != nil {
 		return answer{err: aerr}
@@ -448,7 +452,7 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	return body, nil
 }
 
-func (p *Profile) availability(operationID string) Availability {
+func (p Profile) availability(operationID string) Availability {
 	switch operationID {
 	case "webApiKeyToken":
 		return p.KeyToken
