@@ -232,6 +232,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 		Version: o.Version, Start: o.Start, Scenario: o.Scenario,
 		RealClock: m.fake == nil, BasePath: m.basePath, MappedErrors: m.mapped, AdminToken: m.adminTok,
 		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: m.tokens.keepDead,
+		contract: m.ctr,
 	}
 	if opts.KeepDead == 0 {
 		opts.KeepDead = -1 // the root keeps none

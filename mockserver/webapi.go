@@ -237,9 +237,9 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 	}
 	op := route.Operation.OperationID
 	a := answer{operation: operationName(op, rest)}
-	avail := rel.Profile.availability(op)
+	avail, opRel := m.contract().availability(op, rel)
 	if avail == NotAvailable {
-		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op))
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from %s)", strings.TrimPrefix(rest, "/"), rel.Name, opRel.from.Name)
 		return a
 	}
 	body, aerr := m.readBody(r)
@@ -267,6 +267,10 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		a.err = aerr
 		m.explainRejected(&a, r, op, query, body) // the error path only
+		return a
+	}
+	if aerr := opRel.checkParams(body, rel); aerr != nil {
+		a.err = aerr
 		return a
 	}
 	if m.faults.Armed() {
@@ -450,26 +454,6 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 		return nil, tooLarge
 	}
 	return body, nil
-}
-
-func (p Profile) availability(operationID string) Availability {
-	switch operationID {
-	case "webApiKeyToken":
-		return p.KeyToken
-	case "releaseToken":
-		return p.Release
-	}
-	return Available
-}
-
-// firstMajor is the first release major where an operation is available, from the table.
-func firstMajor(operationID string) int {
-	for _, p := range profiles {
-		if p.availability(operationID) != NotAvailable {
-			return p.FromMajor
-		}
-	}
-	return 0
 }
 
 // userToken is authentication/token (F2).

@@ -19,7 +19,7 @@ import (
 // serveConfig is the serve command's flags (each also CRMMOCK_<NAME>; the flag wins).
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
-	lintReport                                                                                    string
+	lintReport, release                                                                           string
 	bodyLimit                                                                                     int64
 	maxSandboxes                                                                                  int
 	sandboxTTL                                                                                    time.Duration
@@ -34,7 +34,8 @@ func init() {
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address; port 0 picks a free port")
-	fs.StringVar(&c.version, "version", "", "CRM.COM release to emulate: pre-R10, R9, R10, R11, R12, R10.0.0 … (default R12, or the scenario's version)")
+	fs.StringVar(&c.version, "version", "", "CRM.COM release to emulate: R4 to R18 as R<n>, R<n>.<m> or R<n>.<m>.<p> (R16.2 = R16.2.0; later ones as R18), pre-R10 = R9 (default R12, or the scenario's version)")
+	fs.StringVar(&c.release, "release", "", "the same as --version")
 	fs.StringVar(&c.scenario, "scenario", "", "fixtures file (YAML or JSON, at most 1 MiB); default: the built-in scenarios/default.yaml")
 	fs.StringVar(&c.clock, "clock", "fake", "fake: time moves only through the control API; real: wall clock")
 	fs.StringVar(&c.start, "start", "", "fake clock start, RFC 3339 (default: the scenario's clock.start, else now)")
@@ -98,10 +99,21 @@ func (f flagSources) src(flagName string) string {
 
 // options turns the flags into mockserver options; errors name the flag.
 func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
-	o := mockserver.Options{Version: c.version, BasePath: c.basePath, AdminToken: c.adminToken, Logger: logger, BodyLimit: c.bodyLimit}
-	if c.version != "" {
-		if _, err := mockserver.ParseRelease(c.version); err != nil {
-			return o, fmt.Errorf("%s: %v", c.src("version"), err)
+	version, name := c.version, "version"
+	if c.release != "" { // --release is --version: the command line wins over the environment
+		_, vEnv := c.flagSources["version"]
+		_, rEnv := c.flagSources["release"]
+		switch {
+		case c.version == "" || vEnv && !rEnv:
+			version, name = c.release, "release"
+		case c.version != c.release && vEnv == rEnv:
+			return mockserver.Options{}, fmt.Errorf("%s %q and %s %q disagree (they are one setting)", c.src("version"), c.version, c.src("release"), c.release)
+		}
+	}
+	o := mockserver.Options{Version: version, BasePath: c.basePath, AdminToken: c.adminToken, Logger: logger, BodyLimit: c.bodyLimit}
+	if version != "" {
+		if _, err := mockserver.ParseRelease(version); err != nil {
+			return o, fmt.Errorf("%s: %v", c.src(name), err)
 		}
 	}
 	if c.scenario != "" {
