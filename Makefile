@@ -3,7 +3,7 @@ BIN := bin/crmmock
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build bench fuzz vet clean generate image examples
+.PHONY: run test build bench loadtest fuzz vet clean generate image examples
 
 ## run: start the mock on the built-in default scenario (http://127.0.0.1:8080)
 run:
@@ -41,6 +41,12 @@ build:
 ## bench: Go benchmarks of the full stack beside a bare net/http baseline (ratios as x-baseline), 1M-token memory and advance, server start; BENCHFLAGS e.g. -cpu 1 -count 3
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
+	@if command -v wrk >/dev/null && command -v taskset >/dev/null; then $(MAKE) --no-print-directory loadtest; \
+	else echo "SKIP loadtest: wrk missing (apt-get install wrk)"; fi
+
+## loadtest: wrk against crmmock and a bare net/http token server, each pinned apart from wrk (LOADFLAGS e.g. -rounds 5 -dur 10s)
+loadtest:
+	$(GO) run ./internal/tools/loadcmp $(LOADFLAGS)
 
 ## fuzz: run each fuzz target for FUZZTIME (one at a time, FUZZPARALLEL workers)
 FUZZTIME ?= 30s

@@ -109,7 +109,7 @@ func TestFaultDelayClientGoneGETWithBody(t *testing.T) {
 	t.Cleanup(func() { wall.Advance(2 * time.Hour) }) // a wait that did not end must not hold Close
 	tok := h.login()
 	id := h.addFault(`{"operation":"contact_information/show","delay":"1h"}`)
-	conn, err := net.Dial("tcp", h.Listener.Addr().String())
+	conn, err := net.Dial("tcp", h.Addr())
 	require.NoError(t, err)
 	_, err = fmt.Fprintf(conn, "GET %s/contact_information/show?token=%s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde", h.BasePath(), tok)
 	require.NoError(t, err)
@@ -615,7 +615,7 @@ func TestSandboxTinyTTLInFlightDoesNotSpin(t *testing.T) {
 // client can use: the address the request came in on, not "http:///sandboxes/…".
 func TestSandboxURLsWithoutHost(t *testing.T) {
 	h := startVersion(t, "R12")
-	conn, err := net.Dial("tcp", h.Listener.Addr().String())
+	conn, err := net.Dial("tcp", h.Addr())
 	require.NoError(t, err)
 	defer conn.Close()
 	_, err = io.WriteString(conn, "POST /__admin/sandboxes HTTP/1.0\r\nContent-Length: 0\r\n\r\n")

@@ -1,17 +1,27 @@
 package mockserver
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
-	"testing"
+	"sync"
 )
 
-// Server is a Mock listening on a loopback port, for Go suites: the httptest.Server
+// Server is a Mock listening on a loopback port, for Go suites: httptest.Server's
 // lifecycle (URL, Client, Close) with the Mock's controls (Advance, SetVersion, Tokens,
-// Journal, …) on the same value.
+// Journal, …) on the same value. It does not use net/http/httptest, so a program that
+// starts one does not link the testing packages.
 type Server struct {
 	*Mock
-	*httptest.Server
+
+	// URL is the server's root, http://127.0.0.1:PORT, without a trailing slash.
+	URL string
+
+	ln        net.Listener
+	srv       *http.Server
+	client    *http.Client
+	closeOnce sync.Once
 }
 
 // NewServer starts a Mock on 127.0.0.1 with a free port. Close it when done.
@@ -20,12 +30,31 @@ func NewServer(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Mock: m, Server: httptest.NewServer(m)}, nil
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("crmmock: listen on a loopback port: %w", err)
+	}
+	s := &Server{
+		Mock:   m,
+		URL:    "http://" + ln.Addr().String(),
+		ln:     ln,
+		srv:    &http.Server{Handler: m},
+		client: &http.Client{Transport: &http.Transport{}},
+	}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// TB is the part of testing.TB that Start uses (a *testing.T or *testing.B is one).
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
 }
 
 // Start is NewServer for a test: it fails tb on bad options and closes the server
 // when the test ends.
-func Start(tb testing.TB, opts Options) *Server {
+func Start(tb TB, opts Options) *Server {
 	tb.Helper()
 	s, err := NewServer(opts)
 	if err != nil {
@@ -35,13 +64,23 @@ func Start(tb testing.TB, opts Options) *Server {
 	return s
 }
 
+// Addr is the address the server listens on (127.0.0.1:PORT).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Client is an HTTP client for the server; Close closes its idle connections.
+func (s *Server) Client() *http.Client { return s.client }
+
 // Close shuts the server down (as httptest.Server.Close: it waits for requests in
 // flight) and drops the mock's sandboxes. It closes the Mock first, so a request held
-// by a delay fault is answered at once instead of keeping Close waiting.
+// by a delay fault is answered at once instead of keeping Close waiting. Calling it
+// again does nothing.
 func (s *Server) Close() {
-	s.Mock.Close()
-	s.Server.Close()
-	s.Mock.DeleteSandboxes()
+	s.closeOnce.Do(func() {
+		s.Mock.Close()
+		_ = s.srv.Shutdown(context.Background()) // stops listening, waits for requests in flight
+		s.client.CloseIdleConnections()
+		s.Mock.DeleteSandboxes()
+	})
 }
 
 // APIURL is the full URL of a Web API method, e.g. s.APIURL("authentication/token").

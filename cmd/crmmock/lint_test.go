@@ -220,11 +220,11 @@ func TestServeLintReportAfterShutdownTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	if _, err := io.WriteString(conn, "POST /crmapi/rest/v2/authentication/token HTTP/1.1\r\nHost: "+addr+
-		"\r\nContent-Type: application/json\r\nContent-Length: 80\r\n\r\n{\"username\""); err != nil {
+	startInFlight(t, conn, "POST /crmapi/rest/v2/authentication/token HTTP/1.1\r\nHost: "+addr+
+		"\r\nContent-Type: application/json\r\nContent-Length: 80\r\n")
+	if _, err := io.WriteString(conn, "{\"username\""); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the server has read the headers: the request is in flight
 	cancel()
 	select {
 	case code := <-done:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +28,13 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	}
 	defer conn.Close()
 	body := `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`
-	head := fmt.Sprintf("POST /crmapi/rest/v2/authentication/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, len(body))
-	if _, err := io.WriteString(conn, head+body[:20]); err != nil {
+	head := fmt.Sprintf("POST /crmapi/rest/v2/authentication/token HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", addr, len(body))
+	br := startInFlight(t, conn, head)
+	if _, err := io.WriteString(conn, body[:20]); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the server has read the headers: the request is in flight
 	cancel()
-	time.Sleep(200 * time.Millisecond) // shutdown has begun and is waiting for us
-
-	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-		c.Close()
-		t.Error("a new connection was accepted after shutdown began")
-	}
+	waitRefused(t, addr) // shutdown has begun: the listener is closed
 	select {
 	case code := <-done:
 		t.Fatalf("Main returned %d while a request was in flight", code)
@@ -48,7 +44,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		t.Fatalf("finishing the body: %v", err)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("the in-flight request got no answer: %v", err)
 	}
@@ -99,7 +95,7 @@ func TestGracefulShutdownEndsFaultDelays(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		answer <- string(body)
 	}()
-	time.Sleep(200 * time.Millisecond) // the login is waiting in its delay
+	waitFaultFired(t, root) // the login is waiting in its delay
 	cancel()
 	select {
 	case code := <-done:
@@ -120,6 +116,66 @@ func TestGracefulShutdownEndsFaultDelays(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the held client got neither an answer nor a closed connection")
 	}
+}
+
+// startInFlight sends a request's header lines (head, without the blank line that ends
+// them) with Expect: 100-continue and returns once the server answers 100 Continue: the
+// handler is running and reading the body, so the request is in flight. The reader it
+// returns is positioned after the 100 Continue.
+func startInFlight(t *testing.T, conn net.Conn, head string) *bufio.Reader {
+	t.Helper()
+	if _, err := io.WriteString(conn, head+"Expect: 100-continue\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("waiting for 100 Continue: %v", err)
+		}
+		if strings.TrimSpace(line) == "" {
+			break // the end of the interim answer
+		}
+		if !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+			t.Fatalf("waiting for 100 Continue, got %q", line)
+		}
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return br
+}
+
+// waitRefused waits until addr refuses new connections (the server closed its listener).
+func waitRefused(t *testing.T, addr string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return
+		}
+		c.Close()
+		runtime.Gosched()
+	}
+	t.Fatal("the listener still accepts connections 10 s after shutdown began")
+}
+
+// waitFaultFired waits until the root's first fault has fired once (a request matched
+// it and is being delayed or answered by it).
+func waitFaultFired(t *testing.T, root string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		resp, err := http.Get(root + "/__admin/faults")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `"fired":1`) {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.Fatal("the fault did not fire within 10 s")
 }
 
 // serveInProcess runs `crmmock serve args…` through Main until ctx ends and returns the

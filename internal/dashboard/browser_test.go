@@ -254,7 +254,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "+1 m", `document.getElementById("clock").textContent === "2024-01-01 10:02:00 UTC"`)
 
 		// A retry with the expired token: a second red mark and an expired-token-reused
-		// lint finding (INTERFACE §7) linked to the token.
+		// lint finding (README: "The lint rules") linked to the token.
 		require.Equal(t, "TOKEN_EXPIRED", use(t, srv, user).Status.Code)
 		waitFor(t, ctx, "second red mark", fmt.Sprintf(`document.querySelectorAll('.tl-row[data-token="%s"] .mark-reject').length === 2`, user))
 		waitFor(t, ctx, "lint finding", fmt.Sprintf(`!document.getElementById("lint").hidden &&
@@ -279,6 +279,32 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "lint: release on R12", `document.querySelector('#lint-list li.info[data-rule="deprecated-release-used"]') !== null`)
 		require.Equal(t, "live", eval[string](t, ctx, rowState(jwt)))
 		waitFor(t, ctx, "header counts with the JWTs", countsAre("2 live · 1 expired · 1 released"))
+
+		// The JWT released in the minute it was issued has no bar to speak of: its row
+		// carries a mark with a size, drawn on top (the now line crosses it), and no other
+		// row does.
+		waitFor(t, ctx, "released-at-issue mark", fmt.Sprintf(`(() => {
+			const m = document.querySelector('.tl-row[data-token="%s"] .mark-instant.released');
+			if (!m) return false;
+			const r = m.getBoundingClientRect();
+			return r.width >= 6 && r.height >= 6 && document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === m })()`, gone))
+		require.Equal(t, 1, eval[int](t, ctx, `document.querySelectorAll("#tl-body .mark-instant").length`))
+
+		// One clock on the page, labelled as the mock's; the status line says how long ago
+		// the page heard from the mock, not the wall clock's time.
+		require.True(t, eval[bool](t, ctx, `(() => {
+			const header = document.querySelector("header").innerText, clock = document.getElementById("clock");
+			return (header.match(/\d{1,2}:\d\d/g) || []).length === 1 && clock.textContent === "2024-01-01 10:59:00 UTC" &&
+				document.querySelectorAll("time").length === 1 && clock.closest("div").querySelector("dt").textContent === "Mock clock" &&
+				!/\b(AM|PM)\b/.test(document.body.innerText) })()`), eval[string](t, ctx, `document.querySelector("header").innerText`))
+		waitFor(t, ctx, "elapsed time since the update", `/^live · updated \d+\.\d s ago \(in \d+ ms\)$/.test(document.getElementById("live").textContent)`)
+
+		// The reset button's caption sits beside it, in its group, on its line.
+		require.True(t, eval[bool](t, ctx, `(() => {
+			const b = document.getElementById("reset"), c = document.getElementById("reset-hint");
+			const br = b.getBoundingClientRect(), cr = c.getBoundingClientRect();
+			return b.parentElement === c.parentElement && b.parentElement.id === "reset-group" &&
+				Math.abs((br.top + br.bottom) / 2 - (cr.top + cr.bottom) / 2) < 4 && cr.left >= br.right && cr.left - br.right < 16 })()`))
 
 		// Clicking a token shows its events.
 		click(t, ctx, fmt.Sprintf(`.tl-row[data-token="%s"]`, user))
@@ -417,7 +443,73 @@ func TestDashboardInBrowser(t *testing.T) {
 		dr.Body.Close()
 		require.Equal(t, http.StatusOK, dr.StatusCode)
 		waitFor(t, ctx, "sandbox gone", `document.getElementById("live").textContent.includes("this sandbox is gone")`)
+		// The time since the last answer keeps counting while the page hears nothing.
+		waitFor(t, ctx, "last update a second ago", `(() => { const m = / · last updated (\d+\.\d) s ago$/.exec(document.getElementById("live").textContent);
+			return m !== null && parseFloat(m[1]) >= 1 })()`)
 		waitFor(t, root, "root list emptied", `document.getElementById("sandboxes").hidden`)
+	})
+
+	// Ensure the time axis zooms around "now": each step halves the span (a bar twice as
+	// long), the now line stays where it was, Fit shows every token again, Ctrl + wheel
+	// zooms too, and a clock move keeps the now line on a zoomed axis.
+	t.Run("zoom", func(t *testing.T) {
+		srv := mockserver.Start(t, mockserver.Options{Version: "R10", Start: t0})
+		login(t, srv) // 09:00, expires 10:00 (F6: 1 h idle)
+		_, err := srv.Advance(time.Hour)
+		require.NoError(t, err)
+		tok := login(t, srv) // 10:00
+		_, err = srv.Advance(30 * time.Minute)
+		require.NoError(t, err)
+		ctx := tab(t, bctx, srv.URL+"/__admin/ui")
+		waitFor(t, ctx, "clock at 10:30", `document.getElementById("clock").textContent === "2024-01-01 10:30:00 UTC"`)
+		waitFor(t, ctx, "two rows", `document.querySelectorAll("#tl-body .tl-row").length === 2`)
+		type axis struct {
+			Bar  float64 `json:"bar"`  // width of the token's bar from issue to now (10:00-10:30), px
+			Now  float64 `json:"now"`  // x of the now line, px
+			Span string  `json:"span"` // the span the axis says it shows
+			L, R float64 // the track's edges, px
+		}
+		read := func() axis {
+			return eval[axis](t, ctx, fmt.Sprintf(`(() => {
+				const bar = document.querySelector('.tl-row[data-token="%s"] .bar.live').getBoundingClientRect();
+				const now = document.querySelector("#tl-body .nowline").getBoundingClientRect();
+				const track = document.querySelector("#tl-axis .tl-track").getBoundingClientRect();
+				return { bar: bar.width, now: now.x, span: document.getElementById("zoom-span").textContent, L: track.left, R: track.right } })()`, tok))
+		}
+		fit := read()
+		require.Equal(t, "2h7m shown", fit.Span) // 09:00-11:00 and 3 % either side
+		require.True(t, eval[bool](t, ctx, `document.getElementById("zoom-out").disabled && document.getElementById("zoom-fit").disabled`))
+
+		click(t, ctx, "#zoom-in")
+		waitFor(t, ctx, "zoomed ×2", `document.getElementById("zoom-span").textContent.endsWith("(zoomed ×2)")`)
+		in := read()
+		require.Equal(t, "1h4m shown (zoomed ×2)", in.Span)
+		require.InDelta(t, 2, in.Bar/fit.Bar, 0.03, "the same half hour drawn twice as long")
+		require.InDelta(t, fit.Now, in.Now, 1, "the now line stays put")
+
+		click(t, ctx, "#zoom-fit")
+		waitFor(t, ctx, "fit again", fmt.Sprintf(`document.getElementById("zoom-span").textContent === %q`, fit.Span))
+		require.InDelta(t, fit.Bar, read().Bar, 0.5)
+
+		// Ctrl + wheel up over the timeline zooms in (the plain wheel scrolls its rows).
+		x := (fit.L + fit.R) / 2
+		y := eval[float64](t, ctx, `(r => r.top + r.height / 2)(document.getElementById("tl").getBoundingClientRect())`)
+		require.NoError(t, chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseWheel, x, y,
+			chromedp.ButtonModifiers(chromedp.ModifierCtrl), func(p *input.DispatchMouseEventParams) {
+				// cdproto omits a zero deltaX, which Chromium requires: a negligible one.
+				p.DeltaX, p.DeltaY = 1e-6, -200
+			})))
+		waitFor(t, ctx, "wheel zoomed ×2", `document.getElementById("zoom-span").textContent.endsWith("(zoomed ×2)")`)
+		require.InDelta(t, 2, read().Bar/fit.Bar, 0.03)
+
+		// The mock's clock moves 20 minutes on: the zoomed axis still shows now.
+		_, err = srv.Advance(20 * time.Minute)
+		require.NoError(t, err)
+		waitFor(t, ctx, "clock at 10:50", `document.getElementById("clock").textContent === "2024-01-01 10:50:00 UTC"`)
+		waitFor(t, ctx, "axis redrawn", `document.querySelector("#tl-axis .now-label").textContent === "now 10:50"`)
+		moved := read()
+		require.True(t, moved.Now > moved.L && moved.Now < moved.R, "now line within the axis: %+v", moved)
+		require.Contains(t, moved.Span, "(zoomed ×2)")
 	})
 
 	// Ensure 500 tokens stay readable: every token in the table, compact rows drawn only

@@ -141,6 +141,14 @@ func WriteText(w io.Writer, suites []Suite) error {
 	return err
 }
 
+// Failure is the step's failed expectations (and its request and answer), as the text
+// report prints them under the step.
+func (st StepResult) Failure() string {
+	var b strings.Builder
+	writeFailure(&b, st)
+	return b.String()
+}
+
 func writeFailure(b *strings.Builder, st StepResult) {
 	const pad = "        "
 	for _, f := range st.Failures {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/crmmock/crmmock/mockserver/script"
+	"github.com/crmmock/crmmock/mockserver/script/scripttest"
 )
 
 var shipped = filepath.Join("..", "..", "scenarios", "scripts", "*.yaml")
@@ -27,7 +28,7 @@ func TestCatalogue(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
-			script.RunFile(t, f)
+			scripttest.RunFile(t, f)
 		})
 	}
 }

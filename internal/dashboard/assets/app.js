@@ -1,4 +1,4 @@
-// crmmock dashboard: a client of the control API (INTERFACE §3, §7, §8), nothing more.
+// crmmock dashboard: a client of the control API (README: "Control API", "The lint rules"), nothing more.
 // It polls (see README: "Dashboard") and renders; every call goes to the control API
 // of the instance this page was served by, found from the page's own path.
 "use strict";
@@ -113,16 +113,27 @@
     m.className = "message" + (isError ? " error" : "");
   }
 
-  // The status line changes at every poll, so it is no live region; losing and
-  // regaining the mock is announced once through the message line.
-  let wasUp = true;
-  function setLive(ok, why) {
-    const el = $("live");
-    el.className = "live" + (ok ? "" : " down");
-    el.textContent = why;
-    if (ok !== wasUp) message(ok ? "Connected to the mock again." : why, !ok);
+  // The status line says how long ago the page last heard from the mock (elapsed time,
+  // so the only clock on the page is the mock's). It changes all the time, so it is no
+  // live region; losing and regaining the mock is announced once through the message line.
+  let wasUp = true, why = "connecting…", updatedAt = NaN, tookMs = 0;
+  function setLive(ok, text) {
+    $("live").className = "live" + (ok ? "" : " down");
+    why = text;
+    if (ok !== wasUp) message(ok ? "Connected to the mock again." : text, !ok);
     wasUp = ok;
+    renderLive();
   }
+  function ago() {
+    const d = performance.now() - updatedAt;
+    return (d < 60e3 ? (d / 1000).toFixed(1) + " s" : fmtDur(d)) + " ago";
+  }
+  function renderLive() {
+    setText($("live"), !isFinite(updatedAt) ? why
+      : wasUp ? "live · updated " + ago() + " (in " + tookMs + " ms)"
+        : why + " · last updated " + ago());
+  }
+  setInterval(renderLive, 100);
 
   function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 
@@ -140,7 +151,9 @@
     const started = performance.now();
     try {
       await refresh();
-      setLive(true, "live · updated " + new Date().toLocaleTimeString() + " in " + Math.round(performance.now() - started) + " ms");
+      updatedAt = performance.now();
+      tookMs = Math.round(updatedAt - started);
+      setLive(true, "live");
     } catch (err) {
       if (!(err instanceof AuthNeeded)) setLive(false, "update failed: " + err.message);
     }
@@ -278,6 +291,7 @@
   function renderHeader() {
     const c = state.clock;
     setText($("clock"), c ? fmtTime(ms(c.now), true) + " UTC" : "—");
+    if (c) $("clock").setAttribute("datetime", c.now);
     setText($("clock-mode"), c && c.mode === "real" ? "(real clock: it cannot be moved)" : "");
     const fake = !c || c.mode !== "real";
     for (const b of document.querySelectorAll("[data-advance], #advance-form button, #set-form button")) b.disabled = !fake;
@@ -342,8 +356,11 @@
   });
 
   // ---- timeline --------------------------------------------------------------------------
-  const STEPS = [1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * 60000);
+  const STEPS = [1 / 6, 0.5, 1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080].map((m) => m * 60000);
+  const ZOOM_MIN_SPAN = 2 * 60e3; // zooming in stops at a 2-minute axis
+  const INSTANT_PX = 4;           // a bar shorter than this is drawn as a mark at issue
   let view = null; // what the rows are drawn against
+  let zoom = 1;    // 1: the axis fits every token; each zoom step halves or doubles its span around "now"
 
   function tokenSpan(t, now) {
     const issued = ms(t.issued_at), exp = ms(t.expires_at);
@@ -376,6 +393,13 @@
     t1 = Math.max(isFinite(t1) ? t1 : now + 7200e3, now);
     const padT = Math.max((t1 - t0) * 0.03, 60e3);
     t0 -= padT; t1 += padT;
+    // Zoomed in, the axis keeps "now" where the fitted axis has it, so the now line stays put.
+    zoom = Math.max(1, Math.min(zoom, (t1 - t0) / ZOOM_MIN_SPAN));
+    if (zoom > 1) {
+      const span = (t1 - t0) / zoom, f = (now - t0) / (t1 - t0);
+      t0 = now - f * span; t1 = t0 + span;
+    }
+    renderZoom(t1 - t0);
     const rowH = toks.length > 40 ? 14 : 26;
     const key = [now, t0, t1, toks.length, $("tl").clientWidth, state.selected].join();
     if (!changed && view && view.key === key) return; // nothing moved: leave the DOM (and focus) alone
@@ -389,11 +413,34 @@
   }
 
   const pct = (t) => ((t - view.t0) / (view.t1 - view.t0)) * 100;
+  const clampPct = (t) => Math.max(0, Math.min(100, pct(t))); // a bar beyond a zoomed axis ends at its edge
+
+  function renderZoom(span) {
+    setText($("zoom-span"), fmtDur(span < 600e3 ? span : Math.round(span / 60e3) * 60e3) + " shown" + (zoom > 1 ? " (zoomed ×" + (Math.round(zoom * 10) / 10) + ")" : ""));
+    $("zoom-out").disabled = zoom <= 1;
+    $("zoom-fit").disabled = zoom <= 1;
+    $("zoom-in").disabled = span / 2 < ZOOM_MIN_SPAN;
+  }
+  function setZoom(z) {
+    zoom = z;
+    renderTimeline(false);
+  }
+  $("zoom-in").addEventListener("click", () => setZoom(zoom * 2));
+  $("zoom-out").addEventListener("click", () => setZoom(zoom / 2));
+  $("zoom-fit").addEventListener("click", () => setZoom(1));
+  // Ctrl (or ⌘) + wheel over the timeline zooms it; the plain wheel still scrolls its rows.
+  $("tl").addEventListener("wheel", (ev) => {
+    if (!ev.ctrlKey && !ev.metaKey) return;
+    ev.preventDefault();
+    setZoom(zoom * Math.pow(2, -ev.deltaY / 200));
+  }, { passive: false });
 
   function renderAxis() {
     const axis = $("tl-axis");
     const track = h("div", { class: "tl-track" });
-    const width = Math.max(100, axis.clientWidth - 270);
+    axis.replaceChildren(track);
+    const width = track.clientWidth || 100;
+    view.trackW = width;
     const span = view.t1 - view.t0;
     const step = STEPS.find((s) => (s / span) * width >= 90) || STEPS[STEPS.length - 1];
     const grid = h("div", { class: "tl-track" });
@@ -411,7 +458,6 @@
     const nowLabel = h("span", { class: "now-label", text: "now " + fmtTime(view.now).replace(/:00$/, "") });
     nowLabel.style.left = pct(view.now) + "%";
     track.append(nowLabel);
-    axis.replaceChildren(track);
     view.grid = grid;
   }
 
@@ -445,19 +491,28 @@
       h("span", { class: "user muted", text: (t.kind === "web_api_key" ? "key · " : "") + (t.rule ? shortRule(t.rule).replace("after issue", "fixed") : t.user) }));
     const track = h("div", { class: "tl-track" });
     const bar = h("div", { class: "bar " + t.state });
-    bar.style.left = pct(s.issued) + "%";
-    bar.style.width = Math.max(0, pct(s.end) - pct(s.issued)) + "%";
+    bar.style.left = clampPct(s.issued) + "%";
+    bar.style.width = Math.max(0, clampPct(s.end) - clampPct(s.issued)) + "%";
     track.append(bar);
     if (isFinite(s.future) && s.future > s.end) {
       const f = h("div", { class: "bar future" });
-      f.style.left = pct(s.end) + "%";
-      f.style.width = pct(s.future) - pct(s.end) + "%";
+      f.style.left = clampPct(s.end) + "%";
+      f.style.width = clampPct(s.future) - clampPct(s.end) + "%";
       track.append(f);
+    }
+    // A token released or expired at (or just after) issue has no bar to speak of: a
+    // diamond at its issue says it existed.
+    const atIssue = s.end - s.issued;
+    if (t.state !== "live" && (atIssue / (view.t1 - view.t0)) * view.trackW < INSTANT_PX) {
+      const p = pct(s.issued);
+      const d = p < 0 || p > 100 ? null : h("div", { class: "mark-instant " + t.state,
+        title: t.state + (atIssue > 0 ? " " + fmtDur(atIssue) + " after issue" : " at issue") + ", " + fmtMock(s.end) });
+      if (d) { d.style.left = p + "%"; track.append(d); }
     }
     const seen = new Set(); // one tick per 0.1 % of the axis is all the eye can tell apart
     for (const u of mk.uses) {
       const p = pct(u), k = Math.round(p * 10);
-      if (seen.has(k)) continue;
+      if (p < 0 || p > 100 || seen.has(k)) continue;
       seen.add(k);
       const tick = h("div", { class: "mark-use" });
       tick.style.left = p + "%";
@@ -466,7 +521,7 @@
     seen.clear();
     for (const r of mk.rejects) {
       const p = pct(r.t), k = Math.round(p * 10);
-      if (seen.has(k)) continue;
+      if (p < 0 || p > 100 || seen.has(k)) continue;
       seen.add(k);
       const dot = h("div", { class: "mark-reject", title: r.code + " at " + fmtMock(r.t) });
       dot.style.left = p + "%";

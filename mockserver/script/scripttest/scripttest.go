@@ -1,9 +1,12 @@
-package script
+// Package scripttest runs scenario scripts from Go tests, as subtests (the script
+// package's runner, kept apart so a binary that runs scripts does not link testing).
+package scripttest
 
 import (
 	"fmt"
-	"strings"
 	"testing"
+
+	"github.com/crmmock/crmmock/mockserver/script"
 )
 
 // RunFile runs a script file from a Go test on every release it lists, each on a fresh
@@ -11,14 +14,14 @@ import (
 // expectations are test errors). A file that does not load fails t.
 func RunFile(t *testing.T, path string) {
 	t.Helper()
-	RunFileWith(t, path, Options{})
+	RunFileWith(t, path, script.Options{})
 }
 
 // RunFileWith is RunFile with options (e.g. Target to check a running server, or
 // Version to run one release only).
-func RunFileWith(t *testing.T, path string, o Options) {
+func RunFileWith(t *testing.T, path string, o script.Options) {
 	t.Helper()
-	s, err := Load(path)
+	s, err := script.Load(path)
 	if err != nil {
 		t.Fatalf("script %v", err)
 	}
@@ -37,7 +40,7 @@ func RunFileWith(t *testing.T, path string, o Options) {
 			}
 			ro := o
 			ro.Version = rel
-			for _, suite := range Run(t.Context(), s, ro) {
+			for _, suite := range script.Run(t.Context(), s, ro) {
 				ReportTo(t, suite)
 			}
 		})
@@ -47,7 +50,7 @@ func RunFileWith(t *testing.T, path string, o Options) {
 // ReportTo reports a suite's steps as subtests of t: failed steps are errors, and so
 // are skipped ones unless the suite allows skips (then they are skipped subtests); a
 // suite not applicable to its target is skipped.
-func ReportTo(t *testing.T, suite Suite) {
+func ReportTo(t *testing.T, suite script.Suite) {
 	t.Helper()
 	for _, n := range suite.Notes {
 		t.Log(n)
@@ -61,16 +64,14 @@ func ReportTo(t *testing.T, suite Suite) {
 	for _, st := range suite.Steps {
 		t.Run(fmt.Sprintf("%02d %s", st.Index, st.Name), func(t *testing.T) {
 			switch st.Status {
-			case Skipped:
+			case script.Skipped:
 				if !suite.AllowSkips {
 					t.Errorf("%s:%d: step %d skipped (Options.AllowSkips accepts skips): %s", suite.File, st.Line, st.Index, st.Reason)
 					return
 				}
 				t.Skip(st.Reason)
-			case Failed:
-				var b strings.Builder
-				writeFailure(&b, st)
-				t.Errorf("%s:%d: step %d failed on %s:\n%s", suite.File, st.Line, st.Index, suite.Release, b.String())
+			case script.Failed:
+				t.Errorf("%s:%d: step %d failed on %s:\n%s", suite.File, st.Line, st.Index, suite.Release, st.Failure())
 			}
 		})
 	}
