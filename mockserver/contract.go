@@ -40,7 +40,8 @@ type Contract struct {
 
 // fixedPaths are the contract's paths of two or three segments without parameters:
 // the only ones that can shadow /{resource}/{action}.
-var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release"}
+var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release",
+	"/access_tokens/generate_otp", "/authentication/consumer_application_key/token", "/authentication/device_application_key/token"}
 
 var (
 	contractOnce sync.Once

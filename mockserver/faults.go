@@ -84,7 +84,8 @@ func (m *Mock) ClearFaults() {
 // parameters refuse: no request could ever match it (the fault set checks the shape).
 func (c *Contract) checkFaultOperation(op string) error {
 	resource, action, ok := strings.Cut(op, "/")
-	if !ok || c == nil || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease {
+	if !ok || c == nil || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease ||
+		op == faults.OpConsumerToken || op == faults.OpDeviceToken {
 		return nil
 	}
 	for _, p := range [...]struct{ name, value string }{{"resource", resource}, {"action", action}} {
@@ -129,7 +130,11 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 				fr.User = k.user.username
 			}
 		}
-	case "releaseToken", "otherMethodPost":
+	case "consumerApplicationKeyToken":
+		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+			fr.Key = key
+		}
+	case "releaseToken", "otherMethodPost", "generateOtp":
 		fr.Token = fields.Token
 	case "otherMethodGet":
 		fr.Token = query.Get("token")

@@ -43,7 +43,7 @@ type jwtClaimsNumeric struct {
 
 // mintJWT signs an R12 token with golang-jwt's HS256. The same arguments give the same
 // token (the store rebuilds JWTs from them instead of keeping the string).
-func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, numericDates bool) (string, error) {
+func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, numericDates bool, app *appLogin) (string, error) {
 	var payload []byte
 	var err error
 	if numericDates {
@@ -54,6 +54,15 @@ func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byt
 	}
 	if err != nil {
 		return "", err
+	}
+	if app != nil && app.at != nil { // F16: consumer tokens add cii and acr (or ari) after the others
+		payload = payload[:len(payload)-1]
+		for _, c := range [...][2]string{{"cii", app.at.contact}, {app.arClaim, app.at.receivable}} {
+			k, _ := json.Marshal(c[0])
+			v, _ := json.Marshal(c[1])
+			payload = append(append(append(append(payload, ','), k...), ':'), v...)
+		}
+		payload = append(payload, '}')
 	}
 	enc := base64.RawURLEncoding
 	buf := make([]byte, 0, len(jwtHeader)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sha256.Size))

@@ -96,6 +96,7 @@ type Mock struct {
 	snap          atomic.Pointer[snapshot] // the release and fixtures in force
 
 	ctr     *Contract // nil: the process's contract (LoadContract)
+	otps    otpStore  // one-time passwords of generate_otp
 	tokens  *store
 	journal *journal
 	faults  *faults.Set
@@ -446,6 +447,7 @@ func (m *Mock) Close() {
 // resets through its own control API).
 func (m *Mock) Reset() {
 	m.tokens.reset()
+	m.otps.reset()
 	m.journal.clear()
 	m.faults.Clear()
 	if m.fake != nil {

@@ -16,8 +16,10 @@ import (
 type Kind string
 
 const (
-	KindUser Kind = "user"        // authentication/token
-	KindKey  Kind = "web_api_key" // authentication/web_api_key/token
+	KindUser     Kind = "user"                     // authentication/token
+	KindKey      Kind = "web_api_key"              // authentication/web_api_key/token
+	KindConsumer Kind = "consumer_application_key" // authentication/consumer_application_key/token (F15)
+	KindDevice   Kind = "device_application_key"   // authentication/device_application_key/token (F18)
 )
 
 // State of a token at a moment of the mock's clock.
@@ -68,7 +70,8 @@ type record struct {
 	jwt      *jwtPart // nil for an opaque token
 	rel      *Release // the issuing release: version, profile, rule
 	user     *user
-	key      *apiKey // the key of a web_api_key token; nil for a user token
+	key      *apiKey   // the key of a web_api_key token; nil otherwise
+	app      *appLogin // a consumer or device token's login; nil otherwise
 	unit     *unit
 	issued   int64
 	lastUsed int64
@@ -86,15 +89,30 @@ type jwtPart struct {
 	numeric bool // iat/exp as JSON numbers
 }
 
+// appLogin is what a consumer or device token was issued for: its kind and what its
+// JWT claims (F16: cii and acr, from the access token) are rebuilt from.
+type appLogin struct {
+	kind    Kind
+	at      *accessToken   // consumer tokens
+	ckey    *consumerKey   // the consumer application key sent, if any
+	item    *installedItem // device tokens
+	arClaim string         // "acr" or "ari" (scenario jwt.accounts_receivable_claim)
+}
+
 func (r *record) kind() Kind {
-	if r.key != nil {
+	switch {
+	case r.app != nil:
+		return r.app.kind
+	case r.key != nil:
 		return KindKey
 	}
 	return KindUser
 }
 
+// rule is the token's expiry rule: a user token's is the release's user rule; every
+// key's (Web API, consumer and device application keys) the key rule (2 h absolute).
 func (r *record) rule() ExpiryRule {
-	if r.key != nil {
+	if r.key != nil || r.app != nil {
 		return r.rel.Profile.KeyRule
 	}
 	return r.rel.Profile.UserRule
@@ -122,6 +140,9 @@ func (r *record) state(now int64) State {
 }
 
 func (r *record) principal() string {
+	if r.app != nil {
+		return r.app.principal()
+	}
 	if r.key != nil {
 		return keyPrincipal(r.key.key)
 	}
@@ -311,7 +332,7 @@ func (s *store) value(r *record) string {
 	if r.jwt == nil {
 		return r.value
 	}
-	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric)
+	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric, r.app)
 	if err != nil {
 		return ""
 	}

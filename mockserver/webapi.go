@@ -264,6 +264,12 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
 		}
 	}
+	if op == "authenticationToken" {
+		if aerr := loginCredentialsMissing(body); aerr != nil {
+			a.err = aerr
+			return a
+		}
+	}
 	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		a.err = aerr
 		m.explainRejected(&a, r, op, query, body) // the error path only
@@ -289,6 +295,12 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 		h = m.keyToken(r, body, rel, wd, now)
 	case "releaseToken":
 		h = m.releaseToken(body)
+	case "generateOtp":
+		h = m.generateOTP(body, wd, now)
+	case "consumerApplicationKeyToken":
+		h = m.consumerToken(r, body, rel, wd, now)
+	case "deviceApplicationKeyToken":
+		h = m.deviceToken(body, rel, wd, now)
 	case "otherMethodGet":
 		h = m.otherMethod(r, rest, query.Get("token"), wd)
 	case "otherMethodPost":
@@ -330,12 +342,12 @@ func (m *Mock) explainRejected(a *answer, r *http.Request, op string, query url.
 	switch op {
 	case "otherMethodGet":
 		a.presented = query.Get("token")
-	case "otherMethodPost", "releaseToken":
+	case "otherMethodPost", "releaseToken", "generateOtp":
 		a.presented = bodyToken(body)
 	default:
 		return
 	}
-	if a.presented == "" && op != "releaseToken" {
+	if a.presented == "" && op != "releaseToken" && op != "generateOtp" {
 		a.misplaced = m.findMisplaced(r, op == "otherMethodPost", query, body)
 	}
 }
@@ -465,13 +477,17 @@ func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) an
 
 func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (answer, string) {
 	var req struct {
-		Username     string  `json:"username"`
-		Password     string  `json:"password"`
-		Organisation string  `json:"organisation"`
-		Unit         *string `json:"unit"`
+		Username     string        `json:"username"`
+		Password     string        `json:"password"`
+		Organisation string        `json:"organisation"`
+		Unit         *string       `json:"unit"`
+		Identifier   *atIdentifier `json:"access_token_identifier"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}, ""
+	}
+	if req.Identifier != nil { // F12: an access token's credentials instead of username and password
+		return m.accessTokenLogin(req.Identifier, req.Username != "" || req.Password != "", req.Organisation, req.Unit, rel, wd, now)
 	}
 	principal := clip(userPrincipal(req.Username, req.Organisation))
 	g, ok := wd.orgs[req.Organisation]
@@ -486,17 +502,27 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(u.password)) != 1 {
 		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}, principal
 	}
-	x := u.defaultUnit // F2: the user's default unit when unit is absent
-	if req.Unit != nil {
-		var ok bool
-		if x, ok = g.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name)}, principal
-		}
-		if !u.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit)}, principal
-		}
+	x, aerr := userUnit(u, req.Unit)
+	if aerr != nil {
+		return answer{err: aerr}, principal
 	}
 	return m.issue(nil, u, x, rel, wd, now), principal
+}
+
+// userUnit is the unit a user's token is issued in: the one asked for, if the user
+// may use it, else the user's default unit (F2).
+func userUnit(u *user, asked *string) (*unit, *apiError) {
+	if asked == nil {
+		return u.defaultUnit, nil
+	}
+	x, ok := u.org.units[*asked]
+	if !ok {
+		return nil, errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *asked, u.org.name)
+	}
+	if !u.mayUse(x) {
+		return nil, errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *asked)
+	}
+	return x, nil
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
@@ -579,15 +605,19 @@ func basicKey(h string) (string, *apiError) {
 // issue mints a token under a release's rule and stores it: a user token, or a key
 // token when k is set.
 func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	r := &record{rel: rel, user: u, key: k, unit: x}
+	return m.issueRecord(&record{rel: rel, user: u, key: k, unit: x}, wd, now)
+}
+
+// issueRecord mints the token of r (its release, user, unit and kind set) and stores it.
+func (m *Mock) issueRecord(r *record, wd *world, now time.Time) answer {
 	var value string
-	if rel.Profile.Format == FormatJWT {
+	if r.rel.Profile.Format == FormatJWT {
 		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
 		iat := now.Unix()
 		r.issued = iat * int64(time.Second)
 		r.jwt = &jwtPart{jti: randomID(), numeric: wd.numericDates}
 		var err error
-		if value, err = mintJWT(m.secret, u, x, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric); err != nil {
+		if value, err = mintJWT(m.secret, r.user, r.unit, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.numeric, r.app); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
 	} else {

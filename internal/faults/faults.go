@@ -25,6 +25,9 @@ const (
 	OpUserToken = "authentication/token"
 	OpKeyToken  = "authentication/web_api_key/token"
 	OpRelease   = "authentication/token/release"
+	// OpConsumerToken and OpDeviceToken are the application-key logins (from R15).
+	OpConsumerToken = "authentication/consumer_application_key/token"
+	OpDeviceToken   = "authentication/device_application_key/token"
 	// OpAny matches every Web API method.
 	OpAny = "*"
 )
@@ -192,7 +195,7 @@ func (s *Spec) check(knownCode func(string) bool) error {
 	switch op := s.Operation; {
 	case op == "":
 		return errors.New(`operation: missing; want authentication/token, authentication/web_api_key/token, authentication/token/release, <resource>/<action> or *`)
-	case op == OpAny, op == OpUserToken, op == OpKeyToken, op == OpRelease:
+	case op == OpAny, op == OpUserToken, op == OpKeyToken, op == OpRelease, op == OpConsumerToken, op == OpDeviceToken:
 	case !resourceAction.MatchString(op):
 		return fmt.Errorf("operation: %q is not a Web API method; want authentication/token, authentication/web_api_key/token, authentication/token/release, <resource>/<action> or *", op)
 	}

@@ -160,12 +160,8 @@ func run(ctx context.Context, s *Script, o Options) []Suite {
 }
 
 func (s *Script) appliesTo(v mockserver.Release) bool {
-	for _, r := range s.Releases {
-		if mockserver.MustParseRelease(r).Profile.Name == v.Profile.Name {
-			return true
-		}
-	}
-	return false
+	_, ok := matchRelease(s.Releases, v)
+	return ok
 }
 
 // everything is what an in-process mock offers: every requirement.
