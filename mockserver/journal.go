@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 const defaultJournalSize = 10000
@@ -43,16 +45,50 @@ type JournalEntry struct {
 	injected  bool   // a fault gave the answer (Fault also names one that only delayed it)
 }
 
-// journal keeps the newest entries in a ring.
+// DefaultJournalBudget bounds the memory the journals of a root and all its sandboxes
+// hold together (Options.JournalBudget, --journal-budget), in bytes.
+const DefaultJournalBudget = 256 << 20
+
+// journalFloor is how many entries a journal keeps whatever the budget says: a busy
+// sandbox cannot empty another's journal, nor its own below this.
+const journalFloor = 100
+
+// journal keeps the newest entries in a ring of at most size entries, and within the
+// budget it shares with the other journals of its process: past the budget, the
+// journal that adds an entry drops a quarter of its own oldest (never below
+// journalFloor), so a journal never drops another's entries.
 type journal struct {
 	mu      sync.Mutex
 	entries []JournalEntry
 	next    int // where the next entry goes once the ring is full
 	size    int
 	lastID  uint64
+	bytes   int64      // what the held entries cost (entryCost)
+	budget  *memBudget // shared by a root and its sandboxes; nil: none
+	trimmed uint64     // entries dropped for the budget since the last clear
 }
 
+// memBudget is a process-wide bound on an approximate memory cost, in bytes.
+type memBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// full reports whether the budget is spent (nothing could be trimmed under it).
+func (b *memBudget) full() bool { return b != nil && b.limit > 0 && b.used.Load() > b.limit }
+
 func newJournal(size int) *journal { return &journal{size: size} }
+
+// entryCost is an entry's approximate memory: the struct and the bytes of its strings
+// (counted even where a string shares memory, so the estimate errs high).
+func entryCost(e *JournalEntry) int64 {
+	n := int64(unsafe.Sizeof(*e)) + int64(len(e.Method)+len(e.Path)+len(e.Operation)+len(e.Code)+len(e.Description)+
+		len(e.Version)+len(e.Token)+len(e.Issued)+len(e.Fault)+len(e.Misplaced)+len(e.principal)+len(e.profile))
+	for _, v := range e.Violations {
+		n += int64(len(v)) + int64(unsafe.Sizeof(v))
+	}
+	return n
+}
 
 // add stores e with the next id and returns the id.
 func (j *journal) add(e JournalEntry) uint64 {
@@ -60,13 +96,44 @@ func (j *journal) add(e JournalEntry) uint64 {
 	defer j.mu.Unlock()
 	j.lastID++
 	e.ID = j.lastID
+	cost := entryCost(&e)
 	if len(j.entries) < j.size {
 		j.entries = append(j.entries, e)
-		return e.ID
+	} else {
+		cost -= entryCost(&j.entries[j.next])
+		j.entries[j.next] = e
+		j.next = (j.next + 1) % j.size
 	}
-	j.entries[j.next] = e
-	j.next = (j.next + 1) % j.size
+	j.bytes += cost
+	if j.budget != nil {
+		j.budget.used.Add(cost)
+		if j.budget.full() && len(j.entries) > journalFloor {
+			j.trim(max(journalFloor, len(j.entries)-len(j.entries)/4))
+		}
+	}
 	return e.ID
+}
+
+// trim keeps the newest keep entries (the caller holds j.mu) and gives the rest of
+// their cost back to the budget.
+func (j *journal) trim(keep int) {
+	n := len(j.entries)
+	kept := make([]JournalEntry, 0, min(j.size, keep+keep/4+1))
+	var freed int64
+	for i := range n {
+		e := &j.entries[(j.next+i)%n]
+		if i < n-keep {
+			freed += entryCost(e)
+			continue
+		}
+		kept = append(kept, *e)
+	}
+	j.entries, j.next = kept, 0
+	j.bytes -= freed
+	j.trimmed += uint64(n - keep)
+	if j.budget != nil {
+		j.budget.used.Add(-freed)
+	}
 }
 
 // journalFilter selects entries (GET /__admin/requests). The zero value selects all.
@@ -106,6 +173,18 @@ func (j *journal) list(f journalFilter) []JournalEntry {
 func (j *journal) clear() {
 	j.mu.Lock()
 	j.entries, j.next = nil, 0 // ids keep increasing: a client never sees an id twice
+	if j.budget != nil {
+		j.budget.used.Add(-j.bytes)
+	}
+	j.bytes, j.trimmed = 0, 0
+	j.mu.Unlock()
+}
+
+// close empties the journal and leaves the budget (a sandbox dropped).
+func (j *journal) close() {
+	j.clear()
+	j.mu.Lock()
+	j.budget = nil
 	j.mu.Unlock()
 }
 

@@ -70,6 +70,21 @@ type Options struct {
 	// API and the lint; older dead ones are dropped (and counted). Live tokens are
 	// always kept. Zero: DefaultKeepDead; negative: none.
 	KeepDead int
+	// MaxTokens bounds the tokens the mock holds, and each of its sandboxes; past it,
+	// an issue evicts the mock's least recently used token (a second-chance
+	// approximation), which then answers INVALID_TOKEN "evicted: token store full".
+	// Zero: DefaultMaxTokens; negative: no bound.
+	MaxTokens int
+	// TokenBudget bounds the tokens the mock and all its sandboxes hold together; past
+	// it, the issuing mock evicts one of its own. Zero: DefaultTokenBudget; negative:
+	// no budget.
+	TokenBudget int
+	// JournalBudget bounds, in bytes (an estimate erring high), the request journals of
+	// the mock and all its sandboxes together; past it, the journal adding an entry drops
+	// a quarter of its own oldest (keeping at least 100), and once that cannot make room
+	// NewSandbox answers ErrTooManySandboxes naming it. Zero: DefaultJournalBudget;
+	// negative: no budget.
+	JournalBudget int64
 
 	// contract, when set, replaces the process's contract (tests load edited copies
 	// with loadContract to show that openapi.yaml alone decides availability).
@@ -119,6 +134,18 @@ func New(opts Options) (*Mock, error) {
 		return nil, err
 	}
 	m.sandboxes = newSandboxSet(opts, m.wall)
+	switch {
+	case opts.TokenBudget == 0:
+		m.tokens.budget = &tokenBudget{limit: DefaultTokenBudget}
+	case opts.TokenBudget > 0:
+		m.tokens.budget = &tokenBudget{limit: int64(opts.TokenBudget)}
+	}
+	switch {
+	case opts.JournalBudget == 0:
+		m.journal.budget = &memBudget{limit: DefaultJournalBudget}
+	case opts.JournalBudget > 0:
+		m.journal.budget = &memBudget{limit: opts.JournalBudget}
+	}
 	return m, nil
 }
 
@@ -212,6 +239,12 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		m.tokens.keepDead = 0
 	case opts.KeepDead > 0:
 		m.tokens.keepDead = opts.KeepDead
+	}
+	switch {
+	case opts.MaxTokens == 0:
+		m.tokens.maxTokens = DefaultMaxTokens
+	case opts.MaxTokens > 0:
+		m.tokens.maxTokens = opts.MaxTokens
 	}
 	m.tokens.init()
 	return m, nil

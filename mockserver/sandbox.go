@@ -161,7 +161,9 @@ func (s *sandboxSet) remove(id string) bool {
 
 func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	delete(s.byID, sb.ID)
-	sb.Close() // a request still held in one of its delays is answered now
+	sb.Close()        // a request still held in one of its delays is answered now
+	sb.tokens.close() // its tokens and journal leave the process-wide budgets
+	sb.journal.close()
 	sb.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
@@ -224,6 +226,9 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	if m.sandboxes == nil {
 		return nil, ErrSandboxNesting
 	}
+	if b := m.journal.budget; b.full() {
+		return nil, fmt.Errorf("%w: the journals' memory budget of %d bytes (--journal-budget) is spent; delete a sandbox or clear journals (DELETE /__admin/requests)", ErrTooManySandboxes, b.limit)
+	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
@@ -232,7 +237,11 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 		Version: o.Version, Start: o.Start, Scenario: o.Scenario,
 		RealClock: m.fake == nil, BasePath: m.basePath, MappedErrors: m.mapped, AdminToken: m.adminTok,
 		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: m.tokens.keepDead,
-		contract: m.ctr,
+		contract:  m.ctr,
+		MaxTokens: m.tokens.maxTokens,
+	}
+	if opts.MaxTokens == 0 {
+		opts.MaxTokens = -1 // the root has no bound
 	}
 	if opts.KeepDead == 0 {
 		opts.KeepDead = -1 // the root keeps none
@@ -255,6 +264,8 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	child.forcedVersion = o.Version != "" || inherited && m.forcedVersion // as the root: a scenario's version switches unless forced
 	// The root's Close ends the sandbox's delays too.
 	child.rootDone = m.closed
+	child.tokens.budget = m.tokens.budget // one budget for the root and its sandboxes
+	child.journal.budget = m.journal.budget
 	now := m.wall.Now()
 	sb := &Sandbox{Mock: child, ID: id, created: now}
 	sb.lastUsed.Store(now.UnixNano())

@@ -1,15 +1,21 @@
 package mockserver
 
 import (
+	"bufio"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/lint"
 )
 
 // Kind tells which method issued a token.
@@ -35,6 +41,19 @@ const (
 // the control API and the lint; older dead ones are dropped and counted.
 const DefaultKeepDead = 100_000
 
+// DefaultMaxTokens bounds the tokens one mock (the root or a sandbox) holds, and
+// DefaultTokenBudget the tokens of all of a process's mocks together: at about 650 bytes
+// of memory a held token, a million keeps a login flood under 1 GB. Past a bound the
+// least recently used token of the issuing mock is evicted.
+const (
+	DefaultMaxTokens   = 1_000_000
+	DefaultTokenBudget = 1_000_000
+)
+
+// evictedMemory is how many evicted tokens a store remembers, to answer their
+// presentation with the reason (older ones answer as never issued).
+const evictedMemory = 1 << 16
+
 // ErrUnknownToken: the token was never issued, or it was revoked or dropped.
 var ErrUnknownToken = errors.New("no such token: never issued, or revoked, or dropped")
 
@@ -59,7 +78,8 @@ type Token struct {
 const (
 	flagReleased uint8 = 1 << iota // released at end
 	flagExpired                    // expired early (ExpireToken) at end
-	flagRevoked                    // forgotten (RevokeToken); out of the maps, in order until a sweep
+	flagRevoked                    // forgotten (RevokeToken) or evicted; out of the maps, in order until a sweep
+	flagUsed                       // used since the eviction hand last passed (its second chance)
 )
 
 // record is a token in the store. Times are Unix nanoseconds of the mock's clock. A
@@ -173,6 +193,12 @@ func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
 // grown by a quarter of its size (at least sweepMin tokens) since the last one: O(1)
 // amortised per issue, never a scan per request. Between sweeps at most that many
 // more dead tokens are held.
+//
+// The store holds at most maxTokens tokens, and the process's mocks together at most
+// their shared budget: past either, add evicts a token of this store chosen by a clock
+// (second chance) sweep over the issue order: a dead token at once, a live one unless
+// it was used since the hand last passed. Evicted tokens are remembered (the newest
+// evictedMemory) so that presenting one answers why.
 type store struct {
 	mu        sync.Mutex
 	now       func() int64 // the mock's clock, Unix nanoseconds
@@ -183,6 +209,46 @@ type store struct {
 	order     []*record // issue order
 	nextSweep int       // sweep when len(order) reaches it
 	dropped   uint64    // dead tokens dropped since the last reset
+
+	maxTokens int          // 0: no bound of its own
+	budget    *tokenBudget // shared by a root and its sandboxes; nil: none
+	hand      int          // the eviction clock's position in order
+	evicted   evictedSet
+}
+
+// tokenBudget is the process-wide bound: how many tokens all stores sharing it hold.
+type tokenBudget struct {
+	limit int64
+	held  atomic.Int64
+}
+
+// evictedSet remembers the newest evicted tokens by the first 16 bytes of their
+// SHA-256, with the bound that evicted each.
+type evictedSet struct {
+	why   map[[16]byte]string
+	ring  [][16]byte
+	next  int
+	count uint64 // tokens evicted since the last reset
+}
+
+func (e *evictedSet) add(k [16]byte, why string) {
+	if e.why == nil {
+		e.why = map[[16]byte]string{}
+	}
+	if len(e.ring) < evictedMemory {
+		e.ring = append(e.ring, k)
+	} else {
+		delete(e.why, e.ring[e.next])
+		e.ring[e.next] = k
+		e.next = (e.next + 1) % evictedMemory
+	}
+	e.why[k] = why
+	e.count++
+}
+
+func evictedKey(value string) [16]byte {
+	d := sha256.Sum256([]byte(value))
+	return [16]byte(d[:16])
 }
 
 const sweepMin = 1024
@@ -194,8 +260,19 @@ func newStore(now func() int64) *store {
 }
 
 func (s *store) init() {
-	s.opaque, s.jwts, s.order = map[string]*record{}, map[[32]byte]*record{}, nil
+	if s.budget != nil {
+		s.budget.held.Add(-int64(len(s.opaque) + len(s.jwts)))
+	}
+	s.opaque, s.jwts, s.order, s.hand = map[string]*record{}, map[[32]byte]*record{}, nil, 0
 	s.nextSweep = max(sweepMin, s.keepDead+s.keepDead/4)
+}
+
+// close gives the store's tokens back to the budget and leaves it (a sandbox dropped).
+func (s *store) close() {
+	s.mu.Lock()
+	s.init()
+	s.budget = nil
+	s.mu.Unlock()
 }
 
 // add stores r as the token value.
@@ -214,10 +291,68 @@ func (s *store) add(r *record, value string) {
 		s.opaque[value] = r
 	}
 	s.order = append(s.order, r)
+	if s.budget != nil {
+		s.budget.held.Add(1)
+	}
 	if len(s.order) >= s.nextSweep {
 		s.sweep(s.now())
 	}
+	if why := s.full(); why != "" {
+		s.evict(why)
+	}
 	s.mu.Unlock()
+}
+
+// full names the bound the store is past ("" when it is within both). The shared
+// budget evicts only from a store that holds more than the token just added, so a
+// store never evicts another's tokens and each holds at least one.
+func (s *store) full() string {
+	held := len(s.opaque) + len(s.jwts)
+	switch {
+	case s.maxTokens > 0 && held > s.maxTokens:
+		return fmt.Sprintf("%s (--max-tokens %d)", lint.EvictedReason, s.maxTokens)
+	case s.budget != nil && s.budget.limit > 0 && s.budget.held.Load() > s.budget.limit && held > 1:
+		return fmt.Sprintf("%s (--token-budget %d)", lint.EvictedReason, s.budget.limit)
+	}
+	return ""
+}
+
+// evict forgets one token by the second-chance clock: the hand walks the issue order
+// (never onto the newest token, just added), drops a dead token at once, spares a live
+// one used since its last pass (clearing the mark) and evicts the first that was not.
+func (s *store) evict(why string) {
+	n := len(s.order) - 1 // the newest is the token being added
+	for range 2*n + 1 {
+		if s.hand >= n {
+			s.hand = 0
+		}
+		r := s.order[s.hand]
+		s.hand++
+		switch {
+		case r.flags&flagRevoked != 0:
+			continue
+		case r.flags&flagUsed != 0 && r.state(s.now()) == StateLive:
+			r.flags &^= flagUsed
+			continue
+		}
+		s.forget(r)
+		r.flags |= flagRevoked
+		if r.jwt != nil {
+			s.evicted.add([16]byte(r.jwt.digest[:16]), why)
+		} else {
+			s.evicted.add(evictedKey(r.value), why)
+		}
+		return
+	}
+}
+
+// evictedWhy is the reason a token was evicted, or "" when it was not (or so long ago
+// that the store no longer remembers it).
+func (s *store) evictedWhy(value string) string {
+	k := evictedKey(value)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.evicted.why[k]
 }
 
 // sweep drops the oldest dead tokens beyond keepDead (and revoked ones from order).
@@ -245,18 +380,22 @@ func (s *store) sweep(now int64) {
 	}
 	clear(s.order[k:])
 	s.order = s.order[:k]
+	s.hand = 0
 	if cap(s.order) > 4*k+sweepMin { // give back a slice that once held many more
 		s.order = slices.Clip(slices.Clone(s.order))
 	}
 	s.nextSweep = k + max(sweepMin, s.keepDead/4, k/4)
 }
 
-// forget takes r out of the lookup maps.
+// forget takes r out of the lookup maps (and gives its place in the budget back).
 func (s *store) forget(r *record) {
 	if r.jwt != nil {
 		delete(s.jwts, r.jwt.digest)
 	} else {
 		delete(s.opaque, r.value)
+	}
+	if s.budget != nil {
+		s.budget.held.Add(-1)
 	}
 }
 
@@ -313,6 +452,7 @@ func (s *store) present(value string, d *[32]byte, p presentation) (r *record, a
 		if now > r.lastUsed {
 			r.lastUsed = now
 		}
+		r.flags |= flagUsed
 	case presentRelease:
 		r.flags |= flagReleased
 		r.end = now
@@ -374,6 +514,10 @@ type TokenList struct {
 	Tokens  []Token     `json:"tokens"`  // the selected tokens, in issue order
 	Counts  TokenCounts `json:"counts"`  // every held token by state, whatever the filter
 	Dropped uint64      `json:"dropped"` // dead tokens dropped since the last reset
+	// Evicted is how many tokens were evicted since the last reset because the store
+	// was full (Options.MaxTokens, Options.TokenBudget); like dropped ones, they are no
+	// longer held.
+	Evicted uint64 `json:"evicted"`
 }
 
 // parseTokenFilter reads ?limit ?state (GET /__admin/tokens); the error names the
@@ -433,6 +577,7 @@ func (s *store) listFiltered(f TokenFilter) TokenList {
 		}
 	}
 	l.Dropped = s.dropped
+	l.Evicted = s.evicted.count
 	s.mu.Unlock()
 	if l.Tokens == nil {
 		l.Tokens = []Token{}
@@ -443,6 +588,74 @@ func (s *store) listFiltered(f TokenFilter) TokenList {
 		l.Tokens[i].Token = s.value(r)
 	}
 	return l
+}
+
+// listed is a selected record and its changing fields as they were when selected, so a
+// streamed listing is still one moment of the store.
+type listed struct {
+	r             *record
+	lastUsed, end int64
+	flags         uint8
+}
+
+// stream writes the listing f selects as JSON (the TokenList shape, byte for byte as
+// json.Marshal writes it) to w. It selects and counts under the lock at one moment,
+// keeping for each selected token only its record and changing fields (32 bytes), then
+// builds and writes one token at a time: the memory a listing takes no longer grows
+// with the size of each token's answer (GET /__admin/tokens of 100 000 JWTs).
+func (s *store) stream(f TokenFilter, w io.Writer) error {
+	var counts TokenCounts
+	var picked []listed // newest first
+	s.mu.Lock()
+	now := s.now()
+	for i := len(s.order) - 1; i >= 0; i-- {
+		r := s.order[i]
+		if r.flags&flagRevoked != 0 {
+			continue
+		}
+		st := r.state(now)
+		switch st {
+		case StateLive:
+			counts.Live++
+		case StateExpired:
+			counts.Expired++
+		case StateReleased:
+			counts.Released++
+		}
+		if (f.State == "" || st == f.State) && (f.Limit <= 0 || len(picked) < f.Limit) {
+			picked = append(picked, listed{r: r, lastUsed: r.lastUsed, end: r.end, flags: r.flags})
+		}
+	}
+	dropped, evicted := s.dropped, s.evicted.count
+	s.mu.Unlock()
+
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"tokens":[`)
+	for i := len(picked) - 1; i >= 0; i-- {
+		p := picked[i]
+		r := *p.r // the fields that rebuild a JWT never change; the others as selected
+		r.lastUsed, r.end, r.flags = p.lastUsed, p.end, p.flags
+		b, err := json.Marshal(r.public(s.value(p.r), now))
+		if err != nil {
+			return err
+		}
+		if i != len(picked)-1 {
+			bw.WriteByte(',')
+		}
+		bw.Write(b)
+	}
+	tail, err := json.Marshal(struct {
+		Counts  TokenCounts `json:"counts"`
+		Dropped uint64      `json:"dropped"`
+		Evicted uint64      `json:"evicted"`
+	}{counts, dropped, evicted})
+	if err != nil {
+		return err
+	}
+	bw.WriteString(`],`)
+	bw.Write(tail[1:])
+	bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 func (s *store) get(value string) (Token, bool) {
@@ -483,6 +696,7 @@ func (s *store) reset() {
 	s.mu.Lock()
 	s.init()
 	s.dropped = 0
+	s.evicted = evictedSet{}
 	s.mu.Unlock()
 }
 

@@ -656,6 +656,10 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 		}
 		return a
 	}
+	if why := m.tokens.evictedWhy(value); why != "" {
+		a.err = errorf(CodeInvalidToken, "%s", why)
+		return a
+	}
 	switch {
 	case d != nil:
 		if err := checkJWT(m.secret, value); err != nil {

@@ -20,10 +20,10 @@ import (
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
 	lintReport, release                                                                           string
-	bodyLimit                                                                                     int64
+	bodyLimit, journalBudget                                                                      int64
 	maxSandboxes                                                                                  int
 	sandboxTTL                                                                                    time.Duration
-	keepDead                                                                                      int
+	keepDead, maxTokens, tokenBudget                                                              int
 
 	flagSources // which flags came from the environment
 }
@@ -49,6 +49,9 @@ func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.IntVar(&c.maxSandboxes, "max-sandboxes", mockserver.DefaultMaxSandboxes, "most sandboxes alive at once (POST /__admin/sandboxes answers 429 beyond); 0: none")
 	fs.DurationVar(&c.sandboxTTL, "sandbox-ttl", mockserver.DefaultSandboxTTL, "drop a sandbox after this much wall time without a request; 0: never")
 	fs.IntVar(&c.keepDead, "keep-dead", mockserver.DefaultKeepDead, "dead (expired or released) tokens kept for the control API and the lint; older ones are dropped and counted (live tokens are always kept)")
+	fs.IntVar(&c.maxTokens, "max-tokens", mockserver.DefaultMaxTokens, "most tokens one mock (the root, each sandbox) holds; past it an issue evicts its least recently used token; 0: no bound")
+	fs.Int64Var(&c.journalBudget, "journal-budget", mockserver.DefaultJournalBudget, "bytes the request journals of the root and all sandboxes hold together (an estimate); past it a journal drops its oldest entries, and a full budget refuses new sandboxes (429); 0: no budget")
+	fs.IntVar(&c.tokenBudget, "token-budget", mockserver.DefaultTokenBudget, "most tokens the root and all sandboxes hold together; past it the issuing mock evicts one of its own; 0: no budget")
 }
 
 // envName is the environment variable of a flag: CRMMOCK_<NAME>.
@@ -156,6 +159,28 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 		o.KeepDead = -1 // keep none
 	default:
 		o.KeepDead = c.keepDead
+	}
+	for _, b := range []struct {
+		name string
+		v    int
+		o    *int
+	}{{"max-tokens", c.maxTokens, &o.MaxTokens}, {"token-budget", c.tokenBudget, &o.TokenBudget}} {
+		switch {
+		case b.v < 0:
+			return o, fmt.Errorf("%s: %d is negative (0: no bound)", c.src(b.name), b.v)
+		case b.v == 0:
+			*b.o = -1
+		default:
+			*b.o = b.v
+		}
+	}
+	switch {
+	case c.journalBudget < 0:
+		return o, fmt.Errorf("%s: %d is negative (0: no budget)", c.src("journal-budget"), c.journalBudget)
+	case c.journalBudget == 0:
+		o.JournalBudget = -1
+	default:
+		o.JournalBudget = c.journalBudget
 	}
 	if c.jwtSecret != "" {
 		o.JWTSecret = []byte(c.jwtSecret)

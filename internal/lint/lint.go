@@ -229,6 +229,7 @@ var Rules = []*Rule{
 	NeverReleased,
 	DeprecatedReleaseUsed,
 	ActiveTokenExpired,
+	TokenEvicted,
 }
 
 // Run applies rules (all of Rules when none are given) to in. Findings come worst
