@@ -2,7 +2,11 @@ package mockserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/crmmock/crmmock"
@@ -97,4 +101,44 @@ func TestContractReleaseDataErrors(t *testing.T) {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), tc.want)
 	}
+}
+
+// Ensure the README's release table ("Releases as data") is openapi.yaml's release
+// data: every operation's x-available-from / x-deprecated-from and every gated request
+// field, no more, no less (F7, F8, F12, F15, F17, F18).
+func TestReadmeReleaseTableIsTheContracts(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(data), "<!-- release-table -->\n")
+	require.True(t, ok, "README.md has no release table")
+	table, _, _ = strings.Cut(table, "\n\n")
+	fact := regexp.MustCompile(` \(F[0-9]+\)`)
+	var got []string
+	for _, line := range strings.Split(table, "\n")[2:] {
+		got = append(got, fact.ReplaceAllString(line, ""))
+	}
+
+	c, err := LoadContract()
+	require.NoError(t, err)
+	name := func(r *Release) string {
+		if r == nil {
+			return "—"
+		}
+		return r.Name
+	}
+	var want []string
+	for _, path := range c.Doc.Paths.InMatchingOrder() {
+		for method, op := range c.Doc.Paths.Value(path).Operations() {
+			o := c.releases[op.OperationID]
+			if o == nil || o.from == nil && o.deprecated == nil && len(o.params) == 0 {
+				continue
+			}
+			m := fmt.Sprintf("`%s %s`", method, strings.TrimPrefix(path, "/"))
+			want = append(want, fmt.Sprintf("| %s | %s | %s |", m, name(o.from), name(o.deprecated)))
+			for _, p := range o.params {
+				want = append(want, fmt.Sprintf("| %s `%s` | %s | — |", m, p.field, p.from.Name))
+			}
+		}
+	}
+	assert.ElementsMatch(t, want, got)
 }

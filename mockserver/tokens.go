@@ -633,8 +633,11 @@ func (s *store) stream(f TokenFilter, w io.Writer) error {
 	bw.WriteString(`{"tokens":[`)
 	for i := len(picked) - 1; i >= 0; i-- {
 		p := picked[i]
-		r := *p.r // the fields that rebuild a JWT never change; the others as selected
-		r.lastUsed, r.end, r.flags = p.lastUsed, p.end, p.flags
+		// The fields set at issue never change; the others as selected under the lock
+		// (copying the whole record here would read them while requests write them).
+		q := p.r
+		r := record{value: q.value, jwt: q.jwt, rel: q.rel, user: q.user, key: q.key, app: q.app, unit: q.unit,
+			issued: q.issued, lastUsed: p.lastUsed, end: p.end, flags: p.flags}
 		b, err := json.Marshal(r.public(s.value(p.r), now))
 		if err != nil {
 			return err
