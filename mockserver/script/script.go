@@ -561,25 +561,26 @@ func (st *Step) runsOn(rel mockserver.Release) bool {
 }
 
 // matchRelease is the listed release a run on rel follows: among those of rel's profile
-// (token rules), the latest at or before rel, else the earliest. So `R12` covers every
-// release from R12 until a later one listed (`R15`), and `pre-R10` every release before R10.
+// (token rules), the latest at or before rel; `pre-R10` (an alias of R9) also covers
+// every release before it. So `R12` covers every release from R12 until a later one
+// listed (`R15`), and a release before every listed one is covered by none.
 func matchRelease(names []string, rel mockserver.Release) (string, bool) {
-	var best, first string
-	var bestRel, firstRel mockserver.Release
+	var best, alias string
+	var bestRel mockserver.Release
 	for _, name := range names {
 		l := mockserver.MustParseRelease(name)
 		if l.Profile.Name != rel.Profile.Name {
 			continue
 		}
-		if first == "" || firstRel.AtLeast(l) {
-			first, firstRel = name, l
+		if l.Name == "pre-R10" {
+			alias = name
 		}
 		if rel.AtLeast(l) && (best == "" || l.AtLeast(bestRel)) {
 			best, bestRel = name, l
 		}
 	}
 	if best == "" {
-		best = first
+		best = alias
 	}
 	return best, best != ""
 }
