@@ -148,16 +148,22 @@ func (o *opReleases) checkParams(body []byte, rel *Release) *apiError {
 	if o == nil {
 		return nil
 	}
-	var fields map[string]any
 	for i := range o.params {
-		p := &o.params[i]
-		if rel.AtLeast(p.from) || !bytes.Contains(body, p.quote) {
-			continue
+		if p := &o.params[i]; !rel.AtLeast(p.from) && bytes.Contains(body, p.quote) {
+			return o.checkParsed(body, rel) // only now parse: the common request allocates nothing here
 		}
-		if fields == nil && json.Unmarshal(body, &fields) != nil {
-			return nil // the contract accepted the body; a handler reports what it cannot read
-		}
-		if present(fields, p.path) {
+	}
+	return nil
+}
+
+// checkParsed is checkParams on the parsed body.
+func (o *opReleases) checkParsed(body []byte, rel *Release) *apiError {
+	var fields map[string]any
+	if json.Unmarshal(body, &fields) != nil {
+		return nil // the contract accepted the body; a handler reports what it cannot read
+	}
+	for i := range o.params {
+		if p := &o.params[i]; !rel.AtLeast(p.from) && present(fields, p.path) {
 			return &apiError{Code: CodeInvalidRequest, Violation: true,
 				Description: fmt.Sprintf("request body: field %q is available from %s, not in %s", p.field, p.from.Name, rel.Name)}
 		}

@@ -214,6 +214,8 @@ func (m *Mock) generateOTP(body []byte, wd *world, now time.Time) answer {
 // secret: a key by its last 4 characters, an access token by its number.
 func (a *appLogin) principal() string {
 	switch {
+	case a.key != nil:
+		return keyPrincipal(a.key.key)
 	case a.kind == KindDevice:
 		return "installed item " + a.item.identifier
 	case a.ckey != nil:

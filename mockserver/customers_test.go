@@ -389,3 +389,22 @@ func TestCustomerFixtureErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want)
 	}
 }
+
+// Ensure the lint cites the rule of each new kind: a consumer token that dies in active
+// use at 2 h, followed by a new login, is active-token-expired citing F15 (not F9).
+func TestF15LintCitesConsumerRule(t *testing.T) {
+	h := startVersion(t, "R15")
+	login := func() string {
+		return h.post("authentication/consumer_application_key/token", map[string]any{
+			"access_token_identifier": map[string]any{"authentication_code": docAuthCode}}, "Authorization", basic(docConsumer)).token(t)
+	}
+	tok := login()
+	h.advance(2*time.Hour - time.Minute)
+	require.Equal(t, "OK", h.code(h.use(tok)))
+	h.advance(time.Minute)
+	require.Equal(t, "TOKEN_EXPIRED", h.code(h.use(tok)))
+	require.Equal(t, "OK", h.code(h.use(login())))
+	f := findings(h.lintReport(), "active-token-expired")
+	require.Len(t, f, 1)
+	assert.Contains(t, f[0].Message, "from R15 (F15) a consumer application key token dies 2 h after issue")
+}

@@ -143,8 +143,11 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 	if fr.Token != "" {
 		if rec = m.tokens.holding(fr.Token); rec != nil {
 			fr.User = rec.user.username
-			if rec.key != nil {
-				fr.Key = rec.key.key
+			switch a := rec.app; {
+			case a != nil && a.key != nil:
+				fr.Key = a.key.key
+			case a != nil && a.ckey != nil:
+				fr.Key = a.ckey.key
 			}
 		}
 	}

@@ -330,6 +330,7 @@ type apiKey struct {
 	// first is the first unit of the key's units list, in scenario order: its unit
 	// when it may not use its user's default unit. Nil when the key has no list.
 	first *unit
+	login appLogin // what its tokens point to: {kind: web_api_key, key: this key}
 }
 
 type methodAnswer struct {
@@ -503,6 +504,7 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 				return nil, lineErr(root, "web_api_key %q names user %q, who is not a user of organisation %q", k.Key, k.User, o.Name)(at("web_api_keys", ki, "user")...)
 			}
 			x := &apiKey{key: k.Key, user: u}
+			x.login = appLogin{kind: KindKey, key: x}
 			var err error
 			if x.units, err = unitSet(k.Units, at("web_api_keys", ki, "units")...); err != nil {
 				return nil, err

@@ -109,10 +109,12 @@ type jwtPart struct {
 	numeric bool // iat/exp as JSON numbers
 }
 
-// appLogin is what a consumer or device token was issued for: its kind and what its
-// JWT claims (F16: cii and acr, from the access token) are rebuilt from.
+// appLogin is what a key token was issued for: its kind, its key, and what its JWT
+// claims (F16: cii and acr, from the access token) are rebuilt from. A Web API key's is
+// built once, with the key (apiKey.login): a record holds one pointer whatever its kind.
 type appLogin struct {
 	kind    Kind
+	key     *apiKey        // web_api_key tokens
 	at      *accessToken   // consumer tokens
 	ckey    *consumerKey   // the consumer application key sent, if any
 	item    *installedItem // device tokens
@@ -120,11 +122,8 @@ type appLogin struct {
 }
 
 func (r *record) kind() Kind {
-	switch {
-	case r.app != nil:
+	if r.app != nil {
 		return r.app.kind
-	case r.key != nil:
-		return KindKey
 	}
 	return KindUser
 }
@@ -132,7 +131,7 @@ func (r *record) kind() Kind {
 // rule is the token's expiry rule: a user token's is the release's user rule; every
 // key's (Web API, consumer and device application keys) the key rule (2 h absolute).
 func (r *record) rule() ExpiryRule {
-	if r.key != nil || r.app != nil {
+	if r.app != nil {
 		return r.rel.Profile.KeyRule
 	}
 	return r.rel.Profile.UserRule
@@ -162,9 +161,6 @@ func (r *record) state(now int64) State {
 func (r *record) principal() string {
 	if r.app != nil {
 		return r.app.principal()
-	}
-	if r.key != nil {
-		return keyPrincipal(r.key.key)
 	}
 	return userPrincipal(r.user.username, r.user.org.name)
 }
@@ -636,7 +632,7 @@ func (s *store) stream(f TokenFilter, w io.Writer) error {
 		// The fields set at issue never change; the others as selected under the lock
 		// (copying the whole record here would read them while requests write them).
 		q := p.r
-		r := record{value: q.value, jwt: q.jwt, rel: q.rel, user: q.user, key: q.key, app: q.app, unit: q.unit,
+		r := record{value: q.value, jwt: q.jwt, rel: q.rel, user: q.user, app: q.app, unit: q.unit,
 			issued: q.issued, lastUsed: p.lastUsed, end: p.end, flags: p.flags}
 		b, err := json.Marshal(r.public(s.value(p.r), now))
 		if err != nil {

@@ -605,7 +605,11 @@ func basicKey(h string) (string, *apiError) {
 // issue mints a token under a release's rule and stores it: a user token, or a key
 // token when k is set.
 func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	return m.issueRecord(&record{rel: rel, user: u, key: k, unit: x}, wd, now)
+	r := &record{rel: rel, user: u, unit: x}
+	if k != nil {
+		r.app = &k.login
+	}
+	return m.issueRecord(r, wd, now)
 }
 
 // issueRecord mints the token of r (its release, user, unit and kind set) and stores it.
