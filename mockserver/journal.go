@@ -40,6 +40,7 @@ type JournalEntry struct {
 
 	// Not in the JSON; read by the lint (lintInput, same package).
 	principal string // a login's asker: "user <name>@<org>" or "key …<last 4>"; never a secret
+	message   string // status.message as answered (message-as-token; the description is journaled already)
 	catalogue Code   // the catalogue code (the scenario's errors map may have answered another)
 	profile   string // the release profile at that moment: pre-R10, R10, R12
 	injected  bool   // a fault gave the answer (Fault also names one that only delayed it)

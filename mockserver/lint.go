@@ -53,7 +53,7 @@ func (m *Mock) lintInput() *lint.Input {
 func lintEntry(e *JournalEntry) lint.Entry {
 	le := lint.Entry{
 		ID: e.ID, Time: e.Time, Method: e.Method, Path: e.Path, Operation: e.Operation, Status: e.Status,
-		Code: e.Code, CatalogueCode: string(e.catalogue), Description: e.Description,
+		Code: e.Code, CatalogueCode: string(e.catalogue), Message: e.message, Description: e.Description,
 		Release: e.Version, Profile: e.profile, Token: e.Token, Issued: e.Issued, Principal: e.principal,
 		Misplaced: e.Misplaced, Violations: e.Violations,
 	}

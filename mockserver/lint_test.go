@@ -523,3 +523,83 @@ func TestLintProfilesFollowReleaseTable(t *testing.T) {
 	assert.True(t, r10.UserRule.Idle && !r10.KeyRule.Idle, "R10: idle user tokens (F6), absolute key tokens (F7)")
 	assert.False(t, r12.UserRule.Idle || r12.KeyRule.Idle, "R12: every token absolute (F9)")
 }
+
+// F20: a public PHP client returns status.message as the token when its login fails.
+// Ensure message-as-token names it over HTTP (the journal keeps the answered message),
+// and not a token that merely contains a word of a message, nor a message the mock has
+// not answered.
+func TestLintF20MessageAsToken(t *testing.T) {
+	h := startVersion(t, "R12")
+	require.Equal(t, "INVALID_TOKEN", h.code(h.use("The token has expired"))) // never answered
+	failed := h.post("authentication/token", creds("password", "wrong"))
+	require.Equal(t, "INVALID_CREDENTIALS", h.code(failed))
+	login := h.lastID()
+	require.Equal(t, "INVALID_TOKEN", h.code(h.use("Invalid")))
+	require.Empty(t, findings(h.lintReport(), "message-as-token"))
+
+	msg := *failed.Status.Message
+	require.Equal(t, "INVALID_TOKEN", h.code(h.use(msg)))
+	first := h.lastID()
+	require.Equal(t, "INVALID_TOKEN", h.code(h.post("contact_information/update", map[string]any{"token": msg})))
+	got := findings(h.lintReport(), "message-as-token")
+	require.Len(t, got, 1)
+	require.Equal(t, "error", got[0].Severity)
+	require.Equal(t, []uint64{first, first + 1}, got[0].Requests)
+	require.Contains(t, got[0].Message, fmt.Sprintf("presented %q as its token (twice): that is the status.message the mock answered to request %d (INVALID_CREDENTIALS, authentication/token)", msg, login))
+
+	h.use(*failed.Status.Description) // the description, too
+	require.Len(t, findings(h.lintReport(), "message-as-token"), 2)
+}
+
+// javaPool is CRM.COM's own Java sample (F20) over HTTP: 64 tokens logged in at once,
+// used round-robin with a call every 70 s, all 64 logged in again every 7 000 s, a slot
+// logged in again (and the call retried) on TOKEN_EXPIRED; for 8 h of mock time.
+func (h *harness) javaPool() {
+	h.t.Helper()
+	pool := make([]string, 64)
+	relog := func() {
+		for i := range pool {
+			pool[i] = h.login()
+		}
+	}
+	relog()
+	var sinceRelog time.Duration
+	for i := 0; time.Duration(i)*70*time.Second < 8*time.Hour; i++ {
+		if sinceRelog >= 7000*time.Second {
+			relog()
+			sinceRelog = 0
+		}
+		slot := i % len(pool)
+		if h.code(h.use(pool[slot])) == "TOKEN_EXPIRED" {
+			pool[slot] = h.login()
+			require.Equal(h.t, "OK", h.code(h.use(pool[slot])))
+		}
+		h.advance(70 * time.Second)
+		sinceRelog += 70 * time.Second
+	}
+}
+
+// F20: the Java sample's pool on R10 and R12 over HTTP. R10: its tokens die idle after
+// their hour (F6, a token is used every 75 min) while the client uses the others:
+// pooled-tokens-idle names the 7 000 s refresh and the rule; R12: every token is used
+// before the refresh and replaced before its 2 h (F9): no warning. Never
+// login-per-request.
+func TestLintF20JavaPool(t *testing.T) {
+	h := startVersion(t, "R10")
+	h.javaPool()
+	r := h.lintReport()
+	var rules []string
+	for _, f := range r.Findings {
+		rules = append(rules, f.Severity+" "+f.Rule)
+	}
+	require.Equal(t, []string{"warning pooled-tokens-idle", "info never-released"}, rules)
+	require.Contains(t, r.Findings[0].Message, "keeps a pool of tokens (up to 64 logged in at once, refreshed every 1h56m40s (7000 s, as observed))")
+	require.Contains(t, r.Findings[0].Message, "Before R12 (F6) a user token dies after 1 h without use")
+
+	h = startVersion(t, "R12")
+	h.javaPool()
+	r = h.lintReport()
+	noErrorsOrWarnings(t, r)
+	require.Empty(t, findings(r, "login-per-request"))
+	require.Empty(t, findings(r, "pooled-tokens-idle"))
+}

@@ -247,6 +247,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		m.tokens.maxTokens = opts.MaxTokens
 	}
 	m.tokens.init()
+	m.tokens.setScenarioMax(w.maxTokens)
 	return m, nil
 }
 
@@ -369,6 +370,7 @@ func (m *Mock) install(sc *Scenario, w *world) {
 		}
 		return s
 	})
+	m.tokens.setScenarioMax(w.maxTokens)
 	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", s.rel.Name)
 }
 

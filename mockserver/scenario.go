@@ -20,6 +20,7 @@ type Scenario struct {
 	Clock         ClockSpec              `yaml:"clock,omitempty" json:"clock,omitempty"`
 	JWT           JWTSpec                `yaml:"jwt,omitempty" json:"jwt,omitempty"`
 	Contract      ContractSpec           `yaml:"contract,omitempty" json:"contract,omitempty"`
+	Limits        LimitsSpec             `yaml:"limits,omitempty" json:"limits,omitempty"`
 	Errors        map[Code]ErrorOverride `yaml:"errors,omitempty" json:"errors,omitempty"`
 	OTP           OTPSpec                `yaml:"otp,omitempty" json:"otp,omitempty"`
 	Organisations []Organisation         `yaml:"organisations" json:"organisations"`
@@ -58,6 +59,14 @@ type ContractSpec struct {
 	// OrganizationSpelling accepts the login field `organization` (F14: an early page
 	// spells it so) as `organisation`; off, it is answered as a missing organisation.
 	OrganizationSpelling bool `yaml:"organization_spelling,omitempty" json:"organization_spelling,omitempty"`
+}
+
+// LimitsSpec bounds what the mock holds under this scenario, below the process's own
+// bounds (a sandbox may test a client against a small token store).
+type LimitsSpec struct {
+	// MaxTokens, when positive, bounds the tokens the mock holds as Options.MaxTokens
+	// (--max-tokens) does; the lower of the two applies.
+	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
 }
 
 // ErrorOverride replaces the code and/or message an error answers with.
@@ -287,6 +296,7 @@ type world struct {
 	orgSpelling  bool
 	version      string
 	start        time.Time
+	maxTokens    int // limits.max_tokens; 0: none of the scenario's own
 }
 
 type org struct {
@@ -374,6 +384,10 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		lenientCT:    sc.Contract.LenientContentType,
 		orgSpelling:  sc.Contract.OrganizationSpelling,
 	}
+	if sc.Limits.MaxTokens < 0 {
+		return nil, lineErr(root, "limits: max_tokens: %d is negative (0 or absent: the mock's --max-tokens)", sc.Limits.MaxTokens)("limits", "max_tokens")
+	}
+	w.maxTokens = sc.Limits.MaxTokens
 	if sc.Version != "" {
 		r, err := ParseRelease(sc.Version)
 		if err != nil {

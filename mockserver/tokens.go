@@ -206,10 +206,11 @@ type store struct {
 	nextSweep int       // sweep when len(order) reaches it
 	dropped   uint64    // dead tokens dropped since the last reset
 
-	maxTokens int          // 0: no bound of its own
-	budget    *tokenBudget // shared by a root and its sandboxes; nil: none
-	hand      int          // the eviction clock's position in order
-	evicted   evictedSet
+	maxTokens   int          // 0: no bound of its own (Options.MaxTokens)
+	scenarioMax int          // the scenario's limits.max_tokens; 0: none
+	budget      *tokenBudget // shared by a root and its sandboxes; nil: none
+	hand        int          // the eviction clock's position in order
+	evicted     evictedSet
 }
 
 // tokenBudget is the process-wide bound: how many tokens all stores sharing it hold.
@@ -293,8 +294,7 @@ func (s *store) add(r *record, value string) {
 	if len(s.order) >= s.nextSweep {
 		s.sweep(s.now())
 	}
-	if why := s.full(); why != "" {
-		s.evict(why)
+	for why := s.full(); why != "" && s.evict(why); why = s.full() {
 	}
 	s.mu.Unlock()
 }
@@ -305,6 +305,8 @@ func (s *store) add(r *record, value string) {
 func (s *store) full() string {
 	held := len(s.opaque) + len(s.jwts)
 	switch {
+	case s.scenarioMax > 0 && held > s.scenarioMax && (s.maxTokens <= 0 || s.scenarioMax < s.maxTokens):
+		return fmt.Sprintf("%s (scenario limits.max_tokens %d)", lint.EvictedReason, s.scenarioMax)
 	case s.maxTokens > 0 && held > s.maxTokens:
 		return fmt.Sprintf("%s (--max-tokens %d)", lint.EvictedReason, s.maxTokens)
 	case s.budget != nil && s.budget.limit > 0 && s.budget.held.Load() > s.budget.limit && held > 1:
@@ -313,10 +315,18 @@ func (s *store) full() string {
 	return ""
 }
 
+// setScenarioMax sets the scenario's own bound (limits.max_tokens); a store already past
+// it evicts down to it at the next issue.
+func (s *store) setScenarioMax(n int) {
+	s.mu.Lock()
+	s.scenarioMax = n
+	s.mu.Unlock()
+}
+
 // evict forgets one token by the second-chance clock: the hand walks the issue order
 // (never onto the newest token, just added), drops a dead token at once, spares a live
 // one used since its last pass (clearing the mark) and evicts the first that was not.
-func (s *store) evict(why string) {
+func (s *store) evict(why string) bool {
 	n := len(s.order) - 1 // the newest is the token being added
 	for range 2*n + 1 {
 		if s.hand >= n {
@@ -338,8 +348,9 @@ func (s *store) evict(why string) {
 		} else {
 			s.evicted.add(evictedKey(r.value), why)
 		}
-		return
+		return true
 	}
+	return false
 }
 
 // evictedWhy is the reason a token was evicted, or "" when it was not (or so long ago

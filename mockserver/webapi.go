@@ -127,6 +127,7 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus,
 	level, msg := slog.LevelInfo, "request"
 	if a.err != nil {
 		e.catalogue = a.err.Code
+		e.message = clipAt(st.Message, journalTextLimit) // the catalogue's, the scenario's or a fault's: no copy
 		if a.err.Violation {
 			e.Violations = []string{e.Description}
 			level, msg = slog.LevelWarn, "contract violation"

@@ -13,7 +13,7 @@ import (
 var helpOrder = []struct{ name, synopsis, flagsNote string }{
 	{"serve", "crmmock [serve] [flags]        start the mock (the default command)",
 		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADDR; the flag wins"},
-	{"run", "crmmock run [flags] FILE...    run scenario scripts (files or directories) against an in-process mock, or --target URL", ""},
+	{"run", "crmmock run [flags] FILE...    run scenario scripts (files or directories) against an in-process mock, or --target URL (a crmmock: in sandboxes, its own state kept)", ""},
 	{"lint", "crmmock lint --target URL      print a running mock's client-lint report; exit 1 at --fail-on",
 		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADMIN_TOKEN; the flag wins"},
 	{"health", "crmmock health [flags]         exit 0 when a mock answers GET /__admin/health (container health checks)", ""},

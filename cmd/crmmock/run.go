@@ -23,11 +23,12 @@ type runOptions struct {
 
 func (o *runOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Version, "version", "", "run only this release (pre-R10, R9, R10, R12 …); with a --target without control API: the release it runs")
-	fs.StringVar(&o.Target, "target", "", "root URL of a server to run against (default: a fresh in-process mock per release)")
+	fs.StringVar(&o.Target, "target", "", "root URL of a server to run against; a crmmock's own state is left as it was, each suite running in a sandbox of its own (see --in-root) (default: a fresh in-process mock per release)")
 	fs.StringVar(&o.BasePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API on the target")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token for the target's control API (/__admin)")
 	fs.BoolVar(&o.AllowSkips, "allow-skips", false, "do not fail the run for skipped steps (clock, release and admin steps a target without control API cannot do, and the requests after them)")
 	fs.IntVar(&o.Parallel, "parallel", 1, "run up to N suites at once (against a --target: each in its own sandbox, when the target has them)")
+	fs.BoolVar(&o.InRoot, "in-root", false, "with --target: run the scripts in the target's root mock, one after another, replacing its fixtures, tokens, release and clock (default: each in its own sandbox, the root left as it was)")
 	fs.StringVar(&o.format, "format", "text", "report format: text, json or junit")
 	fs.StringVar(&o.output, "output", "", "write the report to this file (default: stdout)")
 }
@@ -37,7 +38,8 @@ func init() {
 }
 
 // runCommand is `crmmock run` (docs/scripts.md): by default each file on a fresh
-// in-process mock per release it lists; with --target, against a running server. A
+// in-process mock per release it lists; with --target, against a running server (in a
+// sandbox of its own per suite when the server has them, unless --in-root). A
 // directory stands for the *.yaml files in it. Exit 0: all passed (skipped steps only
 // with --allow-skips; scripts a target cannot run are not applicable); 1: a step
 // failed or was skipped; 2: bad usage or script.
@@ -77,6 +79,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if o.Parallel < 1 {
 		return bad("--parallel: %d: want 1 or more", o.Parallel)
+	}
+	if o.InRoot && o.Target == "" {
+		return bad("--in-root: runs against a --target's root mock; give --target URL")
+	}
+	if o.InRoot && o.Parallel > 1 {
+		return bad("--in-root: the scripts share the target's root and run one after another; it cannot go with --parallel %d", o.Parallel)
 	}
 	if !strings.HasPrefix(o.BasePath, "/") {
 		return bad("--base-path: %q must start with /", o.BasePath)

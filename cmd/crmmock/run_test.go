@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/crmmock/crmmock/mockserver"
+	"github.com/stretchr/testify/require"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -222,5 +224,114 @@ func TestRunNotApplicable(t *testing.T) {
 	// In-process the same script runs.
 	if code, out, _ := runCLI(t, filepath.Join(dir, "jwt-numeric-dates.yaml")); code != 0 || !strings.Contains(out, "✓ 1. iat and exp are numbers") {
 		t.Errorf("in-process: exit %d:\n%s", code, out)
+	}
+}
+
+// rawGet reads a control API answer whole.
+func rawGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d %s", url, resp.StatusCode, body)
+	}
+	return string(body)
+}
+
+// userSession gives a running crmmock a user's own state: a custom scenario, the clock
+// set, the release switched, a token issued (F6: on R11 it lives one idle hour). It
+// returns the token and the control API's answers that make up that state.
+func userSession(t *testing.T, root string) (tok string, state func() map[string]string) {
+	t.Helper()
+	api := root + "/crmapi/rest/v2/"
+	st, _, v := call(t, "PUT", root+"/__admin/scenario", "{\"organisations\":[{\"name\":\"ACME\",\"units\":[{\"id\":\"U1\"}],\"users\":[{\"username\":\"alice\",\"password\":\"pw\"}]}]}")
+	require.Equal(t, 200, st, "%v", v)
+	st, _, v = call(t, "POST", root+"/__admin/clock/set", `{"now":"2030-06-01T12:00:00Z"}`)
+	require.Equal(t, 200, st, "%v", v)
+	st, _, v = call(t, "PUT", root+"/__admin/version", `{"version":"R11"}`)
+	require.Equal(t, 200, st, "%v", v)
+	_, _, v = call(t, "POST", api+"authentication/token", `{"username":"alice","password":"pw","organisation":"ACME"}`)
+	require.Equal(t, "OK", code(v), "%v", v)
+	tok = token(t, v)
+	return tok, func() map[string]string {
+		out := map[string]string{}
+		for _, p := range []string{"clock", "version", "scenario", "tokens", "requests", "sandboxes"} {
+			out[p] = rawGet(t, root+"/__admin/"+p)
+		}
+		return out
+	}
+}
+
+// Ensure `run --target` against a running crmmock (the binary) runs the whole catalogue,
+// each suite in a sandbox of its own, as one after another: the lint scripts among them,
+// and leaves the user's session as it was: clock, release, fixtures, journal, the token
+// still live (F6: used 59 min later it answers OK) and no sandbox left behind.
+func TestRunTargetKeepsTheTargetsState(t *testing.T) {
+	p := startBinary(t, nil, "--version", "R10", "--log-level", "error")
+	tok, state := userSession(t, p.url)
+	before := state()
+
+	dir := filepath.Join("..", "..", "scenarios", "scripts")
+	_, inProcess, _ := runCLI(t, dir)
+	exit, out, errOut := runCLI(t, "--target", p.url, dir)
+	if want := summaryLine.FindString(inProcess); exit != 0 || summaryLine.FindString(out) != want {
+		t.Fatalf("exit %d, summary %q, want 0 and the in-process %q:\n%s%s", exit, summaryLine.FindString(out), want, out, errOut)
+	}
+	for _, lintScript := range []string{"lint-message-as-token.yaml @ R10", "lint-pooled-tokens-idle.yaml @ R12"} {
+		require.Contains(t, out, lintScript)
+	}
+	after := state()
+	for k, v := range before {
+		require.Equal(t, v, after[k], "/__admin/%s after the run", k)
+	}
+	require.Contains(t, after["clock"], "2030-06-01T12:00:00Z")
+	require.Contains(t, after["version"], "R11")
+	_, _, v := call(t, "POST", p.url+"/__admin/clock/advance", `{"duration":"59m"}`)
+	require.Equal(t, "2030-06-01T12:59:00Z", v["now"])
+	_, _, v = call(t, "GET", p.url+"/crmapi/rest/v2/contact_information/show?token="+tok, "")
+	require.Equal(t, "OK", code(v), "the user's token, issued before the run, is live")
+}
+
+// Ensure --in-root keeps the old behaviour: the script runs in the target's root, whose
+// fixtures, release, clock and tokens it replaces; and it is refused with --parallel or
+// without --target.
+func TestRunTargetInRoot(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{Version: "R10"})
+	tok, state := userSession(t, srv.URL)
+	before := state()
+	file := filepath.Join("..", "..", "scenarios", "scripts", "idle-expiry.yaml")
+	exit, out, errOut := runCLI(t, "--target", srv.URL, "--in-root", file)
+	if exit != 0 {
+		t.Fatalf("exit %d:\n%s%s", exit, out, errOut)
+	}
+	after := state()
+	for _, k := range []string{"clock", "version", "scenario", "tokens"} {
+		require.NotEqual(t, before[k], after[k], "/__admin/%s after an --in-root run", k)
+	}
+	_, _, v := call(t, "GET", srv.URL+"/crmapi/rest/v2/contact_information/show?token="+tok, "")
+	require.Equal(t, "INVALID_TOKEN", code(v), "the root was reset")
+
+	for _, args := range [][]string{{"--in-root", file}, {"--target", srv.URL, "--in-root", "--parallel", "2", file}} {
+		exit, _, errOut := runCLI(t, args...)
+		require.Equal(t, 2, exit, "%v", args)
+		require.Contains(t, errOut, "--in-root: ")
+	}
+}
+
+// Ensure a crmmock target that allows no sandbox (--max-sandboxes 0) is not run in its
+// root behind the user's back: the run fails saying why and pointing at --in-root.
+func TestRunTargetNoSandboxAllowed(t *testing.T) {
+	srv := mockserver.Start(t, mockserver.Options{Version: "R10", MaxSandboxes: -1})
+	file := filepath.Join("..", "..", "scenarios", "scripts", "idle-expiry.yaml")
+	exit, out, errOut := runCLI(t, "--target", srv.URL, file)
+	if exit != 1 || !strings.Contains(out, "HTTP 429") || !strings.Contains(out, "--in-root runs it in the target's root instead") {
+		t.Fatalf("exit %d, want 1 naming the 429 and --in-root:\n%s%s", exit, out, errOut)
+	}
+	if exit, out, errOut = runCLI(t, "--target", srv.URL, "--in-root", file); exit != 0 {
+		t.Fatalf("--in-root: exit %d:\n%s%s", exit, out, errOut)
 	}
 }

@@ -101,6 +101,7 @@ type Entry struct {
 	// CatalogueCode is the mock's own code for the same answer, which the rules judge
 	// on (empty: Code is the catalogue code).
 	Code, CatalogueCode string
+	Message             string // status.message as answered (empty on OK)
 	Description         string
 	Release, Profile    string // the release emulated at that time and its profile (pre-R10, R10, R12)
 	Token               string // presented, verbatim (the mock cuts it at 512 characters)
@@ -153,6 +154,8 @@ type Input struct {
 	byValue      map[string]*Token
 	expiries     []activeExpiry
 	expiriesDone bool
+	poolMap      map[string]*pool
+	poolsDone    bool
 }
 
 // token finds an issued token by value.
@@ -216,7 +219,7 @@ type Rule struct {
 	Check    func(*Input) []Finding
 }
 
-// Rules are every rule, in the order of INTERFACE §7.
+// Rules are every rule, in the order of the README's lint table.
 var Rules = []*Rule{
 	TruncatedToken,
 	ExpiredTokenReused,
@@ -229,6 +232,8 @@ var Rules = []*Rule{
 	NeverReleased,
 	DeprecatedReleaseUsed,
 	ActiveTokenExpired,
+	MessageAsToken,
+	PooledTokensIdle,
 	TokenEvicted,
 }
 

@@ -17,7 +17,8 @@ Fires when one user or key got 10 or more tokens in a row, each used at most onc
 each issued while the previous one was still live (not expired, not released). Each
 login costs a round trip and a session on CRM.COM; keep the token and log in again only
 on TOKEN_EXPIRED. Nine such logins, tokens used twice or more, or logins after the
-previous token died are not this.`,
+previous token died are not this, nor is a client that keeps a pool of tokens and goes
+back to older ones after logging in newer ones (pooled-tokens-idle judges pools).`,
 	Check: checkLoginPerRequest,
 }
 
@@ -31,8 +32,12 @@ func checkLoginPerRequest(in *Input) []Finding {
 		}
 		byPrincipal[t.Principal] = append(byPrincipal[t.Principal], t)
 	}
+	pools := in.pools()
 	var out []Finding
 	for _, p := range principals {
+		if pools[p] != nil { // a pool logs in ahead: never login-per-request
+			continue
+		}
 		ts := byPrincipal[p]
 		var run []*Token
 		flush := func() {

@@ -51,11 +51,30 @@ func (s *sim) journal(e Entry, code string) *Entry {
 	if o, ok := s.override[code]; ok {
 		e.Code = o
 	}
+	if e.Message == "" {
+		e.Message = simMessages[code]
+	}
 	if e.Status == 0 {
 		e.Status = 200
 	}
 	s.entries = append(s.entries, e)
 	return &s.entries[len(s.entries)-1]
+}
+
+// simMessages are the status.message texts of the mock's catalogue the sim answers.
+var simMessages = map[string]string{
+	"INVALID_CREDENTIALS": "Invalid username or password",
+	CodeInvalidToken:      "Invalid token",
+	CodeTokenExpired:      "The token has expired",
+	CodeTokenReleased:     "The token has been released",
+	CodeNotAvailable:      "The method is not available in this release",
+	"INVALID_REQUEST":     "The request is not valid",
+}
+
+// failedLogin is authentication/token with a wrong password.
+func (s *sim) failedLogin(user string) *Entry {
+	return s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + OpUserToken, Operation: OpUserToken,
+		Principal: "user " + user + "@CRMDEMO", Description: `password: wrong password for user "` + user + `"`}, "INVALID_CREDENTIALS")
 }
 
 // login is authentication/token for a user of CRMDEMO; it returns the token.

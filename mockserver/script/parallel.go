@@ -10,15 +10,18 @@ import (
 )
 
 // RunAll runs scripts and returns their suites in the scripts' order. With
-// o.Parallel > 1 up to that many suites (a script on one release) run at once: in-process each suite has its own
-// mock anyway; against a target each suite runs in its own sandbox (POST
-// /__admin/sandboxes, deleted after), or, when the target has no sandbox API, the
-// scripts run one after another and the first suite notes why.
+// o.Parallel > 1 up to that many suites (a script on one release) run at once:
+// in-process each suite has its own mock anyway; against a target each suite runs in
+// its own sandbox (as Run does one after another, see Options.InRoot), or, when the
+// target has no sandbox API or o.InRoot asks for its root, the scripts run one after
+// another and the first suite notes why.
 func RunAll(ctx context.Context, scripts []*Script, o Options) []Suite {
 	n := o.Parallel
 	var note string
 	if n > 1 && o.Target != "" {
-		if ok, why := sandboxAPI(ctx, o); ok {
+		if o.InRoot {
+			n, note = 1, fmt.Sprintf("--parallel %d: --in-root runs the scripts in the target's root, one after another", o.Parallel)
+		} else if ok, why := sandboxAPI(ctx, o); ok {
 			o.sandboxed = true
 		} else {
 			n, note = 1, fmt.Sprintf("--parallel %d: %s; the scripts ran one after another", o.Parallel, why)

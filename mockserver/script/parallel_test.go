@@ -79,3 +79,38 @@ func TestRunAllParallelTarget(t *testing.T) {
 		t.Errorf("without sandboxes: got %+v notes %q", script.Count(suites), suites[0].Notes)
 	}
 }
+
+// Ensure that one after another, too, every suite runs in its own sandbox of a target
+// with the sandbox API (the target's own mock untouched); with InRoot, or on a target
+// without the sandbox API (each suite noting it), in the target's root.
+func TestRunAllSequentialTarget(t *testing.T) {
+	scripts := loadAll(t, "idle-expiry.yaml", "release-token.yaml")
+	f := newFakeControl(t, "R12")
+	suites := script.RunAll(context.Background(), scripts, script.Options{Target: f.srv.URL})
+	if !script.Count(suites).OK() || len(suites) != 5 {
+		t.Fatalf("got %+v in %d suites, want 5 suites all passed:\n%s", script.Count(suites), len(suites), report(suites))
+	}
+	f.mu.Lock()
+	created := f.created
+	f.mu.Unlock()
+	if n := len(f.m.Tokens()); created != 5 || n != 0 || f.m.Version().Name != "R12" {
+		t.Errorf("%d sandboxes created, the target's own mock %d tokens, release %s; want 5 (one per suite), and 0, R12 (untouched)", created, n, f.m.Version().Name)
+	}
+
+	suites = script.RunAll(context.Background(), scripts, script.Options{Target: f.srv.URL, InRoot: true})
+	f.mu.Lock()
+	created = f.created
+	f.mu.Unlock()
+	if !script.Count(suites).OK() || created != 5 || len(f.m.Tokens()) == 0 || len(suites[0].Notes) != 0 {
+		t.Errorf("InRoot: %+v, %d sandboxes created, %d root tokens, notes %q; want all passed in the root (no sandbox, tokens there)",
+			script.Count(suites), created, len(f.m.Tokens()), suites[0].Notes)
+	}
+
+	f.noSandbox = true
+	suites = script.RunAll(context.Background(), scripts, script.Options{Target: f.srv.URL})
+	for _, s := range suites {
+		if len(s.Notes) != 1 || !strings.HasPrefix(s.Notes[0], "the target has no sandbox API (POST /__admin/sandboxes): the script ran in its root") {
+			t.Errorf("%s @ %s without sandboxes: notes %q", s.File, s.Release, s.Notes)
+		}
+	}
+}

@@ -39,9 +39,17 @@ type Options struct {
 	AllowSkips bool
 	// Parallel is how many scripts RunAll runs at once (0 or 1: one after another).
 	// In-process each suite has its own mock anyway; against a target each suite runs
-	// in its own sandbox (POST /__admin/sandboxes), or one after another when the
-	// target has no sandbox API.
+	// in its own sandbox, or one after another when the target has no sandbox API.
 	Parallel int
+	// InRoot runs the scripts in the root mock of a target with a control API, as
+	// before sandboxes: each suite loads its fixtures there, resets it and sets its
+	// release and clock, so the target's own clock, release, tokens and fixtures are
+	// gone afterwards. Without it a target with the sandbox API (a crmmock) keeps its
+	// root as it was: each suite runs in a sandbox of its own (POST /__admin/sandboxes
+	// with the script's fixtures, release and clock start; deleted after), one after
+	// another or with Parallel. A target with a control API but no sandbox API is run
+	// in its root either way, and each suite notes it.
+	InRoot bool
 	// LookupEnv reads the environment for ${env.NAME}, and for ${NAME} on a target
 	// without a control API (where the script's fixtures are not in force); nil:
 	// os.LookupEnv.
@@ -272,9 +280,15 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		rr.admin, rr.caps = true, t.caps
 		ep := &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
 		var err error
-		if o.sandboxed {
-			ep, err = rr.newSandbox(rel, "")
-		} else {
+		switch {
+		case o.sandboxed || (!o.InRoot && t.caps["sandboxes"]):
+			if ep, err = rr.newSandbox(rel, ""); err != nil {
+				err = fmt.Errorf("%v (the script runs in a sandbox of its own, to keep the target's state; --in-root runs it in the target's root instead, replacing its fixtures, tokens, release and clock)", err)
+			}
+		default:
+			if !o.InRoot {
+				suite.Notes = append(suite.Notes, "the target has no sandbox API (POST /__admin/sandboxes): the script ran in its root, replacing its fixtures, tokens, release and clock")
+			}
 			err = rr.setup(ep, s, rel)
 		}
 		if err != nil {

@@ -354,23 +354,31 @@ func TestTargetOnOtherReleaseFailsReadably(t *testing.T) {
 }
 
 // Ensure that against a target with a control API the script's fixtures, release and
-// clock are put in place, per release, and the steps pass as in-process.
+// clock are put in place, per release, and the steps pass as in-process: in a sandbox
+// of its own per release, the target's root left as it was; with InRoot in the root,
+// whose release is then the last one listed.
 func TestTargetWithControlAPI(t *testing.T) {
 	srv := mockserver.Start(t, mockserver.Options{Version: "pre-R10", AdminToken: "s3cret"})
 	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "other-methods.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	suites := script.Run(context.Background(), s, script.Options{Target: srv.URL, AdminToken: "s3cret"})
-	if p, f, sk := script.Totals(suites); f != 0 || sk != 0 || p != 3*len(s.Steps) || len(suites) != 3 {
-		var out bytes.Buffer
-		_ = script.WriteText(&out, suites)
-		t.Fatalf("got %d passed, %d failed, %d skipped in %d suites, want all %d passed:\n%s", p, f, sk, len(suites), 3*len(s.Steps), out.String())
+	for _, inRoot := range []bool{false, true} {
+		suites := script.Run(context.Background(), s, script.Options{Target: srv.URL, AdminToken: "s3cret", InRoot: inRoot})
+		if p, f, sk := script.Totals(suites); f != 0 || sk != 0 || p != 3*len(s.Steps) || len(suites) != 3 {
+			var out bytes.Buffer
+			_ = script.WriteText(&out, suites)
+			t.Fatalf("InRoot %v: got %d passed, %d failed, %d skipped in %d suites, want all %d passed:\n%s", inRoot, p, f, sk, len(suites), 3*len(s.Steps), out.String())
+		}
+		want := map[bool]string{false: "pre-R10", true: "R12"}[inRoot]
+		if got := srv.Version().Profile.Name; got != want {
+			t.Errorf("InRoot %v: target release after the run: got %s, want %s", inRoot, got, want)
+		}
+		if n := len(srv.Sandboxes()); n != 0 {
+			t.Errorf("InRoot %v: %d sandboxes left behind", inRoot, n)
+		}
 	}
-	if got := srv.Version().Profile.Name; got != "R12" {
-		t.Errorf("target release after the run: got %s, want R12 (the last listed)", got)
-	}
-	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL})
+	suites := script.Run(context.Background(), s, script.Options{Target: srv.URL})
 	if suites[0].Error == "" || !strings.Contains(suites[0].Error, "--admin-token") {
 		t.Errorf("without the admin token: got %+v, want an error asking for --admin-token", suites[0])
 	}

@@ -12,10 +12,12 @@ import (
 
 const login = `{method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}`
 
+// runOn runs a script in the fake target's root (InRoot), where the fake's lint, faults
+// and token calls are.
 func runOn(t *testing.T, f *fakeControl, src string) []script.StepResult {
 	t.Helper()
 	s := mustParse(t, src)
-	suites := script.Run(context.Background(), s, script.Options{Target: f.srv.URL})
+	suites := script.Run(context.Background(), s, script.Options{Target: f.srv.URL, InRoot: true})
 	if len(suites) != 1 || suites[0].Error != "" || suites[0].NotApplicable != "" {
 		t.Fatalf("got suites %+v, want one that ran", suites)
 	}
@@ -80,7 +82,7 @@ steps:
 	// applicable, counted once for its two releases.
 	f.lint = ""
 	s := mustParse(t, "releases: [R10, R12]\nsteps:\n  - lint: {none: [error]}\n")
-	suites := script.Run(context.Background(), s, script.Options{Target: f.srv.URL})
+	suites := script.Run(context.Background(), s, script.Options{Target: f.srv.URL, InRoot: true})
 	if len(suites) != 2 || !strings.Contains(suites[1].NotApplicable, "requires lint") || script.RunFailed(suites) {
 		t.Errorf("no lint API: got %+v, want not applicable", suites)
 	}
