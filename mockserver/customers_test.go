@@ -408,3 +408,20 @@ func TestF15LintCitesConsumerRule(t *testing.T) {
 	require.Len(t, f, 1)
 	assert.Contains(t, f[0].Message, "from R15 (F15) a consumer application key token dies 2 h after issue")
 }
+
+// Ensure method-not-in-release names the new methods' releases: generate_otp on R12
+// cites R13.0.0 (F17), the consumer login on R14 R15.0.0 (F15).
+func TestCustomerMethodsNotInRelease(t *testing.T) {
+	h := startVersion(t, "R12")
+	h.post("access_tokens/generate_otp", map[string]any{"token": h.login(), "access_token_identifier": map[string]any{"authentication_code": docAuthCode}})
+	_, err := h.SetVersion("R14")
+	require.NoError(t, err)
+	h.post("authentication/consumer_application_key/token", map[string]any{"access_token_identifier": map[string]any{"authentication_code": docAuthCode}}, "Authorization", basic(docConsumer))
+	f := findings(h.lintReport(), "method-not-in-release")
+	require.Len(t, f, 2)
+	msgs := f[0].Message + "\n" + f[1].Message
+	assert.Contains(t, msgs, "access_tokens/generate_otp was called once on R12")
+	assert.Contains(t, msgs, "from R13.0.0 (F17)")
+	assert.Contains(t, msgs, "authentication/consumer_application_key/token was called once on R14")
+	assert.Contains(t, msgs, "from R15.0.0 (F15)")
+}
