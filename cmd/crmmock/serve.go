@@ -19,7 +19,7 @@ import (
 // serveConfig is the serve command's flags (each also CRMMOCK_<NAME>; the flag wins).
 type serveConfig struct {
 	addr, version, scenario, clock, start, basePath, errorStatus, adminToken, jwtSecret, logLevel string
-	lintReport, release                                                                           string
+	lintReport                                                                                    string
 	bodyLimit, journalBudget                                                                      int64
 	maxSandboxes                                                                                  int
 	sandboxTTL                                                                                    time.Duration
@@ -34,8 +34,7 @@ func init() {
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address; port 0 picks a free port")
-	fs.StringVar(&c.version, "version", "", "CRM.COM release to emulate: R4 to R18 as R<n>, R<n>.<m> or R<n>.<m>.<p> (R16.2 = R16.2.0; later ones as R18), pre-R10 = R9 (default R12, or the scenario's version)")
-	fs.StringVar(&c.release, "release", "", "the same as --version")
+	releaseFlag(fs, &c.version, "CRM.COM release to emulate: R4 to R18 as R<n>, R<n>.<m> or R<n>.<m>.<p> (R16.2 = R16.2.0; later ones as R18), pre-R10 = R9 (default R12, or the scenario's version); --version VALUE and CRMMOCK_VERSION work too")
 	fs.StringVar(&c.scenario, "scenario", "", "fixtures file (YAML or JSON, at most 1 MiB); default: the built-in scenarios/default.yaml")
 	fs.StringVar(&c.clock, "clock", "fake", "fake: time moves only through the control API; real: wall clock")
 	fs.StringVar(&c.start, "start", "", "fake clock start, RFC 3339 (default: the scenario's clock.start, else now)")
@@ -69,12 +68,16 @@ func parseEnvFlags(fs *flag.FlagSet, args []string) (flagSources, error) {
 	if err := strayArgs(fs.Args()); err != nil {
 		return nil, err
 	}
+	from, err := aliasesGiven(fs)
+	if err != nil {
+		return nil, err
+	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	from := flagSources{}
+	fs.Visit(func(f *flag.Flag) { set[canonical(f.Name)] = true })
 	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || envErr != nil {
+	fs.VisitAll(func(f *flag.Flag) { // in name order: CRMMOCK_RELEASE before CRMMOCK_VERSION
+		name := canonical(f.Name)
+		if set[name] || envErr != nil {
 			return
 		}
 		env := envName(f.Name)
@@ -83,40 +86,30 @@ func parseEnvFlags(fs *flag.FlagSet, args []string) (flagSources, error) {
 				envErr = fmt.Errorf("%s=%q: %v", env, v, err)
 				return
 			}
-			from[f.Name] = env
+			from[name], set[name] = env, true
 		}
 	})
 	return from, envErr
 }
 
-// flagSources maps a flag's name to the environment variable its value came from.
+// flagSources maps a flag's name to where its value came from when that is not
+// --name: its environment variable, or the alias it was given as.
 type flagSources map[string]string
 
-// src names where a flag's value came from: its environment variable, else --flag.
+// src names where a flag's value came from: its environment variable or alias, else --flag.
 func (f flagSources) src(flagName string) string {
-	if env, ok := f[flagName]; ok {
-		return env
+	if from, ok := f[flagName]; ok {
+		return from
 	}
 	return "--" + flagName
 }
 
 // options turns the flags into mockserver options; errors name the flag.
 func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
-	version, name := c.version, "version"
-	if c.release != "" { // --release is --version: the command line wins over the environment
-		_, vEnv := c.flagSources["version"]
-		_, rEnv := c.flagSources["release"]
-		switch {
-		case c.version == "" || vEnv && !rEnv:
-			version, name = c.release, "release"
-		case c.version != c.release && vEnv == rEnv:
-			return mockserver.Options{}, fmt.Errorf("%s %q and %s %q disagree (they are one setting)", c.src("version"), c.version, c.src("release"), c.release)
-		}
-	}
-	o := mockserver.Options{Version: version, BasePath: c.basePath, AdminToken: c.adminToken, Logger: logger, BodyLimit: c.bodyLimit}
-	if version != "" {
-		if _, err := mockserver.ParseRelease(version); err != nil {
-			return o, fmt.Errorf("%s: %v", c.src(name), err)
+	o := mockserver.Options{Version: c.version, BasePath: c.basePath, AdminToken: c.adminToken, Logger: logger, BodyLimit: c.bodyLimit}
+	if c.version != "" {
+		if _, err := mockserver.ParseRelease(c.version); err != nil {
+			return o, fmt.Errorf("%s: %v", c.src("release"), err)
 		}
 	}
 	if c.scenario != "" {
