@@ -425,3 +425,31 @@ func TestCustomerMethodsNotInRelease(t *testing.T) {
 	assert.Contains(t, msgs, "authentication/consumer_application_key/token was called once on R14")
 	assert.Contains(t, msgs, "from R15.0.0 (F15)")
 }
+
+// Ensure a sandbox serves the customer logins of its own release and fixtures: an R15
+// sandbox of an R12 root issues a device token (F18) that the root does not know, and
+// the root answers the method METHOD_NOT_AVAILABLE.
+func TestCustomerLoginsInSandbox(t *testing.T) {
+	h := startVersion(t, "R12")
+	sb, err := h.NewSandbox(SandboxOptions{Version: "R15"})
+	require.NoError(t, err)
+	body := `{"installed_item_identifier":"` + docItem + `","jwt_token":"` + idpJWT(t, docIDPSecret, docIDPIssuer, docItem, t0.Add(time.Hour)) + `"}`
+	post := func(base string) (int, map[string]any) {
+		resp, err := http.Post(base+"/authentication/device_application_key/token", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var env map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+		return resp.StatusCode, env
+	}
+	st, env := post(sb.BaseURL(h.URL))
+	require.Equal(t, http.StatusOK, st, "%v", env)
+	tok := env["data"].(map[string]any)["token"].(string)
+	tokens := sb.Tokens()
+	require.Len(t, tokens, 1)
+	assert.Equal(t, KindDevice, tokens[0].Kind)
+	assert.Equal(t, "INVALID_TOKEN", h.code(h.use(tok)), "a sandbox's token is unknown at the root")
+	st, env = post(h.URL + h.BasePath())
+	assert.Equal(t, http.StatusNotFound, st)
+	assert.Equal(t, "METHOD_NOT_AVAILABLE", env["status"].(map[string]any)["code"])
+}
