@@ -239,11 +239,15 @@ func (m *Mock) consumerToken(r *http.Request, body []byte, rel *Release, wd *wor
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
 	var ck *consumerKey
+	var lenient []string // F20: a Basic value without ':' eased the check
 	principal := ""
 	if h := r.Header.Get("Authorization"); h != "" {
-		key, aerr := basicKey(h)
+		key, noColon, aerr := basicKey(h)
 		if aerr != nil {
 			return answer{err: aerr}
+		}
+		if noColon {
+			lenient = []string{leniencyBasicNoColon}
 		}
 		for v, cand := range wd.consumerKeys { // constant-time over every key
 			if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
@@ -255,7 +259,7 @@ func (m *Mock) consumerToken(r *http.Request, body []byte, rel *Release, wd *wor
 			return answer{err: errorf(CodeInvalidKey, "Authorization: the consumer application key is not known"), principal: principal}
 		}
 	}
-	fail := func(e *apiError) answer { return answer{err: e, principal: principal} }
+	fail := func(e *apiError) answer { return answer{err: e, principal: principal, lenient: lenient} }
 	var g *org
 	switch {
 	case req.Organisation != "":
@@ -306,7 +310,7 @@ func (m *Mock) consumerToken(r *http.Request, body []byte, rel *Release, wd *wor
 	}
 	app := &appLogin{kind: KindConsumer, at: t, ckey: ck, arClaim: wd.arClaim}
 	a := m.issueRecord(&record{rel: rel, user: t.user, unit: x, app: app}, wd, now)
-	a.principal = app.principal()
+	a.principal, a.lenient = app.principal(), lenient
 	return a
 }
 

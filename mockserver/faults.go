@@ -124,14 +124,14 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 	case "authenticationToken":
 		fr.User = fields.Username
 	case "webApiKeyToken":
-		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
 			fr.Key = key
 			if k := wd.keys[key]; k != nil {
 				fr.User = k.user.username
 			}
 		}
 	case "consumerApplicationKeyToken":
-		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
 			fr.Key = key
 		}
 	case "releaseToken", "otherMethodPost", "generateOtp":
@@ -280,7 +280,7 @@ func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })
+	spec, err := faults.ParseSpec(body)
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "%v", err)
 		return
