@@ -171,3 +171,35 @@ func TestBudgetsAccountRandomOperations(t *testing.T) {
 	require.Equal(t, int64(0), root.tokens.budget.held.Load())
 	require.Equal(t, int64(0), root.journal.budget.used.Load())
 }
+
+// Ensure a sandbox's journal closed while requests to it are still adding entries gives
+// back every byte it counted: no entry added around the close stays in the budget.
+func TestJournalCloseWhileAdding(t *testing.T) {
+	b := &memBudget{limit: 1 << 30}
+	for range 300 {
+		j := newJournal(defaultJournalSize)
+		j.budget = b
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+						j.add(JournalEntry{Method: "GET", Path: "/crmapi/rest/v2/contact_information/show"})
+					}
+				}
+			}()
+		}
+		for j.add(JournalEntry{}) < 50 { // the adders are running
+		}
+		j.close()
+		close(stop)
+		wg.Wait()
+		require.Equal(t, int64(0), b.used.Load(), "a closed journal's entries stayed in the budget")
+	}
+}

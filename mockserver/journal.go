@@ -173,18 +173,24 @@ func (j *journal) list(f journalFilter) []JournalEntry {
 
 func (j *journal) clear() {
 	j.mu.Lock()
+	j.clearLocked()
+	j.mu.Unlock()
+}
+
+func (j *journal) clearLocked() {
 	j.entries, j.next = nil, 0 // ids keep increasing: a client never sees an id twice
 	if j.budget != nil {
 		j.budget.used.Add(-j.bytes)
 	}
 	j.bytes, j.trimmed = 0, 0
-	j.mu.Unlock()
 }
 
-// close empties the journal and leaves the budget (a sandbox dropped).
+// close empties the journal and leaves the budget (a sandbox dropped), in one hold of
+// the lock: an entry a request still in flight adds after it is not counted, and one
+// added before it is given back (between two holds it would stay counted for ever).
 func (j *journal) close() {
-	j.clear()
 	j.mu.Lock()
+	j.clearLocked()
 	j.budget = nil
 	j.mu.Unlock()
 }
