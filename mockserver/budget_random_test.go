@@ -91,7 +91,7 @@ func (b *budgetHarness) step(r *rand.Rand) {
 	case op < 80:
 		_, _ = m.Advance(time.Duration(r.IntN(90)) * time.Minute) // dead tokens, swept
 	case op < 82:
-		sc := *DefaultScenario() // read-only: a copy with its own limits
+		sc := *DefaultScenario()        // read-only: a copy with its own limits
 		sc.Limits.MaxTokens = r.IntN(6) // 0: none of its own
 		require.NoError(b.t, m.SetScenario(&sc))
 	case op < 83:
