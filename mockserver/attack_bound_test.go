@@ -39,3 +39,43 @@ func TestEvictedLookupOfHugeGarbageToken(t *testing.T) {
 	require.Equal(t, uint64(2), m.TokensFiltered(TokenFilter{}).Evicted)
 	require.Less(t, allocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
 }
+
+// BenchmarkEvictAllUsed: an issue (and a use of the new token) into a full store of
+// 100 000 tokens, every one of them used since the eviction hand last passed, and each
+// new one used at once: a login flood whose every token is used. The hand clears the
+// marks in one pass and then evicts as it goes, so an issue costs about what it costs
+// below the bound (compare BenchmarkEvictAllUsed/below), never a walk of the store.
+func BenchmarkEvictAllUsed(b *testing.B) {
+	const held = 100_000
+	for _, c := range []struct {
+		name string
+		max  int
+	}{{"below", -1}, {"full", held}} {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := New(Options{Version: "R10", MaxTokens: c.max, TokenBudget: -1, JWTSecret: []byte(hzSecret), Start: t0})
+			if err != nil {
+				b.Fatal(err)
+			}
+			wd, rel := m.world.Load(), m.release.Load()
+			u := wd.orgs[docOrg].users[docUser]
+			now := m.Now()
+			issueUse := func() {
+				a := m.issue(nil, u, u.defaultUnit, rel, wd, now)
+				if a.err != nil {
+					b.Fatal(a.err)
+				}
+				if r := m.checkToken(a.issued, presentUse); r.err != nil {
+					b.Fatal(r.err)
+				}
+			}
+			for range held {
+				issueUse()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				issueUse()
+			}
+		})
+	}
+}
