@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"errors"
 	"runtime"
 	"strings"
 	"testing"
@@ -78,4 +79,27 @@ func BenchmarkEvictAllUsed(b *testing.B) {
 			}
 		})
 	}
+}
+
+type failingWriter struct{ writes int }
+
+func (w *failingWriter) Write(p []byte) (int, error) { w.writes++; return 0, errGone }
+
+var errGone = errors.New("client gone")
+
+// Ensure a listing (GET /__admin/tokens) whose client went away stops building tokens
+// at the first failed write: 5 000 JWTs are not rebuilt and marshalled for nobody, and
+// the error is returned.
+func TestTokenStreamStopsWhenClientGone(t *testing.T) {
+	m := hzMock(t, "R12")
+	hzIssueN(t, m, 5000)
+	var w failingWriter
+	per := allocatedBy(3, func() {
+		w = failingWriter{}
+		if err := m.tokens.stream(TokenFilter{}, &w); !errors.Is(err, errGone) {
+			t.Fatalf("stream: %v", err)
+		}
+	})
+	require.Equal(t, 1, w.writes)
+	require.Less(t, per, uint64(1<<20), "the listing went on building tokens after the client was gone")
 }

@@ -645,7 +645,9 @@ func (s *store) stream(f TokenFilter, w io.Writer) error {
 		if i != len(picked)-1 {
 			bw.WriteByte(',')
 		}
-		bw.Write(b)
+		if _, err := bw.Write(b); err != nil {
+			return err // the client is gone: build no more tokens for nobody
+		}
 	}
 	tail, err := json.Marshal(struct {
 		Counts  TokenCounts `json:"counts"`
