@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,20 +117,31 @@ func (j *journal) add(e JournalEntry) uint64 {
 }
 
 // trim keeps the newest keep entries (the caller holds j.mu) and gives the rest of
-// their cost back to the budget.
+// their cost back to the budget. It moves them to the front of the array it has, so a
+// journal kept at the budget by a flood allocates nothing once settled, and takes a
+// new array only when the one it has is over twice what the kept entries need (memory
+// given back after a deep trim).
 func (j *journal) trim(keep int) {
 	n := len(j.entries)
-	kept := make([]JournalEntry, 0, min(j.size, keep+keep/4+1))
-	var freed int64
-	for i := range n {
-		e := &j.entries[(j.next+i)%n]
-		if i < n-keep {
-			freed += entryCost(e)
-			continue
-		}
-		kept = append(kept, *e)
+	if j.next != 0 { // a full ring: put it in order (three reversals, no allocation)
+		slices.Reverse(j.entries[:j.next])
+		slices.Reverse(j.entries[j.next:])
+		slices.Reverse(j.entries)
+		j.next = 0
 	}
-	j.entries, j.next = kept, 0
+	var freed int64
+	for i := range n - keep {
+		freed += entryCost(&j.entries[i])
+	}
+	if want := min(j.size, keep+keep/4+1); cap(j.entries) > 2*want {
+		kept := make([]JournalEntry, keep, want)
+		copy(kept, j.entries[n-keep:])
+		j.entries = kept
+	} else {
+		copy(j.entries, j.entries[n-keep:])
+		clear(j.entries[keep:n]) // no string of a dropped entry stays reachable
+		j.entries = j.entries[:keep]
+	}
 	j.bytes -= freed
 	j.trimmed += uint64(n - keep)
 	if j.budget != nil {
