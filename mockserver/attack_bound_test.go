@@ -170,3 +170,12 @@ func TestJournalTrimAtBudgetInPlace(t *testing.T) {
 		require.Equal(t, j.bytes, j.budget.used.Load())
 	}
 }
+
+// Ensure a journal entry's cost counts the status.message it keeps for the lint (a
+// scenario's errors may answer a long one), as it counts the description.
+func TestJournalEntryCostCountsMessage(t *testing.T) {
+	e := JournalEntry{Method: "GET"}
+	long := e
+	long.message = strings.Repeat("m", 1000)
+	require.Equal(t, entryCost(&e)+1000, entryCost(&long))
+}

@@ -85,7 +85,7 @@ func newJournal(size int) *journal { return &journal{size: size} }
 // (counted even where a string shares memory, so the estimate errs high).
 func entryCost(e *JournalEntry) int64 {
 	n := int64(unsafe.Sizeof(*e)) + int64(len(e.Method)+len(e.Path)+len(e.Operation)+len(e.Code)+len(e.Description)+
-		len(e.Version)+len(e.Token)+len(e.Issued)+len(e.Fault)+len(e.Misplaced)+len(e.principal)+len(e.profile))
+		len(e.Version)+len(e.Token)+len(e.Issued)+len(e.Fault)+len(e.Misplaced)+len(e.principal)+len(e.message)+len(e.profile))
 	for _, v := range e.Violations {
 		n += int64(len(v)) + int64(unsafe.Sizeof(v))
 	}
