@@ -48,12 +48,13 @@ func podman(tb testing.TB) func(args ...string) (string, error) {
 	}
 }
 
-// buildImage runs `make image` with podman under a unique tag and removes the image
-// when the test ends.
+// buildImage runs `make image` with podman under a unique name, checks it tagged both
+// NAME:dev and NAME:<version>, and removes the image when the test ends.
 func buildImage(tb testing.TB, run func(...string) (string, error)) string {
 	tb.Helper()
-	tag := fmt.Sprintf("localhost/crmmock:test-%d", time.Now().UnixNano())
-	cmd := exec.Command("make", "image", "ENGINE=podman", "IMAGE="+tag, "VERSION=v0.0.0-imagetest")
+	name := fmt.Sprintf("localhost/crmmock-test-%d", time.Now().UnixNano())
+	tag := name + ":dev"
+	cmd := exec.Command("make", "image", "ENGINE=podman", "IMAGE_NAME="+name, "VERSION=v0.0.0-imagetest")
 	cmd.Env = os.Environ()
 	if os.Getenv("CONTAINERS_CONF") == "" {
 		conf, _ := filepath.Abs(".ci/containers.conf")
@@ -61,7 +62,11 @@ func buildImage(tb testing.TB, run func(...string) (string, error)) string {
 	}
 	out, err := cmd.CombinedOutput()
 	require.NoError(tb, err, "make image: %s", out)
-	tb.Cleanup(func() { _, _ = run("rmi", "-f", tag) })
+	tb.Cleanup(func() { _, _ = run("rmi", "-f", tag, name+":v0.0.0-imagetest") })
+	tags, err := run("images", "--format", "{{.Repository}}:{{.Tag}}", name)
+	require.NoError(tb, err)
+	require.ElementsMatch(tb, []string{tag, name + ":v0.0.0-imagetest"}, strings.Fields(tags),
+		"make image tags what the README runs (:dev) and the version")
 	return tag
 }
 

@@ -1,6 +1,6 @@
 // Package examples checks the examples that are not run here: the GitHub Actions
 // workflow and the compose file (YAML syntax and the keys that make crmmock a service).
-// The Go example runs with go test ./...; Python and Node with `make examples`.
+// The Go example runs with go test ./...; Python, Node, PHP and Java with `make examples`.
 package examples
 
 import (
@@ -86,4 +86,27 @@ func TestHealthCommandMatchesDockerfile(t *testing.T) {
 	data, err := os.ReadFile("../Dockerfile")
 	require.NoError(t, err)
 	assert.Contains(t, string(data), `CMD ["/crmmock", "health"]`)
+}
+
+// Ensure every example folder has a README whose sh block is the one command that runs
+// or checks it (issue 18, item 5).
+func TestEveryExampleHasAReadme(t *testing.T) {
+	dirs, err := os.ReadDir(".")
+	require.NoError(t, err)
+	n := 0
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		n++
+		data, err := os.ReadFile(d.Name() + "/README.md")
+		if !assert.NoError(t, err, "examples/%s has no README.md", d.Name()) {
+			continue
+		}
+		_, block, ok := strings.Cut(string(data), "```sh\n")
+		require.True(t, ok, "examples/%s/README.md has no ```sh block", d.Name())
+		block, _, _ = strings.Cut(block, "```")
+		assert.Equal(t, 1, strings.Count(block, "\n"), "examples/%s/README.md: one command, got %q", d.Name(), block)
+	}
+	assert.GreaterOrEqual(t, n, 7, "python, node, go, php, java, ci, compose")
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -211,3 +213,117 @@ type addrString string
 
 func (a addrString) Network() string { return "tcp" }
 func (a addrString) String() string  { return string(a) }
+
+// Ensure `crmmock --version`, `-version` and `-v` alone print what `crmmock version`
+// prints, exit 0 (issue 18, item 5: "flag needs an argument" and "unknown flag --v").
+func TestCLIVersionFlagAlone(t *testing.T) {
+	code, want, errOut := cli(t, "version")
+	require.Equal(t, 0, code, errOut)
+	assert.Regexp(t, `^crmmock \S+\n$`, want)
+	for _, flag := range []string{"--version", "-version", "-v"} {
+		code, out, errOut := cli(t, flag)
+		assert.Equal(t, 0, code, flag)
+		assert.Equal(t, want, out, flag)
+		assert.Empty(t, errOut, flag)
+	}
+}
+
+// Ensure the release is chosen with --release, with --version VALUE, CRMMOCK_RELEASE
+// and CRMMOCK_VERSION still working: the running mock serves the release given (GET
+// /__admin/version), a flag beats both variables and CRMMOCK_RELEASE beats
+// CRMMOCK_VERSION.
+func TestCLIReleaseFlagAndAlias(t *testing.T) {
+	for name, c := range map[string]struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		"--release":                   {nil, []string{"--release", "R9"}, "R9"},
+		"--version VALUE":             {nil, []string{"--version", "R10"}, "R10"},
+		"--version=VALUE":             {nil, []string{"--version=R11"}, "R11"},
+		"CRMMOCK_RELEASE":             {map[string]string{"CRMMOCK_RELEASE": "R10"}, nil, "R10"},
+		"CRMMOCK_VERSION":             {map[string]string{"CRMMOCK_VERSION": "R9"}, nil, "R9"},
+		"RELEASE beats VERSION":       {map[string]string{"CRMMOCK_RELEASE": "R10", "CRMMOCK_VERSION": "R9"}, nil, "R10"},
+		"--release beats the env":     {map[string]string{"CRMMOCK_RELEASE": "R10", "CRMMOCK_VERSION": "R10"}, []string{"--release", "R9"}, "R9"},
+		"--version beats the env":     {map[string]string{"CRMMOCK_RELEASE": "R10", "CRMMOCK_VERSION": "R10"}, []string{"--version", "R9"}, "R9"},
+		"default without either flag": {nil, nil, "R12"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			unsetReleaseEnv(t)
+			for k, v := range c.env {
+				t.Setenv(k, v)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			root, done := serveInProcess(t, ctx, append([]string{"--addr", "127.0.0.1:0", "--log-level", "error"}, c.args...)...)
+			defer func() { cancel(); <-done }()
+			_, _, v := call(t, "GET", root+"/__admin/version", "")
+			assert.Equal(t, c.want, v["version"])
+		})
+	}
+}
+
+// Ensure a bad release names the flag or variable as written, and --release with
+// --version is one line, exit 2 (they are the same flag), for serve and run.
+func TestCLIReleaseErrorsNameWhatWasGiven(t *testing.T) {
+	for _, c := range []struct {
+		env       string
+		args      []string
+		want, not string
+	}{
+		{"", []string{"serve", "--release", "X1"}, "crmmock: --release: ", "--version"},
+		{"", []string{"serve", "--version", "X1"}, "crmmock: --version: ", "--release"},
+		{"CRMMOCK_RELEASE", []string{"serve"}, "crmmock: CRMMOCK_RELEASE: ", "--"},
+		{"CRMMOCK_VERSION", []string{"serve"}, "crmmock: CRMMOCK_VERSION: ", "--"},
+		{"", []string{"serve", "--release", "R10", "--version", "R10"}, "--release and --version are the same flag", "unknown release"},
+		{"", []string{"run", "--release", "X1", "x.yaml"}, "crmmock run: --release: ", "--version"},
+		{"", []string{"run", "x.yaml", "--version", "X1"}, "crmmock run: --version: ", "--release"},
+		{"", []string{"run", "--version", "R10", "x.yaml", "--release", "R12"}, "--release and --version are the same flag", "x.yaml"},
+	} {
+		t.Run(strings.Join(c.args, " ")+c.env, func(t *testing.T) {
+			unsetReleaseEnv(t)
+			t.Setenv("CRMMOCK_ADDR", "127.0.0.1:0") // were the error missed: a free port, never 8080
+			if c.env != "" {
+				t.Setenv(c.env, "X1")
+			}
+			code, out, errOut := cli(t, c.args...)
+			assert.Equal(t, 2, code)
+			assert.Empty(t, out)
+			oneLine(t, errOut)
+			assert.Contains(t, errOut, c.want)
+			assert.NotContains(t, errOut, c.not)
+		})
+	}
+}
+
+// unsetReleaseEnv clears CRMMOCK_RELEASE and CRMMOCK_VERSION for the test (restored after).
+func unsetReleaseEnv(t *testing.T) {
+	for _, k := range []string{"CRMMOCK_RELEASE", "CRMMOCK_VERSION"} {
+		t.Setenv(k, "")
+		require.NoError(t, os.Unsetenv(k))
+	}
+}
+
+// Ensure help documents --release and hides its alias --version (named in its usage).
+func TestCLIHelpDocumentsRelease(t *testing.T) {
+	_, out, _ := cli(t, "help")
+	assert.Contains(t, out, "--release string")
+	assert.NotContains(t, out, "--version string")
+	assert.Contains(t, out, "--version VALUE")
+	assert.Contains(t, out, "--version and -v alone")
+}
+
+// Ensure the README's serve flag table has a row for every serve flag under the name
+// help shows (--release, not its alias --version).
+func TestREADMEServeFlagTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	fs := newFlagSet("serve", new(serveConfig).flags)
+	fs.VisitAll(func(f *flag.Flag) {
+		row := "\n| `--" + f.Name + "`"
+		if _, alias := flagAliases[f.Name]; alias {
+			assert.NotContains(t, string(readme), row, "the alias has no row of its own")
+			return
+		}
+		assert.Contains(t, string(readme), row)
+	})
+}

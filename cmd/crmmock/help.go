@@ -17,7 +17,7 @@ var helpOrder = []struct{ name, synopsis, flagsNote string }{
 	{"lint", "crmmock lint --target URL      print a running mock's client-lint report; exit 1 at --fail-on",
 		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADMIN_TOKEN; the flag wins"},
 	{"health", "crmmock health [flags]         exit 0 when a mock answers GET /__admin/health (container health checks)", ""},
-	{"version", "crmmock version                print the build version (the module version when installed with go install)", ""},
+	{"version", "crmmock version                print the build version (the module version when installed with go install); --version and -v alone do the same", ""},
 	{"help", "crmmock help                   the commands and their flags; --help and -h do the same", ""},
 }
 
@@ -41,6 +41,9 @@ func writeHelp(w io.Writer) {
 		if c != nil && c.flags != nil {
 			fs := newFlagSet(h.name, c.flags)
 			fs.VisitAll(func(f *flag.Flag) {
+				if _, alias := flagAliases[f.Name]; alias {
+					return // its flag's usage names it
+				}
 				kind, usage := flag.UnquoteUsage(f)
 				if kind != "" {
 					kind = " " + kind

@@ -33,6 +33,9 @@ func register(c *command) { commands[c.name] = c }
 
 // Main runs the command line and returns the exit code: 0 ok, 1 failed checks, 2 bad usage.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && versionFlag[args[0]] { // `crmmock --version`, `-v`: as `crmmock version`
+		return commands["version"].run(ctx, nil, stdout, stderr)
+	}
 	name := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
@@ -52,6 +55,49 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return c.run(ctx, args, stdout, stderr)
+}
+
+// versionFlag are the spellings that, alone on the command line, print the version
+// (conventional for Go CLIs). With a value, --version stays serve's and run's alias of
+// --release.
+var versionFlag = map[string]bool{"-v": true, "--version": true, "-version": true}
+
+// flagAliases maps an alias to the flag it stands for: same value, same variable,
+// hidden from `crmmock help` (the flag's usage names it). --version VALUE is what
+// --release was called first.
+var flagAliases = map[string]string{"version": "release"}
+
+// releaseFlag binds --release and its alias --version to p.
+func releaseFlag(fs *flag.FlagSet, p *string, usage string) {
+	fs.StringVar(p, "release", "", usage)
+	fs.StringVar(p, "version", "", "alias of --release")
+}
+
+// canonical is the flag an alias stands for (flagAliases), else name itself.
+func canonical(name string) string {
+	if c, ok := flagAliases[name]; ok {
+		return c
+	}
+	return name
+}
+
+// aliasesGiven refuses a flag given both as itself and as its alias, and returns for
+// each flag given as an alias "--alias", so errors name it as the user wrote it.
+func aliasesGiven(fs *flag.FlagSet) (flagSources, error) {
+	from := flagSources{}
+	set := map[string]bool{}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		name := canonical(f.Name)
+		if set[name] && err == nil {
+			err = fmt.Errorf("--%s and --%s are the same flag: give one", name, f.Name)
+		}
+		set[name] = true
+		if name != f.Name {
+			from[name] = "--" + f.Name
+		}
+	})
+	return from, err
 }
 
 // newFlagSet is a flag set that prints nothing itself: its errors become one line

@@ -22,7 +22,7 @@ type runOptions struct {
 }
 
 func (o *runOptions) flags(fs *flag.FlagSet) {
-	fs.StringVar(&o.Version, "version", "", "run only this release (pre-R10, R9, R10, R12 …); with a --target without control API: the release it runs")
+	releaseFlag(fs, &o.Version, "run only this release (pre-R10, R9, R10, R12 …); with a --target without control API: the release it runs; --version VALUE works too")
 	fs.StringVar(&o.Target, "target", "", "root URL of a server to run against; a crmmock's own state is left as it was, each suite running in a sandbox of its own (see --in-root) (default: a fresh in-process mock per release)")
 	fs.StringVar(&o.BasePath, "base-path", "/crmapi/rest/v2", "prefix of the Web API on the target")
 	fs.StringVar(&o.AdminToken, "admin-token", "", "bearer token for the target's control API (/__admin)")
@@ -63,6 +63,10 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "crmmock run: "+format+"\n", a...)
 		return 2
 	}
+	given, err := aliasesGiven(fs)
+	if err != nil {
+		return usageError(stderr, "run", err)
+	}
 	write := map[string]func(io.Writer, []script.Suite) error{
 		"text": script.WriteText, "json": script.WriteJSON, "junit": script.WriteJUnit,
 	}[*format]
@@ -71,7 +75,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if o.Version != "" {
 		if _, err := mockserver.ParseRelease(o.Version); err != nil {
-			return bad("--version: %v", err)
+			return bad("%s: %v", given.src("release"), err)
 		}
 	}
 	if o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {

@@ -34,7 +34,7 @@ func init() {
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address; port 0 picks a free port")
-	fs.StringVar(&c.version, "version", "", "CRM.COM release to emulate: pre-R10, R9, R10, R11, R12, R10.0.0 … (default R12, or the scenario's version)")
+	releaseFlag(fs, &c.version, "CRM.COM release to emulate: pre-R10, R9, R10, R11, R12, R10.0.0 … (default R12, or the scenario's version); --version VALUE and CRMMOCK_VERSION work too")
 	fs.StringVar(&c.scenario, "scenario", "", "fixtures file (YAML or JSON, at most 1 MiB); default: the built-in scenarios/default.yaml")
 	fs.StringVar(&c.clock, "clock", "fake", "fake: time moves only through the control API; real: wall clock")
 	fs.StringVar(&c.start, "start", "", "fake clock start, RFC 3339 (default: the scenario's clock.start, else now)")
@@ -68,12 +68,16 @@ func parseEnvFlags(fs *flag.FlagSet, args []string) (flagSources, error) {
 	if err := strayArgs(fs.Args()); err != nil {
 		return nil, err
 	}
+	from, err := aliasesGiven(fs)
+	if err != nil {
+		return nil, err
+	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	from := flagSources{}
+	fs.Visit(func(f *flag.Flag) { set[canonical(f.Name)] = true })
 	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || envErr != nil {
+	fs.VisitAll(func(f *flag.Flag) { // in name order: CRMMOCK_RELEASE before CRMMOCK_VERSION
+		name := canonical(f.Name)
+		if set[name] || envErr != nil {
 			return
 		}
 		env := envName(f.Name)
@@ -82,19 +86,20 @@ func parseEnvFlags(fs *flag.FlagSet, args []string) (flagSources, error) {
 				envErr = fmt.Errorf("%s=%q: %v", env, v, err)
 				return
 			}
-			from[f.Name] = env
+			from[name], set[name] = env, true
 		}
 	})
 	return from, envErr
 }
 
-// flagSources maps a flag's name to the environment variable its value came from.
+// flagSources maps a flag's name to where its value came from when that is not
+// --name: its environment variable, or the alias it was given as.
 type flagSources map[string]string
 
-// src names where a flag's value came from: its environment variable, else --flag.
+// src names where a flag's value came from: its environment variable or alias, else --flag.
 func (f flagSources) src(flagName string) string {
-	if env, ok := f[flagName]; ok {
-		return env
+	if from, ok := f[flagName]; ok {
+		return from
 	}
 	return "--" + flagName
 }
@@ -104,7 +109,7 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	o := mockserver.Options{Version: c.version, BasePath: c.basePath, AdminToken: c.adminToken, Logger: logger, BodyLimit: c.bodyLimit}
 	if c.version != "" {
 		if _, err := mockserver.ParseRelease(c.version); err != nil {
-			return o, fmt.Errorf("%s: %v", c.src("version"), err)
+			return o, fmt.Errorf("%s: %v", c.src("release"), err)
 		}
 	}
 	if c.scenario != "" {

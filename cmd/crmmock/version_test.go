@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,7 +84,8 @@ func TestGoInstallReportsModuleVersion(t *testing.T) {
 }
 
 // writeModuleZip zips the module's files (those git tracks or would track) the way a
-// module proxy serves them: every path under prefix/.
+// module proxy serves them: every path under prefix/, without the folders of nested
+// modules (a folder with its own go.mod, such as testcontainers/, is another module).
 func writeModuleZip(t *testing.T, root, prefix, dst string) {
 	t.Helper()
 	ls := exec.Command("git", "ls-files", "--cached", "--others", "--exclude-standard")
@@ -94,9 +96,16 @@ func writeModuleZip(t *testing.T, root, prefix, dst string) {
 	require.NoError(t, err)
 	defer f.Close()
 	zw := zip.NewWriter(f)
+	names := strings.Split(strings.TrimSpace(string(files)), "\n")
+	var nested []string
+	for _, name := range names {
+		if dir, ok := strings.CutSuffix(name, "/go.mod"); ok {
+			nested = append(nested, dir+"/")
+		}
+	}
 	seen := map[string]bool{} // during a merge, git lists a conflicted file once per stage
-	for _, name := range strings.Split(strings.TrimSpace(string(files)), "\n") {
-		if seen[name] {
+	for _, name := range names {
+		if seen[name] || slices.ContainsFunc(nested, func(dir string) bool { return strings.HasPrefix(name, dir) }) {
 			continue
 		}
 		seen[name] = true

@@ -266,7 +266,7 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 			return []Suite{{File: s.File, Release: rel, Target: root, Steps: []StepResult{}, NotApplicable: why}}
 		}
 		suite := Suite{File: s.File, Release: rel, Target: root, Notes: []string{fmt.Sprintf(
-			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--version says which release it runs)", rel)}}
+			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--release says which release it runs)", rel)}}
 		r.main = &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
 		r.plainEnv = true
 		r.run(s, &suite)

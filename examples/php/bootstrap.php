@@ -1,0 +1,3 @@
+<?php
+require __DIR__ . '/CrmClient.php';
+require __DIR__ . '/Crmmock.php';
