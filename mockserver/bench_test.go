@@ -451,6 +451,8 @@ func TestFastRouteMatchesRouter(t *testing.T) {
 		"/a/b", "/A/B", "/a/b/", "/a//b", "//a/b", "/a/b/c", "/a", "/", "", "/a/", "//", "/a%2Fb/c", "/a b/c",
 		"/ü/ß", "/a/\x00", "/x/y?z", "/../a", "/./b", "/a/..", "/authentication/token/release/x", "/authentication//token",
 		"/AUTHENTICATION/TOKEN", "/authentication/Token", "/1/2", "/_/_", "/a-b/c.d",
+		"/customer_events/purchases/create", "/a/b/c/d/e", "/a/b.c/d", "/a/b/c/", "/a/b//c", "/a/./c", "/a/b/..",
+		"/authentication/consumer_application_key/token", "/authentication/token/x/y",
 	}
 	n := 0
 	for _, p := range paths {

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -31,12 +33,16 @@ type Contract struct {
 	// The routes of the common requests, found once through Router; route answers
 	// them without the router (see fastRoute). Nil when the contract lacks one.
 	fixed               map[string]*routers.Route // POST path below the base path
-	otherGet, otherPost *routers.Route            // /{resource}/{action}
+	otherGet, otherPost *routers.Route            // /{resource}/{action…}: any other method
 }
 
-// fixedPaths are the contract's paths of two or three segments without parameters:
-// the only ones that can shadow /{resource}/{action}.
+// fixedPaths are the contract's paths without parameters: the only ones that can shadow
+// another method's /{resource}/{action…}.
 var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release"}
+
+// otherPath is the contract's template of any other Web API method (F19: two or more
+// segments; {action} is the rest after the resource, as gorilla/mux's pattern says).
+const otherPath = "/{resource}/{action:[^/]+(?:/[^/]+)*}"
 
 var (
 	contractOnce sync.Once
@@ -97,18 +103,18 @@ func LoadContract() (*Contract, error) {
 				contract.fixed[p] = r
 			}
 		}
-		contract.otherGet = find(http.MethodGet, "/resource/action", "/{resource}/{action}")
-		contract.otherPost = find(http.MethodPost, "/resource/action", "/{resource}/{action}")
+		contract.otherGet = find(http.MethodGet, "/resource/action", otherPath)
+		contract.otherPost = find(http.MethodPost, "/resource/action", otherPath)
 	})
 	return contract, contractErr
 }
 
 // fastRoute answers what Router.FindRoute answers for the common requests, without
 // its per-request regular expressions: POST on a fixed path, and GET or POST on
-// /<resource>/<action> (two non-empty segments of unreserved URL bytes, as gorilla/mux's
-// default variable pattern [^/]+ matches them) when no fixed path shadows it. Anything
-// else (other methods, other shapes, 405s) goes to the router. TestFastRouteMatchesRouter
-// and FuzzOtherMethod hold it to the router's answers.
+// /<resource>[/<sub>…]/<action> (two or more non-empty segments of unreserved URL bytes,
+// as gorilla/mux's pattern [^/]+ matches them; no dot segment) when no fixed path
+// shadows it. Anything else (other methods, other shapes, 405s) goes to the router.
+// TestFastRouteMatchesRouter and FuzzOtherMethod hold it to the router's answers.
 func (c *Contract) fastRoute(method, rest string) (*routers.Route, map[string]string, bool) {
 	if method != http.MethodGet && method != http.MethodPost {
 		return nil, nil, false
@@ -131,7 +137,7 @@ func (c *Contract) fastRoute(method, rest string) (*routers.Route, map[string]st
 		}
 	}
 	resource, action, ok := strings.Cut(rest[1:], "/")
-	if !ok || resource == "" || action == "" || strings.IndexByte(action, '/') >= 0 {
+	if !ok || resource == "" || badSegment(rest) || deepAuthentication(rest) {
 		return nil, nil, false
 	}
 	r := c.otherGet
@@ -142,6 +148,41 @@ func (c *Contract) fastRoute(method, rest string) (*routers.Route, map[string]st
 		return nil, nil, false
 	}
 	return r, map[string]string{"resource": resource, "action": action}, true
+}
+
+// badSegment reports a path (below the base path, "/" first) with an empty, "." or ".."
+// segment: no Web API method has one, and a client that sends one has built its URL
+// wrongly (or is walking paths).
+func badSegment(rest string) bool {
+	start := 1
+	for i := 1; i <= len(rest); i++ {
+		if i < len(rest) && rest[i] != '/' {
+			continue
+		}
+		if seg := rest[start:i]; seg == "" || seg == "." || seg == ".." {
+			return true
+		}
+		start = i + 1
+	}
+	return false
+}
+
+// encodedSlash reports %2F (either case) in an escaped path.
+func encodedSlash(raw string) bool {
+	for i := 0; i+2 < len(raw); i++ {
+		if raw[i] == '%' && raw[i+1] == '2' && (raw[i+2] == 'F' || raw[i+2] == 'f') {
+			return true
+		}
+	}
+	return false
+}
+
+// deepAuthentication reports a path of three or more segments under authentication/
+// that is none of the fixed ones: the later releases' authentication methods (F13),
+// which are not modelled, never another method that wants a token.
+func deepAuthentication(rest string) bool {
+	tail, ok := strings.CutPrefix(rest, "/authentication/")
+	return ok && strings.IndexByte(tail, '/') >= 0 && !slices.Contains(fixedPaths, rest)
 }
 
 var validateOptions = func() *openapi3filter.Options {
@@ -171,19 +212,39 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 		u.RawPath = ""
 		routed.URL = &u
 	}
-	if route, params, ok := c.fastRoute(r.Method, rest); ok {
+	encoded := r.URL.RawPath != "" && encodedSlash(r.URL.RawPath) // rest is decoded: %2F reads as a segment break
+	if route, params, ok := c.fastRoute(r.Method, rest); ok && !encoded {
 		return routed, route, params, nil
+	}
+	if encoded || badSegment(rest) || deepAuthentication(rest) {
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
+			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>[/<sub>…]/<action>: no empty, . or .. segment, no encoded slash; under authentication/ only the contract's methods)", rest)}
 	}
 	route, params, err := c.Router.FindRoute(routed)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusMethodNotAllowed,
-			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation)", r.Method, rest)}
+		allow := c.allowed(rest)
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusMethodNotAllowed, Allow: allow,
+			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation): use %s", r.Method, rest, strings.ReplaceAll(allow, ", ", " or "))}
 	case err != nil:
 		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
-			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>/<action>)", rest)}
+			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>[/<sub>…]/<action>)", rest)}
 	}
 	return routed, route, params, nil
+}
+
+// allowed is the Allow header of a 405 on rest: the methods of its path in the
+// contract (a fixed path's, else another method's), sorted.
+func (c *Contract) allowed(rest string) string {
+	item := c.Doc.Paths.Value(rest)
+	if item == nil && c.otherGet != nil {
+		item = c.otherGet.PathItem
+	}
+	if item == nil {
+		return ""
+	}
+	methods := slices.Sorted(maps.Keys(item.Operations()))
+	return strings.Join(methods, ", ")
 }
 
 // validate checks a routed request (its body already read) against the contract.

@@ -64,6 +64,8 @@ type apiError struct {
 	Mapped int
 	// Violation marks a request the contract rejected.
 	Violation bool
+	// Allow is the Allow header of a 405: the methods the path takes.
+	Allow string
 }
 
 func (e *apiError) Error() string { return string(e.Code) + ": " + e.Description }

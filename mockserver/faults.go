@@ -123,7 +123,7 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 	case "authenticationToken":
 		fr.User = fields.Username
 	case "webApiKeyToken":
-		if key, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
 			fr.Key = key
 			if k := wd.keys[key]; k != nil {
 				fr.User = k.user.username
@@ -272,7 +272,7 @@ func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	spec, err := faults.ParseSpec(body, func(c string) bool { return knownCode(Code(c)) })
+	spec, err := faults.ParseSpec(body)
 	if err != nil {
 		adminError(w, http.StatusBadRequest, "%v", err)
 		return

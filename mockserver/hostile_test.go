@@ -216,7 +216,7 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 		// fault adds a fault of m from its control API JSON and answers "" (so it can
 		// open a path). Faults outlive the case: give them times 1 and fire them in it.
 		"fault": func(spec string) (string, error) {
-			fs, err := faults.ParseSpec([]byte(spec), func(c string) bool { return knownCode(Code(c)) })
+			fs, err := faults.ParseSpec([]byte(spec))
 			if err != nil {
 				return "", err
 			}

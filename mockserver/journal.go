@@ -38,6 +38,9 @@ type JournalEntry struct {
 	Fault       string    `json:"fault,omitempty"`  // the fault that answered
 	Violations  []string  `json:"violations,omitempty"`
 	Misplaced   string    `json:"misplaced,omitempty"` // where an issued token came when the contract's place had none
+	// Lenient lists what the request was accepted for only by leniency (F20): a sloppy
+	// form production accepts too, "kind" or "kind: detail" (see leniency.go).
+	Lenient []string `json:"lenient,omitempty"`
 
 	// Not in the JSON; read by the lint (lintInput, same package).
 	principal string // a login's asker: "user <name>@<org>" or "key …<last 4>"; never a secret

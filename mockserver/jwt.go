@@ -12,7 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// R12+ tokens (F9, F10): HS256, claims usr, org, oun, iat, exp, jti. iat/exp are JSON
+// R12+ tokens (F9, F10): HS256, claims usr, org, oun, exp, iat, jti. iat/exp are JSON
 // strings of Unix seconds by default, as in every published token.
 
 var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
@@ -21,24 +21,25 @@ var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
 // {"typ":"JWT","alg":"HS256"}, base64url-encoded.
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
 
-// The claims in the order encoding/json wrote them before (sorted, as MapClaims did),
-// with iat/exp as strings (F10) or as numbers (jwt: {numeric_dates: true}).
+// The claims in the order a real staging token carries them (F21): usr, org, oun, exp,
+// iat, jti (encoding/json writes struct fields in declaration order), with iat/exp as
+// strings (F10) or as numbers (jwt: {numeric_dates: true}).
 type jwtClaims struct {
+	Usr string `json:"usr"`
+	Org string `json:"org"`
+	Oun string `json:"oun"`
 	Exp string `json:"exp"`
 	Iat string `json:"iat"`
 	Jti string `json:"jti"`
-	Oun string `json:"oun"`
-	Org string `json:"org"`
-	Usr string `json:"usr"`
 }
 
 type jwtClaimsNumeric struct {
+	Usr string `json:"usr"`
+	Org string `json:"org"`
+	Oun string `json:"oun"`
 	Exp int64  `json:"exp"`
 	Iat int64  `json:"iat"`
 	Jti string `json:"jti"`
-	Oun string `json:"oun"`
-	Org string `json:"org"`
-	Usr string `json:"usr"`
 }
 
 // mintJWT signs an R12 token with golang-jwt's HS256. The same arguments give the same

@@ -55,7 +55,7 @@ func lintEntry(e *JournalEntry) lint.Entry {
 		ID: e.ID, Time: e.Time, Method: e.Method, Path: e.Path, Operation: e.Operation, Status: e.Status,
 		Code: e.Code, CatalogueCode: string(e.catalogue), Message: e.message, Description: e.Description,
 		Release: e.Version, Profile: e.profile, Token: e.Token, Issued: e.Issued, Principal: e.principal,
-		Misplaced: e.Misplaced, Violations: e.Violations,
+		Misplaced: e.Misplaced, Violations: e.Violations, Lenient: e.Lenient,
 	}
 	if e.injected { // the lint's Fault is a fault that answered; one that only delayed changed nothing
 		le.Fault = e.Fault

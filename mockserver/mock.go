@@ -165,7 +165,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		bodyLimit: opts.BodyLimit,
 		log:       opts.Logger,
 		journal:   newJournal(defaultJournalSize),
-		faults:    faults.New(func(c string) bool { return knownCode(Code(c)) }),
+		faults:    faults.New(),
 		wall:      opts.WallClock,
 		closed:    make(chan struct{}),
 

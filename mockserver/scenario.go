@@ -288,7 +288,7 @@ func lineErr(root *yaml.Node, format string, args ...any) func(path ...any) erro
 	}
 }
 
-var methodPath = regexp.MustCompile(`^[a-z][a-z0-9_]*/[a-z][a-z0-9_]*$`)
+var methodPath = regexp.MustCompile(`^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)+$`) // F19: two or more segments
 
 // compile checks a scenario (duplicates, dangling references) and indexes it.
 func compile(sc *Scenario, root *yaml.Node) (*world, error) {
@@ -433,7 +433,7 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		}
 		p := strings.Trim(m.Path, "/")
 		if !methodPath.MatchString(p) {
-			return nil, lineErr(root, "methods: path %q: want <resource>/<action>, e.g. contact_information/show", m.Path)("methods", mi, "path")
+			return nil, lineErr(root, "methods: path %q: want <resource>[/<sub>…]/<action>, e.g. contact_information/show or customer_events/purchases/create", m.Path)("methods", mi, "path")
 		}
 		if strings.HasPrefix(p, "authentication/") {
 			return nil, lineErr(root, "methods: path %q: authentication methods are the mock's own", m.Path)("methods", mi, "path")

@@ -3,6 +3,7 @@ package mockserver
 import (
 	"cmp"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -34,13 +35,44 @@ type tokenEvent struct {
 
 var eventCodes = append([]Code{""}, Codes()...)
 
+// faultCodes interns the codes of faults that answer outside the catalogue (F21: any
+// string), numbered after eventCodes, so an event stays one byte: up to 255 codes in
+// all per process; a later one shows as no code.
+var faultCodes struct {
+	sync.Mutex
+	list []Code
+}
+
 func codeIndex(c Code) uint8 {
+	if c == CodeOK {
+		return 0
+	}
 	for i, x := range eventCodes {
 		if x == c {
 			return uint8(i)
 		}
 	}
-	return 0
+	faultCodes.Lock()
+	defer faultCodes.Unlock()
+	i := slices.Index(faultCodes.list, c)
+	if i < 0 {
+		if len(eventCodes)+len(faultCodes.list) > 255 {
+			return 0
+		}
+		faultCodes.list = append(faultCodes.list, c)
+		i = len(faultCodes.list) - 1
+	}
+	return uint8(len(eventCodes) + i)
+}
+
+// codeOf is the code an event's index stands for.
+func codeOf(i uint8) Code {
+	if int(i) < len(eventCodes) {
+		return eventCodes[i]
+	}
+	faultCodes.Lock()
+	defer faultCodes.Unlock()
+	return faultCodes.list[int(i)-len(eventCodes)]
 }
 
 type tokenEvents struct {
@@ -111,7 +143,7 @@ type TokenEvent struct {
 	Time    time.Time `json:"time"`              // mock clock
 	Event   string    `json:"event"`             // issued, used, rejected, released, expired
 	Request uint64    `json:"request,omitempty"` // the journal entry (none for expired)
-	Code    string    `json:"code,omitempty"`    // a rejection's catalogue code
+	Code    string    `json:"code,omitempty"`    // a rejection's catalogue code, or the code a fault answered
 }
 
 // TokenTimeline is a token's fields (INTERFACE §3) and its events in time order.
@@ -154,7 +186,7 @@ func (s *store) timeline(value string) (TokenTimeline, bool) {
 		}
 		te := TokenEvent{Time: nanoTime(e.at), Event: eventNames[e.kind], Request: e.req}
 		if e.code != 0 {
-			te.Code = string(eventCodes[e.code])
+			te.Code = string(codeOf(e.code))
 		}
 		tl.Events = append(tl.Events, te)
 	}

@@ -22,16 +22,17 @@ type answer struct {
 	data       any // nil with err; json.RawMessage or a value otherwise
 	err        *apiError
 	deprecated bool
-	operation  string // the contract operation as a Web API method name; empty when unrouted
-	presented  string // the token the request presented, verbatim
-	issued     string // the token this request issued
-	principal  string // a login's asker (see JournalEntry.principal)
-	misplaced  string // where an issued token came when the contract's place had none
-	fault      string // the fault id that answered (or only delayed the answer)
-	message    string // a fault's status.message, over the catalogue's and the scenario's
-	drop       bool   // a fault drops the connection: no answer
-	injected   bool   // a fault gave the answer (or dropped it), not the handler
-	unanswered string // why the request gets no answer (the client went away)
+	operation  string   // the contract operation as a Web API method name; empty when unrouted
+	presented  string   // the token the request presented, verbatim
+	issued     string   // the token this request issued
+	principal  string   // a login's asker (see JournalEntry.principal)
+	misplaced  string   // where an issued token came when the contract's place had none
+	lenient    []string // what was accepted only for leniency (JournalEntry.Lenient)
+	fault      string   // the fault id that answered (or only delayed the answer)
+	message    string   // a fault's status.message, over the catalogue's and the scenario's
+	drop       bool     // a fault drops the connection: no answer
+	injected   bool     // a fault gave the answer (or dropped it), not the handler
+	unanswered string   // why the request gets no answer (the client went away)
 
 	rec *record   // the token issued or presented, when the store holds it
 	ev  eventKind // what this request was in rec's life
@@ -92,6 +93,9 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if a.deprecated {
 		h.Set("Deprecation", "true") // F8: deprecated from R12.0.0
 	}
+	if a.err != nil && a.err.Allow != "" {
+		h.Set("Allow", a.err.Allow)
+	}
 	m.record(r, a, status, &env.Status)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
@@ -104,7 +108,7 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus)
 	e := JournalEntry{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
-		Fault: a.fault, Misplaced: a.misplaced, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
+		Fault: a.fault, Misplaced: a.misplaced, Lenient: a.lenient, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
 		injected: a.injected,
 	}
 	// net/http slices the method and the URI out of the request line it read (up to
@@ -244,12 +248,29 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 		a.err = aerr
 		return a
 	}
-	if wd.lenientCT && r.Method == http.MethodPost && routed.Header.Get("Content-Type") == "" {
-		routed.Header = routed.Header.Clone() // routed shares r's headers
-		routed.Header.Set("Content-Type", "application/json")
+	var lenient []string // F20: what only leniency lets through; noted once the contract accepts the request
+	if r.Method == http.MethodPost {
+		ct := routed.Header.Get("Content-Type")
+		switch mt, sloppy := jsonMediaType(ct); {
+		case ct == "application/json": // the common case: nothing to do
+		case ct == "" && wd.lenientCT, mt != "":
+			routed.Header = routed.Header.Clone() // routed shares r's headers
+			routed.Header.Set("Content-Type", "application/json")
+			if sloppy && len(body) > 0 {
+				lenient = append(lenient, leniencyMediaTypeCase+": "+clipAt(mt, 64))
+			}
+		}
 	}
 	if wd.orgSpelling && op == "authenticationToken" {
 		body = respellOrganization(body)
+	}
+	if len(body) > 0 && bytes.Contains(body, jsonNull) {
+		var dropped []string
+		if body, dropped = dropNullOptional(body, route); len(dropped) > 0 {
+			for _, f := range dropped {
+				lenient = append(lenient, leniencyNullField+": "+f)
+			}
+		}
 	}
 	var query url.Values // parsed once, for the validator and the handler
 	if r.URL.RawQuery != "" {
@@ -266,6 +287,7 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 		m.explainRejected(&a, r, op, query, body) // the error path only
 		return a
 	}
+	a.lenient = lenient
 	if m.faults.Armed() {
 		faultID, fa := m.fault(w, r, op, body, query, wd, a)
 		if fa != nil {
@@ -298,6 +320,9 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 		return a
 	}
 	h.operation, h.fault = a.operation, a.fault
+	if a.lenient != nil {
+		h.lenient = append(a.lenient, h.lenient...)
+	}
 	h.deprecated = avail == Deprecated && h.err == nil
 	return h
 }
@@ -514,10 +539,15 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
 func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, now time.Time) answer {
-	key, aerr := basicKey(r.Header.Get("Authorization"))
+	key, noColon, aerr := basicKey(r.Header.Get("Authorization"))
 	if aerr != nil {
 		return answer{err: aerr}
 	}
+	var lenient []string // F20: journaled once the key is known (past the check it eased)
+	if noColon {
+		lenient = []string{leniencyBasicNoColon}
+	}
+	fail := func(e *apiError) answer { return answer{err: e, lenient: lenient} }
 	var k *apiKey
 	for v, cand := range wd.keys { // constant-time over every key: no timing oracle
 		if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
@@ -532,23 +562,23 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		if err := json.Unmarshal(body, &req); err != nil {
-			return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
+			return fail(errorf(CodeInvalidRequest, "request body: %v", err))
 		}
 	}
 	x := k.user.defaultUnit // F7: the key's user's default unit
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = k.user.org.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name)}
+			return fail(errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name))
 		}
 		if !k.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit)}
+			return fail(errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit))
 		}
 	} else if !k.mayUse(x) && k.first != nil {
 		x = k.first // the first of the key's own units, as listed: never a map's order
 	}
 	a := m.issue(k, k.user, x, rel, wd, now)
-	a.principal = keyPrincipal(key)
+	a.principal, a.lenient = keyPrincipal(key), lenient
 	return a
 }
 
@@ -564,29 +594,29 @@ func keyPrincipal(key string) string {
 	return "key …" + strings.ToValidUTF8(key[len(key)-4:], "?")
 }
 
-// basicKey reads the key from "Authorization: Basic base64(key:)" (F7).
-func basicKey(h string) (string, *apiError) {
+// basicKey reads the key from "Authorization: Basic base64(key:)" (F7). The scheme is
+// case-insensitive (RFC 7235); a value without the colon is the key with an empty
+// password, as real clients send it and production accepts it (F20): noColon says so.
+func basicKey(h string) (key string, noColon bool, _ *apiError) {
 	if h == "" {
-		return "", errorf(CodeInvalidKey, "Authorization: missing; send the Web API key as the HTTP Basic username")
+		return "", false, errorf(CodeInvalidKey, "Authorization: missing; send the Web API key as the HTTP Basic username")
 	}
 	scheme, cred, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return "", errorf(CodeInvalidKey, "Authorization: not HTTP Basic")
+		return "", false, errorf(CodeInvalidKey, "Authorization: not HTTP Basic")
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 	if err != nil {
-		return "", errorf(CodeInvalidKey, "Authorization: the Basic credentials are not base64")
+		return "", false, errorf(CodeInvalidKey, "Authorization: the Basic credentials are not base64")
 	}
 	key, pass, ok := strings.Cut(string(raw), ":")
 	switch {
-	case !ok:
-		return "", errorf(CodeInvalidKey, "Authorization: the Basic credentials have no colon (want key:)")
 	case key == "":
-		return "", errorf(CodeInvalidKey, "Authorization: the Web API key (Basic username) is empty")
+		return "", false, errorf(CodeInvalidKey, "Authorization: the Web API key (Basic username) is empty")
 	case pass != "":
-		return "", errorf(CodeInvalidKey, "Authorization: the Basic password must be empty")
+		return "", false, errorf(CodeInvalidKey, "Authorization: the Basic password must be empty")
 	}
-	return key, nil
+	return key, !ok, nil
 }
 
 // issue mints a token under a release's rule and stores it: a user token, or a key

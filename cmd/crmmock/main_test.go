@@ -260,3 +260,18 @@ func TestBinarySandboxesAndFaults(t *testing.T) {
 	_ = p.cmd.Wait() // the log is read once the process is done writing it
 	assert.Regexp(t, `level=INFO msg="fault fired" fault=f1`, p.stderr.String())
 }
+
+// Ensure the catalogue's real-client scripts (F19 nested methods, F20 lenient requests,
+// F21 real error codes) pass in-process and against the binary.
+func TestBinaryRunsRealClientScripts(t *testing.T) {
+	var files []string
+	for _, f := range []string{"nested-method.yaml", "lenient-headers.yaml", "lint-lenient-request.yaml", "fault-real-error-code.yaml"} {
+		files = append(files, filepath.Join("..", "..", "scenarios", "scripts", f))
+	}
+	p := startBinary(t, nil)
+	for _, args := range [][]string{files, append([]string{"--target", p.url}, files...)} {
+		code, out, errOut := runCLI(t, args...)
+		require.Equal(t, 0, code, "run %v:\n%s%s", args[:2], out, errOut)
+		require.Regexp(t, `\n\d+ passed, 0 failed, 0 skipped\n$`, out)
+	}
+}

@@ -122,7 +122,10 @@ func click(t *testing.T, ctx context.Context, sel string) {
 
 func typeInto(t *testing.T, ctx context.Context, sel, text string) {
 	t.Helper()
-	require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(e => { e.value = ""; return true })(document.querySelector(%q))`, sel)))
+	// Focus before clearing, as a person clicks into the field before typing: the page's
+	// poll leaves a focused field alone, so a poll between the clearing and the typing
+	// cannot put the current value back in front of the typed one ("R10R12").
+	require.True(t, eval[bool](t, ctx, fmt.Sprintf(`(e => { e.focus(); e.value = ""; return document.activeElement === e })(document.querySelector(%q))`, sel)))
 	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(sel), text)), "type into %s", sel)
 }
 
@@ -388,6 +391,32 @@ func TestDashboardInBrowser(t *testing.T) {
 	})
 
 	// Ensure a mock on the wall clock shows it and offers no clock moves (they answer 409).
+	// F19: methods of any depth are named whole in the request table, and a use of one
+	// that merely ends in token/release is a use, not a release.
+	t.Run("nested method", func(t *testing.T) {
+		srv := mockserver.Start(t, mockserver.Options{Version: "R10", Start: t0})
+		ctx := tab(t, bctx, srv.URL+"/__admin/ui")
+		tok := login(t, srv)
+		for _, m := range []string{"customer_events/purchases/create", "rewards/token/release"} {
+			_, err := srv.Advance(20 * time.Minute) // ticks apart on the axis
+			require.NoError(t, err)
+			req, _ := http.NewRequest(http.MethodGet, srv.APIURL(m)+"?token="+url.QueryEscape(tok), nil)
+			require.Equal(t, "OK", do(t, req).Status.Code, m)
+		}
+		waitFor(t, ctx, "the whole method name in the request table", `[...document.querySelectorAll("#journal tbody td")]
+			.some(td => td.textContent === "GET customer_events/purchases/create")`)
+		waitFor(t, ctx, "two use ticks, no release", fmt.Sprintf(`document.querySelectorAll('.tl-row[data-token="%s"] .mark-use').length === 2`, tok))
+		require.Equal(t, "live", eval[string](t, ctx, rowState(tok)))
+
+		// F20: a request accepted only for leniency says so in its reason
+		req, _ := http.NewRequest(http.MethodPost, srv.APIURL("authentication/token"),
+			strings.NewReader(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","unit":null}`))
+		req.Header.Set("Content-Type", "Application/JSON; charset=UTF-8")
+		require.Equal(t, "OK", do(t, req).Status.Code)
+		waitFor(t, ctx, "the leniency in the reason", `[...document.querySelectorAll("#journal tbody td.reason")]
+			.some(td => td.textContent === "accepted for leniency: content-type case: Application/JSON, null optional field: unit")`)
+	})
+
 	t.Run("real clock", func(t *testing.T) {
 		srv := mockserver.Start(t, mockserver.Options{Version: "R12", RealClock: true})
 		ctx := tab(t, bctx, srv.URL+"/__admin/ui")

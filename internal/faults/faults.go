@@ -20,7 +20,7 @@ import (
 	"time"
 )
 
-// The operations of the authentication methods; any other is "<resource>/<action>".
+// The operations of the authentication methods; any other is "<resource>[/<sub>…]/<action>".
 const (
 	OpUserToken = "authentication/token"
 	OpKeyToken  = "authentication/web_api_key/token"
@@ -44,7 +44,7 @@ const DefaultCode = "INTERNAL_ERROR"
 
 // Spec describes a fault. Its JSON form is the body of POST /__admin/faults.
 type Spec struct {
-	// Operation: OpUserToken, OpKeyToken, OpRelease, "<resource>/<action>" or OpAny.
+	// Operation: OpUserToken, OpKeyToken, OpRelease, "<resource>[/<sub>…]/<action>" or OpAny.
 	Operation string
 	// Match narrows the requests; empty fields match anything.
 	Match Match
@@ -75,6 +75,8 @@ type Match struct {
 
 // Answer is the error envelope a fault answers with.
 type Answer struct {
+	// Code is the status.code: any string but OK, a catalogue code or a real
+	// installation's (F21: COM.CRM.EXCEPTION.AUTH.INVALIDLOGINEXCEPTION), at most MaxCodeLen bytes.
 	Code    string `json:"code" yaml:"code,omitempty"`
 	Message string `json:"message,omitempty" yaml:"message,omitempty"`
 	// HTTPStatus, when set, is the HTTP status regardless of --error-status.
@@ -111,9 +113,9 @@ func (s Spec) MarshalJSON() ([]byte, error) {
 }
 
 // ParseSpec reads a POST /__admin/faults body strictly: unknown fields, bad types, a
-// bad duration, negative counts and an unknown operation or code are errors naming
-// the field. knownCode says which answer codes exist.
-func ParseSpec(body []byte, knownCode func(string) bool) (Spec, error) {
+// bad duration, negative counts, an unknown operation and a bad code are errors naming
+// the field.
+func ParseSpec(body []byte) (Spec, error) {
 	var s Spec
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&s); err != nil {
@@ -126,7 +128,7 @@ func ParseSpec(body []byte, knownCode func(string) bool) (Spec, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Spec{}, errors.New("body: one JSON object expected, found more after it")
 	}
-	return s, s.check(knownCode)
+	return s, s.check()
 }
 
 // UnmarshalJSON reads the control API's form strictly (unknown fields, bad types,
@@ -183,18 +185,27 @@ func describeDecodeError(err error) error {
 	return fmt.Errorf("body: %s", strings.TrimPrefix(msg, "json: "))
 }
 
-// resourceAction is the shape of another Web API method's operation (the bytes the
-// contract's <resource>/<action> path segments accept unescaped).
-var resourceAction = regexp.MustCompile(`^[A-Za-z0-9_.~-]+/[A-Za-z0-9_.~-]+$`)
+// resourceAction is the shape of another Web API method's operation,
+// <resource>[/<sub>…]/<action> (F19): two or more segments of the bytes the contract's
+// path segments accept unescaped.
+var resourceAction = regexp.MustCompile(`^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)+$`)
+
+// MaxCodeLen caps Answer.Code in bytes: the journal keeps the code of every answer.
+const MaxCodeLen = 256
+
+const wantOperation = "want authentication/token, authentication/web_api_key/token, authentication/token/release, <resource>[/<sub>…]/<action> or *"
 
 // check validates a spec; errors name the field.
-func (s *Spec) check(knownCode func(string) bool) error {
+func (s *Spec) check() error {
 	switch op := s.Operation; {
 	case op == "":
-		return errors.New(`operation: missing; want authentication/token, authentication/web_api_key/token, authentication/token/release, <resource>/<action> or *`)
+		return errors.New("operation: missing; " + wantOperation)
 	case op == OpAny, op == OpUserToken, op == OpKeyToken, op == OpRelease:
 	case !resourceAction.MatchString(op):
-		return fmt.Errorf("operation: %q is not a Web API method; want authentication/token, authentication/web_api_key/token, authentication/token/release, <resource>/<action> or *", op)
+		return fmt.Errorf("operation: %q is not a Web API method; %s", op, wantOperation)
+	case strings.HasPrefix(op, "authentication/") && strings.Count(op, "/") > 1:
+		// the deeper authentication methods (later releases' key logins) are not modelled
+		return fmt.Errorf("operation: %q is not a Web API method of the mock (the authentication methods are authentication/token, authentication/web_api_key/token and authentication/token/release)", op)
 	}
 	if s.After < 0 {
 		return fmt.Errorf("after: %d is negative", s.After)
@@ -208,9 +219,11 @@ func (s *Spec) check(knownCode func(string) bool) error {
 	if a := s.Answer; a != nil {
 		switch {
 		case a.Code == "":
-			return errors.New("answer.code: missing (e.g. INTERNAL_ERROR)")
-		case knownCode != nil && !knownCode(a.Code):
-			return fmt.Errorf("answer.code: %q is not an error code of the catalogue (see README: Error codes)", a.Code)
+			return errors.New("answer.code: missing (e.g. INTERNAL_ERROR, or a real installation's COM.CRM.EXCEPTION.… code)")
+		case a.Code == "OK":
+			return errors.New(`answer.code: "OK" is the success code; a fault answers an error (any other code, e.g. INTERNAL_ERROR)`)
+		case len(a.Code) > MaxCodeLen:
+			return fmt.Errorf("answer.code: %d bytes; at most %d", len(a.Code), MaxCodeLen)
 		case a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599):
 			return fmt.Errorf("answer.http_status: %d is not an HTTP status from 200 to 599", a.HTTPStatus)
 		case a.HTTPStatus == 204 || a.HTTPStatus == 304: // HTTP gives them no body (RFC 9110)
@@ -272,7 +285,7 @@ func (f Fault) MarshalJSON() ([]byte, error) {
 // Request is what a fault is matched against: the facts of one Web API request the
 // contract accepted.
 type Request struct {
-	Operation string // OpUserToken, OpKeyToken, OpRelease or "<resource>/<action>"
+	Operation string // OpUserToken, OpKeyToken, OpRelease or "<resource>[/<sub>…]/<action>"
 	User      string // login username, key login's user, or the presented token's user
 	Key       string // key login's Basic key, or the key that issued the presented token
 	Token     string // the token presented
@@ -293,11 +306,10 @@ type Set struct {
 	faults []*Fault
 	nextID int
 	size   atomic.Int32 // len(faults), read without the lock by Armed
-	known  func(string) bool
 }
 
-// New returns an empty set; knownCode says which answer codes exist (nil: any).
-func New(knownCode func(string) bool) *Set { return &Set{known: knownCode} }
+// New returns an empty set.
+func New() *Set { return &Set{} }
 
 // Armed reports whether the set holds any fault: the mock skips gathering a request's
 // facts when it does not.
@@ -305,7 +317,7 @@ func (s *Set) Armed() bool { return s.size.Load() > 0 }
 
 // Add checks a spec and adds it; it returns the new fault.
 func (s *Set) Add(spec Spec) (Fault, error) {
-	if err := spec.check(s.known); err != nil {
+	if err := spec.check(); err != nil {
 		return Fault{}, err
 	}
 	s.mu.Lock()

@@ -89,7 +89,7 @@ type Entry struct {
 	Time      time.Time // the mock's clock
 	Method    string
 	Path      string
-	Operation string // authentication/token, …/release, <resource>/<action>; empty when unrouted
+	Operation string // authentication/token, …/release, <resource>[/<sub>…]/<action>; empty when unrouted
 	Status    int
 	// Code is status.code as answered (a scenario may have replaced it);
 	// CatalogueCode is the mock's own code for the same answer, which the rules judge
@@ -104,6 +104,9 @@ type Entry struct {
 	Misplaced           string // where an issued token came when the contract's place had none
 	Fault               string // the fault that answered
 	Violations          []string
+	// Lenient: what the request was accepted for only by leniency (F20), each "kind" or
+	// "kind: detail" (LenientMediaTypeCase, LenientNullField, LenientBasicNoColon).
+	Lenient []string
 }
 
 // Judged is the catalogue code of the answer: what the rules judge on.
@@ -229,6 +232,7 @@ var Rules = []*Rule{
 	MessageAsToken,
 	PooledTokensIdle,
 	TokenEvicted,
+	LenientRequest,
 }
 
 // Run applies rules (all of Rules when none are given) to in. Findings come worst

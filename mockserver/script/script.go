@@ -681,8 +681,8 @@ func (f *Fault) check(at func(path ...any) int) (int, error) {
 		}
 	}
 	if a := f.Answer; a != nil {
-		if a.Code != "" && !strings.Contains(a.Code, "${") && !slices.Contains(mockserver.Codes(), mockserver.Code(a.Code)) {
-			return at("fault", "answer", "code"), fmt.Errorf("answer: code: %q is not a status.code of the mock (e.g. INTERNAL_ERROR, INVALID_TOKEN)", a.Code)
+		if a.Code == string(mockserver.CodeOK) { // any other code, a real installation's too (F21)
+			return at("fault", "answer", "code"), fmt.Errorf("answer: code: %q is the success code; a fault answers an error (e.g. INTERNAL_ERROR, or COM.CRM.EXCEPTION.…)", a.Code)
 		}
 		if a.HTTPStatus != 0 && (a.HTTPStatus < 200 || a.HTTPStatus > 599) {
 			return at("fault", "answer", "http_status"), fmt.Errorf("answer: http_status: %d is not an HTTP status", a.HTTPStatus)

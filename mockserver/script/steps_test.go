@@ -230,7 +230,7 @@ func TestStepParseErrors(t *testing.T) {
 		{"  - fault: {operation: login}\n", `line 3: step 1: fault: operation: "login"`},
 		{"  - advance: 1h\n  - fault:\n      operation: authentication/token\n      delay: soon\n", `line 6: step 2: fault: delay: "soon"`},
 		{"  - fault: {operation: authentication/token, times: -1}\n", `fault: times: -1`},
-		{"  - fault: {operation: authentication/token, answer: {code: OOPS}}\n", `fault: answer: code: "OOPS" is not a status.code`},
+		{"  - fault: {operation: authentication/token, answer: {code: OK}}\n", `fault: answer: code: "OK" is the success code`},
 		{"  - fault: {operation: authentication/token, answer: {code: INTERNAL_ERROR}, drop_connection: true}\n", `drop_connection: a dropped connection has no answer`},
 		{"  - fault: {operation: authentication/token, answr: {}}\n", `line 3: unknown key "answr"`},
 		{"  - fault: {operation: authentication/token}\n    expect: {code: OK}\n", `line 3: step 1: expect and expect_by_release go with a request, admin or lint step`},

@@ -24,6 +24,10 @@
   // ---- the control API -------------------------------------------------------------
   class AuthNeeded extends Error {}
 
+  // A release is the one operation of that name: another method may end in token/release
+  // (methods have any number of segments, F19).
+  const isRelease = (e) => e.operation === "authentication/token/release";
+
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
     const tok = sessionStorage.getItem(TOKEN_KEY);
@@ -257,7 +261,7 @@
       const t = ms(e.time);
       const m = get(e.token);
       if (e.code && e.code !== "OK") m.rejects.push({ t, code: e.code, id: e.id });
-      else if ((e.operation || e.path || "").endsWith("token/release")) m.released = t;
+      else if (isRelease(e)) m.released = t;
       else m.uses.push(t);
     }
     state.marks = marks;
@@ -626,7 +630,7 @@
       for (const e of journalNewestFirst().slice().reverse()) {
         if (e.issued === tok) events.push({ time: e.time, event: "issued", request: e.id, code: e.code });
         else if (e.token === tok) {
-          const ev = e.code && e.code !== "OK" ? "rejected" : (e.operation || e.path || "").endsWith("token/release") ? "released" : "used";
+          const ev = e.code && e.code !== "OK" ? "rejected" : isRelease(e) ? "released" : "used";
           events.push({ time: e.time, event: ev, request: e.id, code: e.code });
         }
       }
@@ -702,6 +706,7 @@
       const reason = [e.description, ...(e.violations || []).filter((v) => v !== e.description)];
       if (e.misplaced) reason.push("token found in the " + e.misplaced);
       if (e.fault) reason.push("fault " + e.fault);
+      if (e.lenient && e.lenient.length) reason.push("accepted for leniency: " + e.lenient.join(", "));
       const tokKids = [];
       if (e.token) tokKids.push(tokCell(e.token, ""));
       if (e.issued) tokKids.push(tokCell(e.issued, "issued "));
