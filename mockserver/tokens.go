@@ -354,13 +354,26 @@ func (s *store) evict(why string) bool {
 }
 
 // evictedWhy is the reason a token was evicted, or "" when it was not (or so long ago
-// that the store no longer remembers it).
-func (s *store) evictedWhy(value string) string {
-	k := evictedKey(value)
+// that the store no longer remembers it). d is the value's digest when it has a JWT's
+// shape (keyOf); other values are looked for only when they have an opaque token's
+// length, so a presented garbage token is never hashed (nor copied) here.
+func (s *store) evictedWhy(value string, d *[32]byte) string {
+	var k [16]byte
+	switch {
+	case d != nil:
+		k = [16]byte(d[:16])
+	case len(value) == opaqueLen:
+		k = evictedKey(value)
+	default:
+		return ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.evicted.why[k]
 }
+
+// opaqueLen is the length of an opaque token (randomHex, F6).
+const opaqueLen = 32
 
 // sweep drops the oldest dead tokens beyond keepDead (and revoked ones from order).
 func (s *store) sweep(now int64) {
@@ -641,7 +654,9 @@ func (s *store) stream(f TokenFilter, w io.Writer) error {
 		if i != len(picked)-1 {
 			bw.WriteByte(',')
 		}
-		bw.Write(b)
+		if _, err := bw.Write(b); err != nil {
+			return err // the client is gone: build no more tokens for nobody
+		}
 	}
 	tail, err := json.Marshal(struct {
 		Counts  TokenCounts `json:"counts"`

@@ -691,7 +691,7 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 		}
 		return a
 	}
-	if why := m.tokens.evictedWhy(value); why != "" {
+	if why := m.tokens.evictedWhy(value, d); why != "" {
 		a.err = errorf(CodeInvalidToken, "%s", why)
 		return a
 	}

@@ -414,12 +414,20 @@ func (r *runner) newSandbox(rel, start string) (*endpoint, error) {
 }
 
 // dropSandbox deletes a sandbox; a failure is a note (the target drops idle sandboxes
-// by itself).
+// by itself). It is sent also when the run was cancelled (Ctrl-C), within
+// dropTimeout: a cancelled run must not leave its sandboxes on the target.
 func (r *runner) dropSandbox(ep *endpoint, suite *Suite) {
-	if _, err := r.adminCall(http.MethodDelete, r.root+"/__admin/sandboxes/"+url.PathEscape(ep.id), nil); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), dropTimeout)
+	defer cancel()
+	rr := *r
+	rr.ctx = ctx
+	if _, err := rr.adminCall(http.MethodDelete, r.root+"/__admin/sandboxes/"+url.PathEscape(ep.id), nil); err != nil {
 		suite.Notes = append(suite.Notes, fmt.Sprintf("sandbox %s was not deleted: %v", ep.id, err))
 	}
 }
+
+// dropTimeout bounds the deletion of a sandbox once the run is over or cancelled.
+const dropTimeout = 10 * time.Second
 
 func (r *runner) run(s *Script, suite *Suite) {
 	start := time.Now()
