@@ -111,7 +111,7 @@ func hzMintMapClaims(secret []byte, u *user, x *unit, iat, life int64) string {
 }
 
 func newHZBaseline(m *Mock) *hzBaseline {
-	b := &hzBaseline{mux: http.NewServeMux(), world: m.world.Load(), rel: m.Version(), tokens: &hzStore{now: m.nowNano, m: map[string]*record{}}, secret: m.secret, now: m.Now}
+	b := &hzBaseline{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &hzStore{now: m.nowNano, m: map[string]*record{}}, secret: m.secret, now: m.Now}
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token", b.issue)
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token/release", b.release)
 	b.mux.HandleFunc("GET /crmapi/rest/v2/{resource}/{action}", b.use)
@@ -235,10 +235,10 @@ func hzBenchPairOn(b *testing.B, transport string, target float64, version strin
 	b.Run(version+"/"+transport, func(b *testing.B) {
 		m := hzMock(b, version)
 		bl := newHZBaseline(m)
-		u := m.world.Load().orgs[docOrg].users[docUser]
+		u := m.snap.Load().world.orgs[docOrg].users[docUser]
 		issueBase := func() string { return bl.mint(u) }
 		issueMock := func() string { // the Mock's issue path without HTTP
-			a := m.issue(nil, u, u.defaultUnit, m.release.Load(), m.world.Load(), m.Now())
+			a := m.issue(nil, u, u.defaultUnit, &m.snap.Load().rel, m.snap.Load().world, m.Now())
 			if a.err != nil {
 				b.Fatal(a.err)
 			}
@@ -367,7 +367,7 @@ const hzMillion = 1_000_000
 // hzIssueN issues n user tokens of the mock's release through the issue path
 // (Mock.issue: mint, record, store) at the mock's clock.
 func hzIssueN(tb testing.TB, m *Mock, n int) {
-	wd, rel := m.world.Load(), m.release.Load()
+	wd, rel := m.snap.Load().world, &m.snap.Load().rel
 	u := wd.orgs[docOrg].users[docUser]
 	now := m.Now()
 	for range n {

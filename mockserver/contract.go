@@ -34,11 +34,16 @@ type Contract struct {
 	// them without the router (see fastRoute). Nil when the contract lacks one.
 	fixed               map[string]*routers.Route // POST path below the base path
 	otherGet, otherPost *routers.Route            // /{resource}/{action…}: any other method
+
+	// releases is, by operationId, when each operation and each gated body parameter
+	// exists: the contract's x-available-from / x-deprecated-from, read once at load.
+	releases map[string]*opReleases
 }
 
 // fixedPaths are the contract's paths without parameters: the only ones that can shadow
 // another method's /{resource}/{action…}.
-var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release"}
+var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release",
+	"/access_tokens/generate_otp", "/authentication/consumer_application_key/token", "/authentication/device_application_key/token"}
 
 // otherPath is the contract's template of any other Web API method (F19: two or more
 // segments; {action} is the rest after the resource, as gorilla/mux's pattern says).
@@ -60,9 +65,13 @@ func PreloadContract() {
 	preload.Do(func() { go func() { _, _ = LoadContract() }() })
 }
 
-// contract is the process's contract, waiting for the parse when it is under way. It is
-// only called after ServeHTTP's check, so the error is nil.
+// contract is the mock's contract: the process's (waiting for the parse when it is
+// under way), or the one a test gave (Options.contract). It is only called after
+// ServeHTTP's check, so the error is nil.
 func (m *Mock) contract() *Contract {
+	if m.ctr != nil {
+		return m.ctr
+	}
 	c, _ := LoadContract()
 	return c
 }
@@ -71,42 +80,50 @@ func (m *Mock) contract() *Contract {
 // concurrent callers wait for that parse.
 func LoadContract() (*Contract, error) {
 	contractOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		doc, err := loader.LoadFromData(contractjson.JSON) // openapi.yaml pre-converted: no YAML parse at start
-		if err != nil {
-			contractErr = fmt.Errorf("openapi.yaml: %w", err)
-			return
-		}
-		if err := doc.Validate(loader.Context); err != nil {
-			contractErr = fmt.Errorf("openapi.yaml does not validate: %w", err)
-			return
-		}
-		router, err := gorillamux.NewRouter(doc)
-		if err != nil {
-			contractErr = fmt.Errorf("openapi.yaml routes: %w", err)
-			return
-		}
-		contract = &Contract{Doc: doc, Router: router, fixed: map[string]*routers.Route{}}
-		find := func(method, path, template string) *routers.Route {
-			req, err := http.NewRequest(method, docBasePath+path, nil)
-			if err != nil {
-				return nil
-			}
-			route, _, err := router.FindRoute(req)
-			if err != nil || route.Path != template {
-				return nil
-			}
-			return route
-		}
-		for _, p := range fixedPaths {
-			if r := find(http.MethodPost, p, p); r != nil {
-				contract.fixed[p] = r
-			}
-		}
-		contract.otherGet = find(http.MethodGet, "/resource/action", otherPath)
-		contract.otherPost = find(http.MethodPost, "/resource/action", otherPath)
+		contract, contractErr = loadContract(contractjson.JSON) // openapi.yaml pre-converted: no YAML parse at start
 	})
 	return contract, contractErr
+}
+
+// loadContract parses, validates and routes an OpenAPI document (YAML or JSON) and
+// reads its release data. The mock uses the process's one (LoadContract); tests load
+// edited copies to show that the contract alone decides availability.
+func loadContract(data []byte) (*Contract, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(data)
+	if err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		return nil, fmt.Errorf("openapi.yaml does not validate: %w", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("openapi.yaml routes: %w", err)
+	}
+	c := &Contract{Doc: doc, Router: router, fixed: map[string]*routers.Route{}}
+	if c.releases, err = readReleases(doc); err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	find := func(method, path, template string) *routers.Route {
+		req, err := http.NewRequest(method, docBasePath+path, nil)
+		if err != nil {
+			return nil
+		}
+		route, _, err := router.FindRoute(req)
+		if err != nil || route.Path != template {
+			return nil
+		}
+		return route
+	}
+	for _, p := range fixedPaths {
+		if r := find(http.MethodPost, p, p); r != nil {
+			c.fixed[p] = r
+		}
+	}
+	c.otherGet = find(http.MethodGet, "/resource/action", otherPath)
+	c.otherPost = find(http.MethodPost, "/resource/action", otherPath)
+	return c, nil
 }
 
 // fastRoute answers what Router.FindRoute answers for the common requests, without
@@ -178,8 +195,8 @@ func encodedSlash(raw string) bool {
 }
 
 // deepAuthentication reports a path of three or more segments under authentication/
-// that is none of the fixed ones: the later releases' authentication methods (F13),
-// which are not modelled, never another method that wants a token.
+// that is none of the fixed ones (the authentication methods the contract has): never
+// another method that wants a token.
 func deepAuthentication(rest string) bool {
 	tail, ok := strings.CutPrefix(rest, "/authentication/")
 	return ok && strings.IndexByte(tail, '/') >= 0 && !slices.Contains(fixedPaths, rest)

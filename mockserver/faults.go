@@ -84,7 +84,8 @@ func (m *Mock) ClearFaults() {
 // parameters refuse: no request could ever match it (the fault set checks the shape).
 func (c *Contract) checkFaultOperation(op string) error {
 	resource, action, ok := strings.Cut(op, "/")
-	if !ok || c == nil || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease {
+	if !ok || c == nil || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease ||
+		op == faults.OpConsumerToken || op == faults.OpDeviceToken {
 		return nil
 	}
 	for _, p := range [...]struct{ name, value string }{{"resource", resource}, {"action", action}} {
@@ -129,7 +130,11 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 				fr.User = k.user.username
 			}
 		}
-	case "releaseToken", "otherMethodPost":
+	case "consumerApplicationKeyToken":
+		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
+			fr.Key = key
+		}
+	case "releaseToken", "otherMethodPost", "generateOtp":
 		fr.Token = fields.Token
 	case "otherMethodGet":
 		fr.Token = query.Get("token")
@@ -138,8 +143,11 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 	if fr.Token != "" {
 		if rec = m.tokens.holding(fr.Token); rec != nil {
 			fr.User = rec.user.username
-			if rec.key != nil {
-				fr.Key = rec.key.key
+			switch a := rec.app; {
+			case a != nil && a.key != nil:
+				fr.Key = a.key.key
+			case a != nil && a.ckey != nil:
+				fr.Key = a.ckey.key
 			}
 		}
 	}
@@ -247,22 +255,22 @@ func (m *Mock) wait(ctx context.Context, d time.Duration) int {
 // dropConnection closes the client's connection without an answer, through the
 // server's hijacker. A connection that cannot be hijacked (HTTP/2, a recorder) gets
 // INTERNAL_ERROR saying so.
-func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, wd *world) {
+func (m *Mock) dropConnection(w http.ResponseWriter, r *http.Request, a answer, s *snapshot) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		a.drop = false
 		a.err = errorf(CodeInternal, "fault %s: drop_connection: this connection cannot be dropped (%v)", a.fault, err)
-		m.writeAnswer(w, r, "", a, wd)
+		m.writeAnswer(w, r, "", a, s)
 		return
 	}
-	m.journalUnanswered(r, a, "connection dropped by fault "+a.fault)
+	m.journalUnanswered(r, a, "connection dropped by fault "+a.fault, s)
 	_ = conn.Close()
 }
 
 // journalUnanswered records a request that got no answer (dropped, or the client
 // left): HTTP status 0, no status.code, the reason as the description.
-func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string) {
-	m.record(r, a, 0, &envelopeStatus{Description: reason})
+func (m *Mock) journalUnanswered(r *http.Request, a answer, reason string, s *snapshot) {
+	m.record(r, a, 0, &envelopeStatus{Description: reason}, s)
 }
 
 // Control API: /__admin/faults.

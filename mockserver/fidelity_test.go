@@ -139,7 +139,7 @@ methods:
 	r = h.get("authentication/token/release", url.Values{"token": {tok}})
 	assert.Equal(t, http.StatusMethodNotAllowed, r.HTTP, "%s", r.Raw)
 	for _, p := range []string{"customer_events//create", "customer_events/./create", "customer_events/purchases/create/",
-		"customer_events%2Fpurchases/create", "authentication/consumer_application_key/token"} {
+		"customer_events%2Fpurchases/create", "authentication/other_application_key/token"} {
 		req, err := http.NewRequest(http.MethodGet, h.URL+h.BasePath()+"/"+p+"?token="+tok, nil)
 		require.NoError(t, err)
 		r := h.do(req)

@@ -71,7 +71,7 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 		s = strings.ReplaceAll(s, "@REL@", tok)
 	}
 	if strings.Contains(s, "@EXP@") {
-		wd, rel := m.world.Load(), m.release.Load()
+		wd, rel := m.snap.Load().world, &m.snap.Load().rel
 		u := wd.orgs[docOrg].users[docUser]
 		a := m.issue(nil, u, u.defaultUnit, rel, wd, m.Now().Add(-3*time.Hour))
 		if a.err != nil {

@@ -485,9 +485,9 @@ func hzTokensMoved(t *testing.T, before, after []Token, want string) {
 func TestPanicRecoveredAsInternalError(t *testing.T) {
 	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0})
 	m := live.m
-	w := *m.world.Load()
+	w := *m.snap.Load().world
 	w.methods = map[string]*methodAnswer{"GET boom/now": nil}
-	m.world.Store(&w)
+	m.swap(func(s snapshot) snapshot { s.world = &w; return s })
 	tok := hzIssue(t, m, m.BasePath())
 	resp, err := http.Get("http://" + live.addr + m.BasePath() + "/boom/now?token=" + tok)
 	if err != nil {

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,7 +88,7 @@ func newJournal(size int) *journal { return &journal{size: size} }
 // (counted even where a string shares memory, so the estimate errs high).
 func entryCost(e *JournalEntry) int64 {
 	n := int64(unsafe.Sizeof(*e)) + int64(len(e.Method)+len(e.Path)+len(e.Operation)+len(e.Code)+len(e.Description)+
-		len(e.Version)+len(e.Token)+len(e.Issued)+len(e.Fault)+len(e.Misplaced)+len(e.principal)+len(e.profile))
+		len(e.Version)+len(e.Token)+len(e.Issued)+len(e.Fault)+len(e.Misplaced)+len(e.principal)+len(e.message)+len(e.profile))
 	for _, v := range e.Violations {
 		n += int64(len(v)) + int64(unsafe.Sizeof(v))
 	}
@@ -119,20 +120,31 @@ func (j *journal) add(e JournalEntry) uint64 {
 }
 
 // trim keeps the newest keep entries (the caller holds j.mu) and gives the rest of
-// their cost back to the budget.
+// their cost back to the budget. It moves them to the front of the array it has, so a
+// journal kept at the budget by a flood allocates nothing once settled, and takes a
+// new array only when the one it has is over twice what the kept entries need (memory
+// given back after a deep trim).
 func (j *journal) trim(keep int) {
 	n := len(j.entries)
-	kept := make([]JournalEntry, 0, min(j.size, keep+keep/4+1))
-	var freed int64
-	for i := range n {
-		e := &j.entries[(j.next+i)%n]
-		if i < n-keep {
-			freed += entryCost(e)
-			continue
-		}
-		kept = append(kept, *e)
+	if j.next != 0 { // a full ring: put it in order (three reversals, no allocation)
+		slices.Reverse(j.entries[:j.next])
+		slices.Reverse(j.entries[j.next:])
+		slices.Reverse(j.entries)
+		j.next = 0
 	}
-	j.entries, j.next = kept, 0
+	var freed int64
+	for i := range n - keep {
+		freed += entryCost(&j.entries[i])
+	}
+	if want := min(j.size, keep+keep/4+1); cap(j.entries) > 2*want {
+		kept := make([]JournalEntry, keep, want)
+		copy(kept, j.entries[n-keep:])
+		j.entries = kept
+	} else {
+		copy(j.entries, j.entries[n-keep:])
+		clear(j.entries[keep:n]) // no string of a dropped entry stays reachable
+		j.entries = j.entries[:keep]
+	}
 	j.bytes -= freed
 	j.trimmed += uint64(n - keep)
 	if j.budget != nil {
@@ -176,18 +188,24 @@ func (j *journal) list(f journalFilter) []JournalEntry {
 
 func (j *journal) clear() {
 	j.mu.Lock()
+	j.clearLocked()
+	j.mu.Unlock()
+}
+
+func (j *journal) clearLocked() {
 	j.entries, j.next = nil, 0 // ids keep increasing: a client never sees an id twice
 	if j.budget != nil {
 		j.budget.used.Add(-j.bytes)
 	}
 	j.bytes, j.trimmed = 0, 0
-	j.mu.Unlock()
 }
 
-// close empties the journal and leaves the budget (a sandbox dropped).
+// close empties the journal and leaves the budget (a sandbox dropped), in one hold of
+// the lock: an entry a request still in flight adds after it is not counted, and one
+// added before it is given back (between two holds it would stay counted for ever).
 func (j *journal) close() {
-	j.clear()
 	j.mu.Lock()
+	j.clearLocked()
 	j.budget = nil
 	j.mu.Unlock()
 }

@@ -74,7 +74,7 @@ func compileJWT(s JWTSpec) (*jwtShape, error) {
 
 // mintJWT signs an R12 token with golang-jwt's HS256. The same arguments give the same
 // token (the store rebuilds JWTs from them instead of keeping the string).
-func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, shape *jwtShape) (string, error) {
+func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, shape *jwtShape, app *appLogin) (string, error) {
 	if shape == nil {
 		shape = defaultJWTShape
 	}
@@ -105,6 +105,14 @@ func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byt
 			} else {
 				writeJSONString(&p, strconv.FormatInt(v, 10))
 			}
+		}
+	}
+	if app != nil && app.at != nil { // F16: consumer tokens add cii and acr (or ari) after the others
+		for _, c := range [...][2]string{{"cii", app.at.contact}, {app.arClaim, app.at.receivable}} {
+			p.WriteByte(',')
+			writeJSONString(&p, c[0])
+			p.WriteByte(':')
+			writeJSONString(&p, c[1])
 		}
 	}
 	p.WriteByte('}')

@@ -31,7 +31,7 @@ func (m *Mock) Lint() LintReport { return lint.Run(m.lintInput()) }
 // journal is read first: a token issued meanwhile is in the store without its login,
 // which no rule minds.
 func (m *Mock) lintInput() *lint.Input {
-	rel := m.release.Load()
+	rel := m.snap.Load().rel
 	in := &lint.Input{Release: rel.Name, Profile: rel.Profile.Name}
 	known := map[uint64]string{} // login id → the token it issued
 	j := m.journal

@@ -500,22 +500,26 @@ func TestLintFaults(t *testing.T) {
 }
 
 // Ensure the lint's profile names are the release table's, with the rules its messages
-// cite: release available on R10 (never-released), deprecated on R12
-// (deprecated-release-used), absent before R10; key tokens absolute from R10 (F7), every
-// token absolute from R12 (F9). A change to the table that the lint does not follow fails here.
+// cite, and the contract's availability agrees with them: release absent before R10,
+// available on R10 (never-released), deprecated on R12 (deprecated-release-used); key
+// tokens absolute from R10 (F7), every token absolute from R12 (F9). A change to the
+// table or the contract that the lint does not follow fails here.
 func TestLintProfilesFollowReleaseTable(t *testing.T) {
-	byName := map[string]*Profile{}
-	for i := range profiles {
-		byName[profiles[i].Name] = &profiles[i]
+	byName := map[string]Profile{}
+	for _, p := range profiles {
+		byName[p.Name] = p
 	}
-	pre, r10, r12 := byName[lint.ProfilePreR10], byName[lint.ProfileR10], byName[lint.ProfileR12]
-	require.NotNil(t, pre, "lint.ProfilePreR10 names a profile of release.go")
-	require.NotNil(t, r10, "lint.ProfileR10 names a profile of release.go")
-	require.NotNil(t, r12, "lint.ProfileR12 names a profile of release.go")
-	assert.Len(t, profiles, 3, "the lint knows three profiles")
-	assert.Equal(t, NotAvailable, pre.Release)
-	assert.Equal(t, Available, r10.Release, "never-released: release ends a session on R10/R11 (F8)")
-	assert.Equal(t, Deprecated, r12.Release, "deprecated-release-used (F8)")
+	require.Len(t, profiles, 3, "the lint knows three profiles")
+	c, err := LoadContract()
+	require.NoError(t, err)
+	for name, want := range map[string]Availability{lint.ProfilePreR10: NotAvailable, lint.ProfileR10: Available, lint.ProfileR12: Deprecated} {
+		p, ok := byName[name]
+		require.True(t, ok, "lint profile %s names a profile of release.go", name)
+		rel := MustParseRelease(fmt.Sprintf("R%d", max(p.FromMajor, 9)))
+		got, _ := c.availability("releaseToken", &rel)
+		assert.Equal(t, want, got, "F8: token/release on profile %s", name)
+	}
+	r10, r12 := byName[lint.ProfileR10], byName[lint.ProfileR12]
 	assert.True(t, r10.UserRule.Idle && !r10.KeyRule.Idle, "R10: idle user tokens (F6), absolute key tokens (F7)")
 	assert.False(t, r12.UserRule.Idle || r12.KeyRule.Idle, "R12: every token absolute (F9)")
 }

@@ -85,6 +85,10 @@ type Options struct {
 	// NewSandbox answers ErrTooManySandboxes naming it. Zero: DefaultJournalBudget;
 	// negative: no budget.
 	JournalBudget int64
+
+	// contract, when set, replaces the process's contract (tests load edited copies
+	// with loadContract to show that openapi.yaml alone decides availability).
+	contract *Contract
 }
 
 // Mock is the CRM.COM authentication Web API emulator: an http.Handler serving the Web
@@ -104,10 +108,10 @@ type Mock struct {
 
 	forcedVersion bool // Options.Version was given: a scenario's version does not replace it
 	startRelease  Release
-	release       atomic.Pointer[Release]
-	world         atomic.Pointer[world]
-	scenario      atomic.Pointer[Scenario]
+	snap          atomic.Pointer[snapshot] // the release and fixtures in force
 
+	ctr     *Contract // nil: the process's contract (LoadContract)
+	otps    otpStore  // one-time passwords of generate_otp
 	tokens  *store
 	journal *journal
 	faults  *faults.Set
@@ -171,6 +175,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 
 		startScenario: sc,
 		startWorld:    w,
+		ctr:           opts.contract,
 	}
 	if m.wall == nil {
 		m.wall = clockwork.NewRealClock()
@@ -203,9 +208,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		return nil, fmt.Errorf("version: %w", err)
 	}
 	m.startRelease = rel
-	m.release.Store(&rel)
-	m.world.Store(w)
-	m.scenario.Store(sc)
+	m.snap.Store(&snapshot{rel: rel, world: w, scenario: sc})
 
 	switch {
 	case opts.RealClock:
@@ -310,8 +313,30 @@ func (m *Mock) SetNow(t time.Time) error {
 	return nil
 }
 
-// Version is the emulated release.
-func (m *Mock) Version() Release { return *m.release.Load() }
+// snapshot is what a Web API request is answered under: the release and the fixtures
+// in force when it arrived, read with one atomic load and carried with its answer to
+// the journal and the lint. A stored snapshot is never changed: a release switch, a
+// scenario swap or a reset stores a new one (see swap).
+type snapshot struct {
+	rel      Release
+	world    *world
+	scenario *Scenario
+}
+
+// swap stores change(current) as the snapshot in force, atomically against other
+// swaps, and returns it.
+func (m *Mock) swap(change func(s snapshot) snapshot) *snapshot {
+	for {
+		old := m.snap.Load()
+		s := change(*old)
+		if m.snap.CompareAndSwap(old, &s) {
+			return &s
+		}
+	}
+}
+
+// Version is the emulated release: a copy, so changing it changes nothing in the mock.
+func (m *Mock) Version() Release { return m.snap.Load().rel }
 
 // SetVersion switches the emulated release. Tokens already issued keep the rule of the
 // release that issued them.
@@ -320,7 +345,7 @@ func (m *Mock) SetVersion(name string) (Release, error) {
 	if err != nil {
 		return Release{}, err
 	}
-	m.release.Store(&r)
+	m.swap(func(s snapshot) snapshot { s.rel = r; return s })
 	m.log.Info("release switched", "version", r.Name, "profile", r.Profile.Name)
 	return r, nil
 }
@@ -338,18 +363,19 @@ func (m *Mock) SetScenario(sc *Scenario) error {
 
 // install puts compiled fixtures in force.
 func (m *Mock) install(sc *Scenario, w *world) {
-	m.world.Store(w)
+	s := m.swap(func(s snapshot) snapshot {
+		s.world, s.scenario = w, sc
+		if w.version != "" && !m.forcedVersion {
+			s.rel = MustParseRelease(w.version)
+		}
+		return s
+	})
 	m.tokens.setScenarioMax(w.maxTokens)
-	m.scenario.Store(sc)
-	if w.version != "" && !m.forcedVersion {
-		r := MustParseRelease(w.version)
-		m.release.Store(&r)
-	}
-	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", m.Version().Name)
+	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", s.rel.Name)
 }
 
 // Scenario is the fixtures in force.
-func (m *Mock) Scenario() *Scenario { return m.scenario.Load() }
+func (m *Mock) Scenario() *Scenario { return m.snap.Load().scenario }
 
 func (m *Mock) nowNano() int64 { return m.clock.Now().UnixNano() }
 
@@ -456,6 +482,7 @@ func (m *Mock) Close() {
 // resets through its own control API).
 func (m *Mock) Reset() {
 	m.tokens.reset()
+	m.otps.reset()
 	m.journal.clear()
 	m.faults.Clear()
 	if m.fake != nil {
@@ -464,7 +491,7 @@ func (m *Mock) Reset() {
 		m.clockMu.Unlock()
 	}
 	r := m.startRelease
-	m.release.Store(&r)
+	m.swap(func(s snapshot) snapshot { s.rel = r; return s })
 	m.log.Info("reset", "now", m.clock.Now().UTC().Format(time.RFC3339Nano), "version", r.Name)
 }
 
@@ -479,11 +506,11 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				panic(v)
 			}
 			m.log.Error("handler panic", "panic", v, "method", r.Method, "path", r.URL.Path)
-			m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "internal error: %v", v)}, m.world.Load())
+			m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "internal error: %v", v)}, m.snap.Load())
 		}
 	}()
-	if _, err := LoadContract(); err != nil { // nothing is answered before the contract is ready
-		m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "%v", err)}, m.world.Load())
+	if _, err := LoadContract(); err != nil && m.ctr == nil { // nothing is answered before the contract is ready
+		m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "%v", err)}, m.snap.Load())
 		return
 	}
 	p := r.URL.Path
@@ -496,6 +523,6 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.serveSandbox(w, r)
 	default:
 		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound, Violation: true,
-			Description: fmt.Sprintf("path %s is outside the Web API base path %s", p, m.basePath)}}, m.world.Load())
+			Description: fmt.Sprintf("path %s is outside the Web API base path %s", p, m.basePath)}}, m.snap.Load())
 	}
 }

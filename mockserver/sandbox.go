@@ -237,6 +237,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 		Version: o.Version, Start: o.Start, Scenario: o.Scenario,
 		RealClock: m.fake == nil, BasePath: m.basePath, MappedErrors: m.mapped, AdminToken: m.adminTok,
 		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: m.tokens.keepDead,
+		contract:  m.ctr,
 		MaxTokens: m.tokens.maxTokens,
 	}
 	if opts.MaxTokens == 0 {
@@ -328,7 +329,7 @@ func (m *Mock) serveSandbox(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m.writeAnswer(w, r, "", answer{err: &apiError{Code: CodeInvalidRequest, HTTP: http.StatusNotFound,
-			Description: fmt.Sprintf("no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created)", clip(id))}}, m.world.Load())
+			Description: fmt.Sprintf("no sandbox %q (deleted, idle longer than --sandbox-ttl, or never created)", clip(id))}}, m.snap.Load())
 		return
 	}
 	r2 := new(http.Request) // a shallow copy with its own URL, as http.StripPrefix makes

@@ -26,6 +26,7 @@ type Scenario struct {
 	// Errors is keyed by catalogue code (INVALID_CREDENTIALS) or by failure class
 	// (wrong_password, see Classes); a class's entry wins over its code's, field by field.
 	Errors        map[Code]ErrorOverride `yaml:"errors,omitempty" json:"errors,omitempty"`
+	OTP           OTPSpec                `yaml:"otp,omitempty" json:"otp,omitempty"`
 	Organisations []Organisation         `yaml:"organisations" json:"organisations"`
 	Methods       []MethodData           `yaml:"methods,omitempty" json:"methods,omitempty"`
 }
@@ -47,8 +48,20 @@ type JWTSpec struct {
 	// F10); alg must stay HS256.
 	Header string `yaml:"header,omitempty" json:"header,omitempty"`
 	// ClaimsOrder is the order the claims are serialised in: a permutation of usr,
-	// org, oun, exp, iat, jti (default: as the mock always wrote them).
+	// org, oun, exp, iat, jti (default: that order, F21).
 	ClaimsOrder []string `yaml:"claims_order,omitempty" json:"claims_order,omitempty"`
+	// AccountsReceivableClaim names the consumer tokens' accounts receivable claim:
+	// "acr" (default, F16) or "ari" (the spelling of the docs' example token).
+	AccountsReceivableClaim string `yaml:"accounts_receivable_claim,omitempty" json:"accounts_receivable_claim,omitempty"`
+}
+
+// OTPSpec shapes the one-time passwords of access_tokens/generate_otp (F17; assumed:
+// 6 random digits, valid 10 minutes).
+type OTPSpec struct {
+	// Fixed, when set, is every OTP (6 digits), so a test can type it.
+	Fixed string `yaml:"fixed,omitempty" json:"fixed,omitempty"`
+	// Lifetime is how long an OTP is valid on the mock clock (Go duration); default 10m.
+	Lifetime string `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
 }
 
 // TokenSpec shapes opaque (pre-R12) tokens.
@@ -118,6 +131,47 @@ type Organisation struct {
 	Units      []Unit      `yaml:"units" json:"units"`
 	Users      []User      `yaml:"users,omitempty" json:"users,omitempty"`
 	WebAPIKeys []WebAPIKey `yaml:"web_api_keys,omitempty" json:"web_api_keys,omitempty"`
+	// AccessTokens log a user in by access_token_identifier (F12, F15).
+	AccessTokens []AccessToken `yaml:"access_tokens,omitempty" json:"access_tokens,omitempty"`
+	// ConsumerApplicationKeys are the Basic keys of consumer_application_key/token (F15).
+	ConsumerApplicationKeys []ConsumerApplicationKey `yaml:"consumer_application_keys,omitempty" json:"consumer_application_keys,omitempty"`
+	// InstalledItems log in by device_application_key/token (F18).
+	InstalledItems []InstalledItem `yaml:"installed_items,omitempty" json:"installed_items,omitempty"`
+	// IdentityProvider checks the `jwt` of consumer (R16.2+) and the `jwt_token` of
+	// device logins: HS256 with Secret, `iss` equal to Issuer when set.
+	IdentityProvider *IdentityProvider `yaml:"identity_provider,omitempty" json:"identity_provider,omitempty"`
+}
+
+// AccessToken is a customer's credentials (F12): an authentication code, or an
+// identifier and pass code, naming the user it logs in and, for consumer tokens
+// (F16), the contact (cii) and accounts receivable (acr). ID and Number are what
+// generate_otp answers (defaults derived from the identifier).
+type AccessToken struct {
+	ID                 string `yaml:"id,omitempty" json:"id,omitempty"`
+	Number             string `yaml:"number,omitempty" json:"number,omitempty"`
+	AuthenticationCode string `yaml:"authentication_code,omitempty" json:"authentication_code,omitempty"`
+	Identifier         string `yaml:"identifier,omitempty" json:"identifier,omitempty"`
+	PassCode           string `yaml:"pass_code,omitempty" json:"pass_code,omitempty"`
+	User               string `yaml:"user" json:"user"`
+	Contact            string `yaml:"contact,omitempty" json:"contact,omitempty"`
+	AccountsReceivable string `yaml:"accounts_receivable,omitempty" json:"accounts_receivable,omitempty"`
+}
+
+// ConsumerApplicationKey is a consumer application's key (F15), of its organisation.
+type ConsumerApplicationKey struct {
+	Key string `yaml:"key" json:"key"`
+}
+
+// InstalledItem is a device (F18) logging in as User.
+type InstalledItem struct {
+	Identifier string `yaml:"identifier" json:"identifier"`
+	User       string `yaml:"user" json:"user"`
+}
+
+// IdentityProvider is the identity management system whose JWTs log customers in.
+type IdentityProvider struct {
+	Secret string `yaml:"secret" json:"secret"`
+	Issuer string `yaml:"issuer,omitempty" json:"issuer,omitempty"`
 }
 
 // Unit is an organisational unit; OUN is the JWT's `oun` claim (F10).
@@ -327,23 +381,47 @@ func LineOf(root *yaml.Node, path ...any) int {
 
 // world is a scenario compiled into indexes: what the handlers read.
 type world struct {
-	orgs        map[string]*org
-	keys        map[string]*apiKey
-	methods     map[string]*methodAnswer // "GET contact_information/show"
-	errors      map[Code]ErrorOverride
-	jwtShape    *jwtShape
-	opaque      opaqueShape
-	lenientCT   bool
-	orgSpelling bool
-	version     string
-	start       time.Time
-	maxTokens   int // limits.max_tokens; 0: none of the scenario's own
+	orgs         map[string]*org
+	keys         map[string]*apiKey
+	methods      map[string]*methodAnswer // "GET contact_information/show"
+	errors       map[Code]ErrorOverride
+	jwtShape     *jwtShape
+	opaque       opaqueShape
+	arClaim      string // the consumer tokens' accounts receivable claim: acr or ari
+	consumerKeys map[string]*consumerKey
+	items        map[string]*installedItem
+	otpFixed     string
+	otpLife      time.Duration
+	lenientCT    bool
+	orgSpelling  bool
+	version      string
+	start        time.Time
+	maxTokens    int // limits.max_tokens; 0: none of the scenario's own
 }
 
 type org struct {
 	name  string
 	units map[string]*unit // by id and by name
 	users map[string]*user
+	// access tokens by authentication code and by identifier
+	byCode, byIdentifier map[string]*accessToken
+	idp                  *IdentityProvider // nil: no identity provider
+}
+
+type accessToken struct {
+	id, number, code, identifier, passCode string
+	user                                   *user
+	contact, receivable                    string
+}
+
+type consumerKey struct {
+	key string
+	org *org
+}
+
+type installedItem struct {
+	identifier string
+	user       *user
 }
 
 type unit struct{ id, oun, name string }
@@ -362,6 +440,7 @@ type apiKey struct {
 	// first is the first unit of the key's units list, in scenario order: its unit
 	// when it may not use its user's default unit. Nil when the key has no list.
 	first *unit
+	login appLogin // what its tokens point to: {kind: web_api_key, key: this key}
 }
 
 type methodAnswer struct {
@@ -393,12 +472,16 @@ var methodPath = regexp.MustCompile(`^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)+$`) // F
 // compile checks a scenario (duplicates, dangling references) and indexes it.
 func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 	w := &world{
-		orgs:        map[string]*org{},
-		keys:        map[string]*apiKey{},
-		methods:     map[string]*methodAnswer{},
-		errors:      map[Code]ErrorOverride{},
-		lenientCT:   sc.Contract.LenientContentType,
-		orgSpelling: sc.Contract.OrganizationSpelling,
+		orgs:         map[string]*org{},
+		keys:         map[string]*apiKey{},
+		methods:      map[string]*methodAnswer{},
+		errors:       map[Code]ErrorOverride{},
+		arClaim:      "acr",
+		consumerKeys: map[string]*consumerKey{},
+		items:        map[string]*installedItem{},
+		otpLife:      defaultOTPLife,
+		lenientCT:    sc.Contract.LenientContentType,
+		orgSpelling:  sc.Contract.OrganizationSpelling,
 	}
 	if sc.Limits.MaxTokens < 0 {
 		return nil, lineErr(root, "limits: max_tokens: %d is negative (0 or absent: the mock's --max-tokens)", sc.Limits.MaxTokens)("limits", "max_tokens")
@@ -417,6 +500,24 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 			return nil, lineErr(root, "clock.start %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", sc.Clock.Start)("clock", "start")
 		}
 		w.start = t.UTC()
+	}
+	switch c := sc.JWT.AccountsReceivableClaim; c {
+	case "", "acr":
+	case "ari":
+		w.arClaim = c
+	default:
+		return nil, lineErr(root, "jwt.accounts_receivable_claim: %q: want acr (F16) or ari (the docs' example token)", c)("jwt", "accounts_receivable_claim")
+	}
+	if f := sc.OTP.Fixed; f != "" && !otpPattern.MatchString(f) {
+		return nil, lineErr(root, "otp.fixed: want 6 digits, e.g. \"073482\"")("otp", "fixed")
+	}
+	w.otpFixed = sc.OTP.Fixed
+	if l := sc.OTP.Lifetime; l != "" {
+		d, err := time.ParseDuration(l)
+		if err != nil || d <= 0 {
+			return nil, lineErr(root, "otp.lifetime: %q: want a positive Go duration, e.g. 10m", l)("otp", "lifetime")
+		}
+		w.otpLife = d
 	}
 	for code, o := range sc.Errors {
 		if _, class := ClassCode(Class(code)); !knownCode(code) && !class {
@@ -448,7 +549,8 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		if _, dup := w.orgs[o.Name]; dup {
 			return nil, lineErr(root, "duplicate organisation %q", o.Name)(at("name")...)
 		}
-		g := &org{name: o.Name, units: map[string]*unit{}, users: map[string]*user{}}
+		g := &org{name: o.Name, units: map[string]*unit{}, users: map[string]*user{},
+			byCode: map[string]*accessToken{}, byIdentifier: map[string]*accessToken{}, idp: o.IdentityProvider}
 		w.orgs[o.Name] = g
 		if len(o.Units) == 0 {
 			return nil, lineErr(root, "organisation %q has no units", o.Name)(at()...)
@@ -527,6 +629,7 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 				return nil, lineErr(root, "web_api_key %q names user %q, who is not a user of organisation %q", k.Key, k.User, o.Name)(at("web_api_keys", ki, "user")...)
 			}
 			x := &apiKey{key: k.Key, user: u}
+			x.login = appLogin{kind: KindKey, key: x}
 			var err error
 			if x.units, err = unitSet(k.Units, at("web_api_keys", ki, "units")...); err != nil {
 				return nil, err
@@ -535,6 +638,9 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 				x.first = g.units[k.Units[0]]
 			}
 			w.keys[k.Key] = x
+		}
+		if err := compileCustomers(w, g, o, root, at); err != nil {
+			return nil, err
 		}
 	}
 	for mi, m := range sc.Methods {

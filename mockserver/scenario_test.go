@@ -73,7 +73,9 @@ func TestScenarioJSON(t *testing.T) {
 	assert.Equal(t, "R12", h2.Version().Name, "Options.Version wins")
 }
 
-// Ensure the contract is a valid OpenAPI 3.0 document and agrees with the release table.
+// Ensure the contract is a valid OpenAPI 3.0 document whose release data (quoted
+// x-available-from / x-deprecated-from) is what the mock reads: every operation's
+// availability in every release from R4 to R20 follows it.
 func TestContract(t *testing.T) {
 	c, err := LoadContract()
 	require.NoError(t, err)
@@ -83,22 +85,29 @@ func TestContract(t *testing.T) {
 
 	for _, path := range c.Doc.Paths.InMatchingOrder() {
 		for method, op := range c.Doc.Paths.Value(path).Operations() {
-			from, _ := op.Extensions["x-available-from"].(float64)
-			dep, hasDep := op.Extensions["x-deprecated-from"].(float64)
 			assert.Contains(t, op.Extensions, "x-fidelity", "%s %s", method, path)
-			for major := 1; major <= 20; major++ {
-				got := profileFor(major).availability(op.OperationID)
+			from, hasFrom := op.Extensions["x-available-from"].(string)
+			dep, hasDep := op.Extensions["x-deprecated-from"].(string)
+			for _, name := range []string{"R4", "R9", "R10", "R11.1.0", "R12", "R13", "R15", "R16.2", "R18", "R20"} {
+				rel := MustParseRelease(name)
+				got, _ := c.availability(op.OperationID, &rel)
 				want := Available
 				switch {
-				case float64(major) < from:
+				case hasFrom && !rel.AtLeast(MustParseRelease(from)):
 					want = NotAvailable
-				case hasDep && float64(major) >= dep:
+				case hasDep && rel.AtLeast(MustParseRelease(dep)):
 					want = Deprecated
 				}
-				assert.Equal(t, want, got, "%s in R%d: openapi.yaml and the release table disagree", op.OperationID, major)
+				assert.Equal(t, want, got, "%s in %s", op.OperationID, name)
 			}
 		}
 	}
+	rel := MustParseRelease("R9")
+	got, _ := c.availability("webApiKeyToken", &rel)
+	assert.Equal(t, NotAvailable, got, "F7: no key tokens before R10.0.0")
+	rel = MustParseRelease("R12.0.0")
+	got, _ = c.availability("releaseToken", &rel)
+	assert.Equal(t, Deprecated, got, "F8: release deprecated from R12.0.0")
 }
 
 // Ensure release names parse as F11 writes them.
@@ -108,14 +117,21 @@ func TestParseRelease(t *testing.T) {
 		"R9": {"R9", "pre-R10"}, "R6.0.0": {"R6.0.0", "pre-R10"}, "r10": {"R10", "R10"},
 		"R10.0.0": {"R10.0.0", "R10"}, "R11.1.0": {"R11.1.0", "R10"}, "R12": {"R12", "R12"},
 		"R14.1.0": {"R14.1.0", "R12"}, "R18.0.0": {"R18.0.0", "R12"}, " R12 ": {"R12", "R12"},
+		"R16.2": {"R16.2", "R12"}, "R16.2.0": {"R16.2.0", "R12"}, "R4": {"R4", "pre-R10"}, "R25": {"R25", "R12"},
 	} {
 		r, err := ParseRelease(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want[0], r.Name, in)
 		assert.Equal(t, want[1], r.Profile.Name, in)
 	}
-	for _, bad := range []string{"", "R", "12", "R-1", "R0", "R1.2", "R1.2.3.4", "Rx", "R+5", "R10.0.x", "v12", "R99999"} {
+	for _, bad := range []string{"", "R", "12", "R-1", "R0", "R1.2", "R3", "R3.9.9", "R1.2.3.4", "Rx", "R+5", "R10.0.x", "R16.", "v12", "R99999"} {
 		_, err := ParseRelease(bad)
 		assert.Error(t, err, bad)
 	}
+	// F11: releases at minor precision; R16.2 is R16.2.0, and pre-R10 is R9.
+	assert.True(t, MustParseRelease("R16.2").AtLeast(MustParseRelease("R16.2.0")))
+	assert.True(t, MustParseRelease("R16.2.0").AtLeast(MustParseRelease("R16.2")))
+	assert.False(t, MustParseRelease("R16.1.9").AtLeast(MustParseRelease("R16.2")))
+	assert.True(t, MustParseRelease("R16.10").AtLeast(MustParseRelease("R16.2")), "16.10 is after 16.2")
+	assert.Equal(t, MustParseRelease("R9").Major, MustParseRelease("pre-R10").Major)
 }

@@ -21,7 +21,7 @@ func TestStoreKeepsLiveDropsOldDead(t *testing.T) {
 	first := h.login()
 	h.post("authentication/token/release", map[string]string{"token": first})
 	var live []string
-	wd, rel := h.world.Load(), h.release.Load()
+	wd, rel := h.snap.Load().world, &h.snap.Load().rel
 	u := wd.orgs[docOrg].users[docUser]
 	const n = 3 * sweepMin
 	var lastDead string

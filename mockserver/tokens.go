@@ -22,8 +22,10 @@ import (
 type Kind string
 
 const (
-	KindUser Kind = "user"        // authentication/token
-	KindKey  Kind = "web_api_key" // authentication/web_api_key/token
+	KindUser     Kind = "user"                     // authentication/token
+	KindKey      Kind = "web_api_key"              // authentication/web_api_key/token
+	KindConsumer Kind = "consumer_application_key" // authentication/consumer_application_key/token (F15)
+	KindDevice   Kind = "device_application_key"   // authentication/device_application_key/token (F18)
 )
 
 // State of a token at a moment of the mock's clock.
@@ -88,7 +90,8 @@ type record struct {
 	jwt      *jwtPart // nil for an opaque token
 	rel      *Release // the issuing release: version, profile, rule
 	user     *user
-	key      *apiKey // the key of a web_api_key token; nil for a user token
+	key      *apiKey   // the key of a web_api_key token; nil otherwise
+	app      *appLogin // a consumer or device token's login; nil otherwise
 	unit     *unit
 	issued   int64
 	lastUsed int64
@@ -106,18 +109,32 @@ type jwtPart struct {
 	shape  *jwtShape // claim order, date type, lifetime: the issuing world's
 }
 
+// appLogin is what a key token was issued for: its kind, its key, and what its JWT
+// claims (F16: cii and acr, from the access token) are rebuilt from. A Web API key's is
+// built once, with the key (apiKey.login): a record holds one pointer whatever its kind.
+type appLogin struct {
+	kind    Kind
+	key     *apiKey        // web_api_key tokens
+	at      *accessToken   // consumer tokens
+	ckey    *consumerKey   // the consumer application key sent, if any
+	item    *installedItem // device tokens
+	arClaim string         // "acr" or "ari" (scenario jwt.accounts_receivable_claim)
+}
+
 func (r *record) kind() Kind {
-	if r.key != nil {
-		return KindKey
+	if r.app != nil {
+		return r.app.kind
 	}
 	return KindUser
 }
 
+// rule is the token's expiry rule: a user token's is the release's user rule; every
+// key's (Web API, consumer and device application keys) the key rule (2 h absolute).
 func (r *record) rule() ExpiryRule {
 	if r.jwt != nil && r.jwt.shape != nil && r.jwt.shape.life > 0 { // a scenario's jwt.lifetime
 		return ExpiryRule{After: r.jwt.shape.life}
 	}
-	if r.key != nil {
+	if r.app != nil {
 		return r.rel.Profile.KeyRule
 	}
 	return r.rel.Profile.UserRule
@@ -145,8 +162,8 @@ func (r *record) state(now int64) State {
 }
 
 func (r *record) principal() string {
-	if r.key != nil {
-		return keyPrincipal(r.key.key)
+	if r.app != nil {
+		return r.app.principal()
 	}
 	return userPrincipal(r.user.username, r.user.org.name)
 }
@@ -340,13 +357,26 @@ func (s *store) evict(why string) bool {
 }
 
 // evictedWhy is the reason a token was evicted, or "" when it was not (or so long ago
-// that the store no longer remembers it).
-func (s *store) evictedWhy(value string) string {
-	k := evictedKey(value)
+// that the store no longer remembers it). d is the value's digest when it has a JWT's
+// shape (keyOf); other values are looked for only when they have an opaque token's
+// length, so a presented garbage token is never hashed (nor copied) here.
+func (s *store) evictedWhy(value string, d *[32]byte) string {
+	var k [16]byte
+	switch {
+	case d != nil:
+		k = [16]byte(d[:16])
+	case len(value) == opaqueLen:
+		k = evictedKey(value)
+	default:
+		return ""
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.evicted.why[k]
 }
+
+// opaqueLen is the length of an opaque token (randomHex, F6).
+const opaqueLen = 32
 
 // sweep drops the oldest dead tokens beyond keepDead (and revoked ones from order).
 func (s *store) sweep(now int64) {
@@ -465,7 +495,7 @@ func (s *store) value(r *record) string {
 	if r.jwt == nil {
 		return r.value
 	}
-	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape)
+	v, err := mintJWT(s.secret, r.user, r.unit, r.issued/int64(time.Second), int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape, r.app)
 	if err != nil {
 		return ""
 	}
@@ -627,7 +657,9 @@ func (s *store) stream(f TokenFilter, w io.Writer) error {
 		if i != len(picked)-1 {
 			bw.WriteByte(',')
 		}
-		bw.Write(b)
+		if _, err := bw.Write(b); err != nil {
+			return err // the client is gone: build no more tokens for nobody
+		}
 	}
 	tail, err := json.Marshal(struct {
 		Counts  TokenCounts `json:"counts"`

@@ -55,7 +55,8 @@ var emptyObject = json.RawMessage(`{}`)
 
 // writeAnswer is the only writer of the envelope: status, headers, scenario overrides
 // of code and message, and the journal entry.
-func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, a answer, wd *world) {
+func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, a answer, s *snapshot) {
+	wd := s.world
 	env := envelope{Status: envelopeStatus{Code: string(CodeOK)}, Data: a.data}
 	status := http.StatusOK
 	if a.err != nil {
@@ -65,7 +66,11 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 		env.Status.Message = catalogue[a.err.Code].Message
 		env.Status.Description = a.err.Description
 		// the scenario's entry for the failure class, then for the code, field by field
-		for _, k := range [...]Code{Code(a.err.Class), a.err.Code} {
+		class := a.err.Class
+		if class == ClassInvalidToken && looksTruncated(a.presented, wd) {
+			class = ClassTruncatedToken // the start of a token the mock issues
+		}
+		for _, k := range [...]Code{Code(class), a.err.Code} {
 			o, ok := wd.errors[k]
 			if !ok || k == "" {
 				continue
@@ -107,7 +112,7 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	if a.err != nil && a.err.Allow != "" {
 		h.Set("Allow", a.err.Allow)
 	}
-	m.record(r, a, status, &env.Status)
+	m.record(r, a, status, &env.Status, s)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
@@ -121,9 +126,9 @@ func methodAsked(operation, rest string) string {
 }
 
 // record journals and logs an answer (before it is written: a client that has its
-// answer finds its entry).
-func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus) {
-	rel := m.release.Load()
+// answer finds its entry) under the release the request was answered under.
+func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus, s *snapshot) {
+	rel := &s.rel
 	e := JournalEntry{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
@@ -236,30 +241,33 @@ func writeJSONString(buf *bytes.Buffer, s string) {
 const maxQueryParams = 10000
 
 // serveAPI answers a Web API request whose path below the base path is rest.
+// The release and fixtures are read once, as one snapshot, and carried with the
+// answer: a switch while the request is in flight (a delay fault) changes neither its
+// answer nor its journal entry.
 func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
-	wd := m.world.Load()
-	a := m.handleAPI(w, r, rest, wd)
+	s := m.snap.Load()
+	a := m.handleAPI(w, r, rest, s)
 	switch {
 	case a.drop:
-		m.dropConnection(w, r, a, wd)
+		m.dropConnection(w, r, a, s)
 	case a.unanswered != "":
-		m.journalUnanswered(r, a, a.unanswered)
+		m.journalUnanswered(r, a, a.unanswered, s)
 	default:
-		m.writeAnswer(w, r, rest, a, wd)
+		m.writeAnswer(w, r, rest, a, s)
 	}
 }
 
-func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd *world) answer {
-	rel := m.release.Load()
+func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s *snapshot) answer {
+	rel, wd := &s.rel, s.world
 	routed, route, params, aerr := m.contract().route(r, rest)
 	if aerr != nil {
 		return answer{err: aerr}
 	}
 	op := route.Operation.OperationID
 	a := answer{operation: operationName(op, rest)}
-	avail := rel.Profile.availability(op)
+	avail, opRel := m.contract().availability(op, rel)
 	if avail == NotAvailable {
-		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from R%d)", strings.TrimPrefix(rest, "/"), rel.Name, firstMajor(op)).classed(ClassMethodNotAvailable)
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from %s)", strings.TrimPrefix(rest, "/"), rel.Name, opRel.from.Name).classed(ClassMethodNotAvailable)
 		return a
 	}
 	body, aerr := m.readBody(r)
@@ -301,9 +309,19 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
 		}
 	}
+	if op == "authenticationToken" {
+		if aerr := loginCredentialsMissing(body); aerr != nil {
+			a.err = aerr
+			return a
+		}
+	}
 	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
 		a.err = aerr
 		m.explainRejected(&a, r, op, query, body) // the error path only
+		return a
+	}
+	if aerr := opRel.checkParams(body, rel); aerr != nil {
+		a.err = aerr
 		return a
 	}
 	a.lenient = lenient
@@ -323,6 +341,12 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, wd
 		h = m.keyToken(r, body, rel, wd, now)
 	case "releaseToken":
 		h = m.releaseToken(body)
+	case "generateOtp":
+		h = m.generateOTP(body, wd, now)
+	case "consumerApplicationKeyToken":
+		h = m.consumerToken(r, body, rel, wd, now)
+	case "deviceApplicationKeyToken":
+		h = m.deviceToken(body, rel, wd, now)
 	case "otherMethodGet":
 		h = m.otherMethod(r, rest, query.Get("token"), wd)
 	case "otherMethodPost":
@@ -367,12 +391,12 @@ func (m *Mock) explainRejected(a *answer, r *http.Request, op string, query url.
 	switch op {
 	case "otherMethodGet":
 		a.presented = query.Get("token")
-	case "otherMethodPost", "releaseToken":
+	case "otherMethodPost", "releaseToken", "generateOtp":
 		a.presented = bodyToken(body)
 	default:
 		return
 	}
-	if a.presented == "" && op != "releaseToken" {
+	if a.presented == "" && op != "releaseToken" && op != "generateOtp" {
 		a.misplaced = m.findMisplaced(r, op == "otherMethodPost", query, body)
 	}
 }
@@ -493,26 +517,6 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	return body, nil
 }
 
-func (p *Profile) availability(operationID string) Availability {
-	switch operationID {
-	case "webApiKeyToken":
-		return p.KeyToken
-	case "releaseToken":
-		return p.Release
-	}
-	return Available
-}
-
-// firstMajor is the first release major where an operation is available, from the table.
-func firstMajor(operationID string) int {
-	for _, p := range profiles {
-		if p.availability(operationID) != NotAvailable {
-			return p.FromMajor
-		}
-	}
-	return 0
-}
-
 // userToken is authentication/token (F2).
 func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) answer {
 	a, principal := m.userLogin(body, rel, wd, now)
@@ -522,13 +526,17 @@ func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) an
 
 func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (answer, string) {
 	var req struct {
-		Username     string  `json:"username"`
-		Password     string  `json:"password"`
-		Organisation string  `json:"organisation"`
-		Unit         *string `json:"unit"`
+		Username     string        `json:"username"`
+		Password     string        `json:"password"`
+		Organisation string        `json:"organisation"`
+		Unit         *string       `json:"unit"`
+		Identifier   *atIdentifier `json:"access_token_identifier"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}, ""
+	}
+	if req.Identifier != nil { // F12: an access token's credentials instead of username and password
+		return m.accessTokenLogin(req.Identifier, req.Username != "" || req.Password != "", req.Organisation, req.Unit, rel, wd, now)
 	}
 	principal := clip(userPrincipal(req.Username, req.Organisation))
 	g, ok := wd.orgs[req.Organisation]
@@ -543,17 +551,27 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(u.password)) != 1 {
 		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username).classed(ClassWrongPassword)}, principal
 	}
-	x := u.defaultUnit // F2: the user's default unit when unit is absent
-	if req.Unit != nil {
-		var ok bool
-		if x, ok = g.units[*req.Unit]; !ok {
-			return answer{err: errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, g.name).classed(ClassUnknownUnit)}, principal
-		}
-		if !u.mayUse(x) {
-			return answer{err: errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *req.Unit).classed(ClassUnknownUnit)}, principal
-		}
+	x, aerr := userUnit(u, req.Unit)
+	if aerr != nil {
+		return answer{err: aerr}, principal
 	}
 	return m.issue(nil, u, x, rel, wd, now), principal
+}
+
+// userUnit is the unit a user's token is issued in: the one asked for, if the user
+// may use it, else the user's default unit (F2).
+func userUnit(u *user, asked *string) (*unit, *apiError) {
+	if asked == nil {
+		return u.defaultUnit, nil
+	}
+	x, ok := u.org.units[*asked]
+	if !ok {
+		return nil, errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *asked, u.org.name).classed(ClassUnknownUnit)
+	}
+	if !u.mayUse(x) {
+		return nil, errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *asked).classed(ClassUnknownUnit)
+	}
+	return x, nil
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
@@ -641,15 +659,23 @@ func basicKey(h string) (key string, noColon bool, _ *apiError) {
 // issue mints a token under a release's rule and stores it: a user token, or a key
 // token when k is set.
 func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	r := &record{rel: rel, user: u, key: k, unit: x}
+	r := &record{rel: rel, user: u, unit: x}
+	if k != nil {
+		r.app = &k.login
+	}
+	return m.issueRecord(r, wd, now)
+}
+
+// issueRecord mints the token of r (its release, user, unit and kind set) and stores it.
+func (m *Mock) issueRecord(r *record, wd *world, now time.Time) answer {
 	var value string
-	if rel.Profile.Format == FormatJWT {
+	if r.rel.Profile.Format == FormatJWT {
 		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
 		iat := now.Unix()
 		r.issued = iat * int64(time.Second)
 		r.jwt = &jwtPart{jti: randomID(), shape: wd.jwtShape}
 		var err error
-		if value, err = mintJWT(m.secret, u, x, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape); err != nil {
+		if value, err = mintJWT(m.secret, r.user, r.unit, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape, r.app); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
 	} else {
@@ -688,7 +714,7 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 		}
 		return a
 	}
-	if why := m.tokens.evictedWhy(value); why != "" {
+	if why := m.tokens.evictedWhy(value, d); why != "" {
 		a.err = errorf(CodeInvalidToken, "%s", why).classed(ClassInvalidToken)
 		return a
 	}
@@ -704,23 +730,20 @@ func (m *Mock) checkToken(value string, p presentation) answer {
 	default:
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued")
 	}
-	a.err.Class = ClassInvalidToken // a token no one issued, or the start of one
-	if looksTruncated(value, d, m.world.Load()) {
-		a.err.Class = ClassTruncatedToken
-	}
+	a.err.Class = ClassInvalidToken // a token no one issued (writeAnswer tells a truncated one)
 	return a
 }
 
 // looksTruncated tells whether an unknown token looks like the start of one the mock
 // issues: a JWT with the mock's header cut before its signature ends, or an opaque
 // token of the scenario's alphabet cut short.
-func looksTruncated(value string, d *[32]byte, wd *world) bool {
+func looksTruncated(value string, wd *world) bool {
 	header := jwtHeader
 	if wd != nil && wd.jwtShape != nil {
 		header = wd.jwtShape.header
 	}
 	if rest, ok := strings.CutPrefix(value, header+"."); ok {
-		if d == nil {
+		if strings.Count(value, ".") != 2 {
 			return true
 		}
 		_, sig, _ := strings.Cut(rest, ".")

@@ -34,7 +34,7 @@ func init() {
 
 func (c *serveConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address; port 0 picks a free port")
-	releaseFlag(fs, &c.version, "CRM.COM release to emulate: pre-R10, R9, R10, R11, R12, R10.0.0 … (default R12, or the scenario's version); --version VALUE and CRMMOCK_VERSION work too")
+	releaseFlag(fs, &c.version, "CRM.COM release to emulate: R4 to R18 as R<n>, R<n>.<m> or R<n>.<m>.<p> (R16.2 = R16.2.0; later ones as R18), pre-R10 = R9 (default R12, or the scenario's version); --version VALUE and CRMMOCK_VERSION work too")
 	fs.StringVar(&c.scenario, "scenario", "", "fixtures file (YAML or JSON, at most 1 MiB); default: the built-in scenarios/default.yaml")
 	fs.StringVar(&c.clock, "clock", "fake", "fake: time moves only through the control API; real: wall clock")
 	fs.StringVar(&c.start, "start", "", "fake clock start, RFC 3339 (default: the scenario's clock.start, else now)")

@@ -25,6 +25,9 @@ const (
 	OpUserToken = "authentication/token"
 	OpKeyToken  = "authentication/web_api_key/token"
 	OpRelease   = "authentication/token/release"
+	// OpConsumerToken and OpDeviceToken are the application-key logins (from R15).
+	OpConsumerToken = "authentication/consumer_application_key/token"
+	OpDeviceToken   = "authentication/device_application_key/token"
 	// OpAny matches every Web API method.
 	OpAny = "*"
 )
@@ -193,19 +196,20 @@ var resourceAction = regexp.MustCompile(`^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)+$`
 // MaxCodeLen caps Answer.Code in bytes: the journal keeps the code of every answer.
 const MaxCodeLen = 256
 
-const wantOperation = "want authentication/token, authentication/web_api_key/token, authentication/token/release, <resource>[/<sub>…]/<action> or *"
+const wantOperation = "want authentication/token, authentication/web_api_key/token, authentication/token/release, " +
+	"authentication/consumer_application_key/token, authentication/device_application_key/token, <resource>[/<sub>…]/<action> or *"
 
 // check validates a spec; errors name the field.
 func (s *Spec) check() error {
 	switch op := s.Operation; {
 	case op == "":
 		return errors.New("operation: missing; " + wantOperation)
-	case op == OpAny, op == OpUserToken, op == OpKeyToken, op == OpRelease:
+	case op == OpAny, op == OpUserToken, op == OpKeyToken, op == OpRelease, op == OpConsumerToken, op == OpDeviceToken:
 	case !resourceAction.MatchString(op):
 		return fmt.Errorf("operation: %q is not a Web API method; %s", op, wantOperation)
 	case strings.HasPrefix(op, "authentication/") && strings.Count(op, "/") > 1:
-		// the deeper authentication methods (later releases' key logins) are not modelled
-		return fmt.Errorf("operation: %q is not a Web API method of the mock (the authentication methods are authentication/token, authentication/web_api_key/token and authentication/token/release)", op)
+		// no other authentication method exists: none of those would ever match
+		return fmt.Errorf("operation: %q is not a Web API method of the mock (the authentication methods are authentication/token, authentication/web_api_key/token, authentication/token/release, authentication/consumer_application_key/token and authentication/device_application_key/token)", op)
 	}
 	if s.After < 0 {
 		return fmt.Errorf("after: %d is negative", s.After)

@@ -28,7 +28,7 @@ func TestParseSpecNamesTheField(t *testing.T) {
 		{`{"operation":"*","answer":{"code":"OK"}}`, "answer.code"},
 		{`{"operation":"*","answer":{}}`, "answer.code"},
 		{`{"operation":"*","answer":{"code":"` + strings.Repeat("X", MaxCodeLen+1) + `"}}`, "answer.code"},
-		{`{"operation":"authentication/consumer_application_key/token"}`, "operation"},
+		{`{"operation":"authentication/other_application_key/token"}`, "operation"},
 		{`{"operation":"customer_events//create"}`, "operation"},
 		{`{"operation":"*","answer":{"code":"INVALID_TOKEN","http_status":99}}`, "answer.http_status"},
 		{`{"operation":"*","answer":{"code":"INVALID_TOKEN","colour":1}}`, "colour"},

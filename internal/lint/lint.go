@@ -76,6 +76,12 @@ const (
 	StateReleased = "released"
 )
 
+// Token kinds besides "user" and "web_api_key" (F15, F18).
+const (
+	KindConsumer = "consumer_application_key"
+	KindDevice   = "device_application_key"
+)
+
 // Profiles (the release ranges of the mock's table).
 const (
 	ProfilePreR10 = "pre-R10"
@@ -120,7 +126,7 @@ func (e *Entry) Judged() string {
 // Token is one issued token as the store knows it at Input.Now.
 type Token struct {
 	Value     string
-	Kind      string // "user" or "web_api_key"
+	Kind      string // "user", "web_api_key", "consumer_application_key" or "device_application_key"
 	Principal string // as Entry.Principal
 	Profile   string // the profile of the release that issued it (its rule stays that one)
 	Idle      bool   // the idle rule (live while now < last use + Life); else absolute (issue + Life)
@@ -385,7 +391,12 @@ func who(p string) string {
 
 // absoluteRule cites the release rule an absolute-rule token lives by.
 func absoluteRule(t *Token) string {
-	if t.Kind == "web_api_key" && t.Profile != ProfileR12 {
+	switch {
+	case t.Kind == KindConsumer:
+		return fmt.Sprintf("from R15 (F15) a consumer application key token dies %s after issue, used or not", hours(t.Life))
+	case t.Kind == KindDevice:
+		return fmt.Sprintf("from R15 (F18) a device application key token dies %s after issue, used or not", hours(t.Life))
+	case t.Kind == "web_api_key" && t.Profile != ProfileR12:
 		return fmt.Sprintf("from R10 (F7) a Web API key token dies %s after issue, used or not", hours(t.Life))
 	}
 	return fmt.Sprintf("from R12 (F9) every token dies %s after issue, used or not", hours(t.Life))

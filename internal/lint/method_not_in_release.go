@@ -8,7 +8,8 @@ var MethodNotInRelease = &Rule{
 	Severity: Warning,
 	Doc: `Call only the methods the installation's release has: the client called one it lacks.
 Fires for every request answered METHOD_NOT_AVAILABLE (HTTP 404): authentication/web_api_key/token
-or authentication/token/release before R10.0.0 (F7, F8). One finding per method and
+or authentication/token/release before R10.0.0 (F7, F8), access_tokens/generate_otp before
+R13.0.0 (F17), the consumer and device application key logins before R15.0.0 (F15, F18). One finding per method and
 release. Check the release of the installation the client targets, or fall back to
 authentication/token (and to letting tokens expire) on older ones.`,
 	Check: checkMethodNotInRelease,
@@ -17,8 +18,11 @@ authentication/token (and to letting tokens expire) on older ones.`,
 // since says from which release a method exists, for the message (the rule itself is
 // the mock's release table: it answered METHOD_NOT_AVAILABLE).
 var since = map[string]string{
-	OpKeyToken: "CRM.COM has it from R10.0.0 (F7); before that, log in with authentication/token",
-	OpRelease:  "CRM.COM has it from R10.0.0 (F8); before that, tokens end only by their idle hour (F6)",
+	OpKeyToken:                   "CRM.COM has it from R10.0.0 (F7); before that, log in with authentication/token",
+	OpRelease:                    "CRM.COM has it from R10.0.0 (F8); before that, tokens end only by their idle hour (F6)",
+	"access_tokens/generate_otp": "CRM.COM has it from R13.0.0 (F17), deprecated from R18.0.0",
+	"authentication/consumer_application_key/token": "CRM.COM has it from R15.0.0 (F15); before that, log the access token in with authentication/token (F12)",
+	"authentication/device_application_key/token":   "CRM.COM has it from R15.0.0 (F18)",
 }
 
 func checkMethodNotInRelease(in *Input) []Finding {

@@ -19,13 +19,23 @@ const poolDepth = 2
 
 // pool is a user or key whose client keeps several tokens at once and goes back to
 // older ones (round-robin): what pooled-tokens-idle judges and login-per-request leaves
-// alone.
+// alone. Reaching back is not enough: a client logging in before every call from three
+// threads reaches back too, each thread's call coming after the others' logins. A pool
+// also reuses a token it reached back to, or logged LoginRun or more tokens in a row
+// with no call between (ahead of need), or let PoolIdle or more expire never used: a
+// client logging in per request does none of these.
 type pool struct {
 	principal string
 	tokens    []*Token        // issue order
-	uses      []time.Time     // accepted uses of any of its tokens, in time order
+	uses      []poolUse       // accepted uses of any of its tokens, in time order
 	comeBack  map[*Token]bool // tokens presented again after they died (TOKEN_EXPIRED)
 	bursts    []burst         // logins with no use of its tokens between, in order
+}
+
+// poolUse is an accepted use of one of a pool's tokens.
+type poolUse struct {
+	at  time.Time
+	tok *Token
 }
 
 // burst is logins in a row.
@@ -61,7 +71,10 @@ func (in *Input) pools() map[string]*pool {
 	for i := range latest {
 		latest[i] = -1
 	}
-	deep := make([]bool, len(count))
+	deep := make([]bool, len(count))    // reaches back, and reuses a token it reached back to
+	reached := make([]bool, len(count)) // reaches back
+	ahead := make([]bool, len(count))   // logged LoginRun tokens in a row with no use between
+	run := make([]int, len(count))      // logins since its last use
 	anyDeep := false
 	for i := range in.Entries {
 		e := &in.Entries[i]
@@ -70,13 +83,37 @@ func (in *Input) pools() map[string]*pool {
 			if t := in.token(e.Issued); t != nil {
 				pl := at[t]
 				latest[pl.principal] = pl.idx
+				if run[pl.principal]++; run[pl.principal] >= LoginRun {
+					ahead[pl.principal] = true
+				}
 			}
 		case e.Token != "" && e.Judged() == CodeOK && e.Operation != OpRelease && e.Fault == "":
 			if t := in.token(e.Token); t != nil {
 				pl := at[t]
+				run[pl.principal] = 0
 				if l := latest[pl.principal]; l >= 0 && l-pl.idx >= poolDepth && !deep[pl.principal] {
-					deep[pl.principal], anyDeep = true, true
+					reached[pl.principal] = true
+					if t.Uses >= 2 {
+						deep[pl.principal], anyDeep = true, true
+					}
 				}
+			}
+		}
+	}
+	for n := range reached {
+		if reached[n] && ahead[n] && !deep[n] {
+			deep[n], anyDeep = true, true
+		}
+	}
+	var unused []int // reaching back without reuse: a pool still, when PoolIdle or more expired never used
+	for i := range in.Tokens {
+		t := &in.Tokens[i]
+		if n := at[t].principal; reached[n] && !deep[n] && t.Uses == 0 && t.State == StateExpired {
+			if unused == nil {
+				unused = make([]int, len(count))
+			}
+			if unused[n]++; unused[n] >= PoolIdle {
+				deep[n], anyDeep = true, true
 			}
 		}
 	}
@@ -122,26 +159,58 @@ func (in *Input) pools() map[string]*pool {
 		case e.Judged() == CodeTokenExpired && e.Fault == "":
 			p.comeBack[t] = true
 		case e.Judged() == CodeOK && e.Operation != OpRelease && e.Fault == "":
-			p.uses = append(p.uses, e.Time)
+			p.uses = append(p.uses, poolUse{e.Time, t})
 			inBurst[p] = false
 		}
 	}
 	for _, p := range in.poolMap {
-		slices.SortFunc(p.uses, time.Time.Compare) // a clock set back makes the journal's times unordered
+		slices.SortStableFunc(p.uses, func(a, b poolUse) int { return a.at.Compare(b.at) }) // a clock set back makes the journal's times unordered
 	}
 	return in.poolMap
 }
 
 // usedBetween reports whether the pool's client used any token after from and before to.
 func (p *pool) usedBetween(from, to time.Time, inclusive bool) bool {
-	i := sort.Search(len(p.uses), func(i int) bool {
-		if inclusive {
-			return !p.uses[i].Before(from)
-		}
-		return p.uses[i].After(from)
-	})
-	return i < len(p.uses) && p.uses[i].Before(to)
+	i := p.firstUse(from, inclusive)
+	return i < len(p.uses) && p.uses[i].at.Before(to)
 }
+
+// firstUse is the index of the first use at or after (inclusive) or after from.
+func (p *pool) firstUse(from time.Time, inclusive bool) int {
+	return sort.Search(len(p.uses), func(i int) bool {
+		if inclusive {
+			return !p.uses[i].at.Before(from)
+		}
+		return p.uses[i].at.After(from)
+	})
+}
+
+// rotatedPast reports whether, while t lay idle (after its last use and before it
+// expired), the client used more than poolDepth of its other tokens: it kept a pool
+// larger than its traffic. A client of two or three worker threads, each keeping one
+// token, whose idle worker's token died while the others kept using theirs, had no
+// pool to size: each worker had its token and no call to make.
+func (p *pool) rotatedPast(t *Token) bool {
+	var others [poolDepth + 1]*Token
+	n := 0
+	from := p.firstUse(t.LastUsed, false)
+	for i := from; i < len(p.uses) && i-from < rotationSample && p.uses[i].at.Before(t.ExpiresAt); i++ {
+		u := p.uses[i].tok
+		if u == t || slices.Contains(others[:n], u) {
+			continue
+		}
+		others[n] = u
+		n++
+		if n == len(others) {
+			return true
+		}
+	}
+	return false
+}
+
+// rotationSample is how many uses of a token's idle time rotatedPast reads at most (a
+// flood at one moment of a frozen clock must not make the lint quadratic).
+const rotationSample = 4096
 
 // size is the most tokens the client logged in at once; refresh is the median time
 // between such logins of two or more tokens (0: fewer than two seen).
@@ -177,15 +246,17 @@ var PooledTokensIdle = &Rule{
 	Severity: Warning,
 	Doc: `Size the token pool to the traffic: tokens the client logged in ahead died unused or idle while it used others.
 Fires when a user or key whose client keeps a pool (it goes back to older tokens after
-logging in newer ones, as CRM.COM's own Java sample does with 64 tokens re-logged every
-7 000 s, F20) has 10 or more tokens that expired never used, or died idle while the
-client kept using its other tokens and then came back to them (TOKEN_EXPIRED): a token
+logging in newer ones, and reuses one or logged 10 or more in a row ahead of need, as
+CRM.COM's own Java sample does with 64 tokens re-logged every 7 000 s, F20) has 10 or
+more tokens that expired never used, or died idle while the client kept using three or
+more of its other tokens and then came back to them (TOKEN_EXPIRED): a token
 the pool's refresh replaced and never presented again is not counted. Before R12 a user token dies after an hour without
 use (F6), so a pool token the client does not use within the hour dies before the
 pool's refresh; from R12 (F9) every token dies 2 h after issue, used or not, and a token
 logged in ahead and never used was a login for nothing. The message names the pool's
 refresh period as observed and the rule. A pool is never login-per-request; a client
-using one token at a time is never a pool.`,
+using one token at a time is never a pool, nor are two or three worker threads each
+keeping one token.`,
 	Check: checkPooledTokensIdle,
 }
 
@@ -203,7 +274,7 @@ func checkPooledTokensIdle(in *Input) []Finding {
 			switch {
 			case t.Uses == 0 && p.usedBetween(t.IssuedAt, t.ExpiresAt, true):
 				unused++
-			case t.Uses > 0 && t.Idle && p.comeBack[t] && p.usedBetween(t.LastUsed, t.ExpiresAt, false):
+			case t.Uses > 0 && t.Idle && p.comeBack[t] && p.rotatedPast(t):
 				idle++
 			default:
 				continue

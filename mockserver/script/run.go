@@ -171,12 +171,8 @@ func run(ctx context.Context, s *Script, o Options) []Suite {
 }
 
 func (s *Script) appliesTo(v mockserver.Release) bool {
-	for _, r := range s.Releases {
-		if mockserver.MustParseRelease(r).Profile.Name == v.Profile.Name {
-			return true
-		}
-	}
-	return false
+	_, ok := matchRelease(s.Releases, v)
+	return ok
 }
 
 // everything is what an in-process mock offers: every requirement.
@@ -456,12 +452,20 @@ func (r *runner) newSandbox(rel, start string) (*endpoint, error) {
 }
 
 // dropSandbox deletes a sandbox; a failure is a note (the target drops idle sandboxes
-// by itself).
+// by itself). It is sent also when the run was cancelled (Ctrl-C), within
+// dropTimeout: a cancelled run must not leave its sandboxes on the target.
 func (r *runner) dropSandbox(ep *endpoint, suite *Suite) {
-	if _, err := r.adminCall(http.MethodDelete, r.root+"/__admin/sandboxes/"+url.PathEscape(ep.id), nil); err != nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), dropTimeout)
+	defer cancel()
+	rr := *r
+	rr.ctx = ctx
+	if _, err := rr.adminCall(http.MethodDelete, r.root+"/__admin/sandboxes/"+url.PathEscape(ep.id), nil); err != nil {
 		suite.Notes = append(suite.Notes, fmt.Sprintf("sandbox %s was not deleted: %v", ep.id, err))
 	}
 }
+
+// dropTimeout bounds the deletion of a sandbox once the run is over or cancelled.
+const dropTimeout = 10 * time.Second
 
 func (r *runner) run(s *Script, suite *Suite) {
 	start := time.Now()

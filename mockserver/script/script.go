@@ -86,20 +86,21 @@ type Step struct {
 	In string `yaml:"in,omitempty" json:"in,omitempty"`
 	// Expect is checked on the answer of Request or Admin.
 	Expect *Expect `yaml:"expect,omitempty" json:"expect,omitempty"`
-	// ExpectByRelease adds to and overrides Expect, key by key, on the releases whose
-	// profile matches the key's (pre-R10 = R9 and older, R10 = R10/R11, R12 = R12+).
+	// ExpectByRelease adds to and overrides Expect, key by key, on the releases the key
+	// covers (see matchRelease: pre-R10 = R9 and older, R10 = R10/R11, R12 = R12 and
+	// later until a later key of the same profile, e.g. R15).
 	ExpectByRelease map[string]*Expect `yaml:"expect_by_release,omitempty" json:"expect_by_release,omitempty"`
 	// Save keeps values of the answer for later steps as ${name}: name → JSON path.
 	// A path the answer lacks leaves the name unset (a later use fails, saying why).
 	Save map[string]string `yaml:"save,omitempty" json:"save,omitempty"`
-	// Releases, when given, limits the step to the releases whose profile matches one
-	// of these; on other releases it is left out of the run and the report.
+	// Releases, when given, limits the step to the releases these cover (as
+	// ExpectByRelease's keys); on other releases it is left out of the run and the report.
 	Releases []string `yaml:"releases,omitempty" json:"releases,omitempty"`
 
-	line     int            // where the step starts in the file
-	index    int            // 1-based position in the script
-	byLine   map[string]int // expect_by_release key → line
-	profile  map[string]string
+	line     int               // where the step starts in the file
+	index    int               // 1-based position in the script
+	byLine   map[string]int    // expect_by_release key → line
+	profile  map[string]string // expect_by_release key → its profile
 	advance  time.Duration
 	setTo    time.Time
 	required string // what the step needs of a target (a Requirements key), if anything
@@ -447,9 +448,9 @@ func (st *Step) check(at func(path ...any) int) error {
 		if err != nil {
 			return errAt(at("expect_by_release", name), "expect_by_release: %v", err)
 		}
-		for other, p := range st.profile {
-			if p == rel.Profile.Name {
-				return errAt(at("expect_by_release", name), "expect_by_release: %s and %s are the same profile (%s)", other, name, p)
+		for other := range st.profile {
+			if o := mockserver.MustParseRelease(other); o.AtLeast(rel) && rel.AtLeast(o) {
+				return errAt(at("expect_by_release", name), "expect_by_release: %s and %s are the same release", other, name)
 			}
 		}
 		st.profile[name] = rel.Profile.Name
@@ -555,22 +556,45 @@ func (st *Step) runsOn(rel mockserver.Release) bool {
 	if len(st.Releases) == 0 {
 		return true
 	}
-	for _, name := range st.Releases {
-		if mockserver.MustParseRelease(name).Profile.Name == rel.Profile.Name {
-			return true
+	_, ok := matchRelease(st.Releases, rel)
+	return ok
+}
+
+// matchRelease is the listed release a run on rel follows: among those of rel's profile
+// (token rules), the latest at or before rel; `pre-R10` (an alias of R9) also covers
+// every release before it. So `R12` covers every release from R12 until a later one
+// listed (`R15`), and a release before every listed one is covered by none.
+func matchRelease(names []string, rel mockserver.Release) (string, bool) {
+	var best, alias string
+	var bestRel mockserver.Release
+	for _, name := range names {
+		l := mockserver.MustParseRelease(name)
+		if l.Profile.Name != rel.Profile.Name {
+			continue
+		}
+		if l.Name == "pre-R10" {
+			alias = name
+		}
+		if rel.AtLeast(l) && (best == "" || l.AtLeast(bestRel)) {
+			best, bestRel = name, l
 		}
 	}
-	return false
+	if best == "" {
+		best = alias
+	}
+	return best, best != ""
 }
 
 // forRelease is the step's expectation on a release: Expect with the matching
 // expect_by_release entry laid over it, key by key.
 func (st *Step) forRelease(rel mockserver.Release) *Expect {
 	var over *Expect
-	for name, p := range st.profile {
-		if p == rel.Profile.Name {
-			over = st.ExpectByRelease[name]
-		}
+	names := make([]string, 0, len(st.ExpectByRelease))
+	for name := range st.ExpectByRelease {
+		names = append(names, name)
+	}
+	if name, ok := matchRelease(names, rel); ok {
+		over = st.ExpectByRelease[name]
 	}
 	base := st.Expect
 	if base == nil {

@@ -492,7 +492,7 @@
     const label = h("span", { class: "tl-label" },
       h("span", { class: "tok", text: short(t.token) }),
       h("span", { class: "st " + t.state, text: t.state }),
-      h("span", { class: "user muted", text: (t.kind === "web_api_key" ? "key · " : "") + (t.rule ? shortRule(t.rule).replace("after issue", "fixed") : t.user) }));
+      h("span", { class: "user muted", text: ({ web_api_key: "key · ", consumer_application_key: "consumer · ", device_application_key: "device · " }[t.kind] || "") + (t.rule ? shortRule(t.rule).replace("after issue", "fixed") : t.user) }));
     const track = h("div", { class: "tl-track" });
     const bar = h("div", { class: "bar " + t.state });
     bar.style.left = clampPct(s.issued) + "%";
