@@ -58,7 +58,8 @@ func BenchmarkEvictAllUsed(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			wd, rel := m.world.Load(), m.release.Load()
+			snap := m.snap.Load()
+			wd, rel := snap.world, &snap.rel
 			u := wd.orgs[docOrg].users[docUser]
 			now := m.Now()
 			issueUse := func() {
