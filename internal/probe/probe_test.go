@@ -88,6 +88,8 @@ errors:
 		{name: "lenient content type", url: mockserver.Start(t, mockserver.Options{Version: "R12", Scenario: scenario(t,
 			"contract: {lenient_content_type: true}\n"+docFixtures)}).URL, creds: docCreds,
 			edit: replaceLine("claims_order:", "[usr, org, oun, exp, iat, jti]", "[exp, iat, jti, oun, org, usr]"), want: "login"},
+		{name: "R16.2 with consumer keys", url: mockserver.Start(t, mockserver.Options{Version: "R16.2"}).URL, creds: docCreds,
+			edit: replaceLine("version:", "R15", "R12"), want: "authentication/consumer_application_key/token available"},
 		{name: "stand-in", url: si.URL, creds: standinCreds,
 			edit: replaceLine("lifetime:", "3600", "7200"), want: "login"},
 	}
