@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	contractjson "github.com/crmmock/crmmock/internal/contract"
+	"github.com/crmmock/crmmock/internal/ops"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -42,8 +43,13 @@ type Contract struct {
 
 // fixedPaths are the contract's paths without parameters: the only ones that can shadow
 // another method's /{resource}/{action…}.
-var fixedPaths = []string{"/authentication/token", "/authentication/web_api_key/token", "/authentication/token/release",
-	"/access_tokens/generate_otp", "/authentication/consumer_application_key/token", "/authentication/device_application_key/token"}
+var fixedPaths = func() []string {
+	var paths []string
+	for _, name := range ops.FixedNames() {
+		paths = append(paths, "/"+name)
+	}
+	return paths
+}()
 
 // otherPath is the contract's template of any other Web API method (F19: two or more
 // segments; {action} is the rest after the resource, as gorilla/mux's pattern says).

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/faults"
+	"github.com/crmmock/crmmock/internal/ops"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gorilla/mux"
 )
@@ -84,8 +85,7 @@ func (m *Mock) ClearFaults() {
 // parameters refuse: no request could ever match it (the fault set checks the shape).
 func (c *Contract) checkFaultOperation(op string) error {
 	resource, action, ok := strings.Cut(op, "/")
-	if !ok || c == nil || c.otherGet == nil || op == faults.OpUserToken || op == faults.OpKeyToken || op == faults.OpRelease ||
-		op == faults.OpConsumerToken || op == faults.OpDeviceToken {
+	if !ok || c == nil || c.otherGet == nil || ops.IsFixed(op) {
 		return nil
 	}
 	for _, p := range [...]struct{ name, value string }{{"resource", resource}, {"action", action}} {
@@ -111,7 +111,7 @@ func (c *Contract) checkFaultOperation(op string) error {
 // faultRequest gathers what faults match on, and the record of the presented token
 // when the store holds it. operation is the request's Web API method name (see
 // operationName). It runs only while faults exist.
-func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, query url.Values, wd *world) (faults.Request, *record) {
+func (m *Mock) faultRequest(r *http.Request, op *ops.Op, operation string, body []byte, query url.Values, wd *world) (faults.Request, *record) {
 	fr := faults.Request{Operation: operation}
 	var fields struct {
 		Username string `json:"username"`
@@ -120,23 +120,25 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 	if r.Method == http.MethodPost && len(body) > 0 {
 		_ = json.Unmarshal(body, &fields) // the contract accepted it; a field of another type stays empty
 	}
-	switch op {
-	case "authenticationToken":
+	switch op.Kind {
+	case ops.UserLogin:
 		fr.User = fields.Username
-	case "webApiKeyToken":
+	case ops.KeyLogin:
 		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
 			fr.Key = key
 			if k := wd.keys[key]; k != nil {
 				fr.User = k.user.username
 			}
 		}
-	case "consumerApplicationKeyToken":
+	case ops.ConsumerLogin:
 		if key, _, aerr := basicKey(r.Header.Get("Authorization")); aerr == nil {
 			fr.Key = key
 		}
-	case "releaseToken", "otherMethodPost", "generateOtp":
+	}
+	switch op.Token {
+	case ops.BodyToken:
 		fr.Token = fields.Token
-	case "otherMethodGet":
+	case ops.QueryToken:
 		fr.Token = query.Get("token")
 	}
 	var rec *record
@@ -158,7 +160,7 @@ func (m *Mock) faultRequest(r *http.Request, op, operation string, body []byte, 
 // the id of the fault that fired ("" when none did) and, when the fault decides the
 // answer, that answer (base, the request's answer so far, with the fault's effect); a
 // fault that only delays lets the request be answered normally.
-func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op string, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
+func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op *ops.Op, body []byte, query url.Values, wd *world, base answer) (string, *answer) {
 	fr, rec := m.faultRequest(r, op, base.operation, body, query, wd)
 	f, ok := m.faults.Fire(fr)
 	if !ok {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/ops"
 )
 
 // answer is what a Web API handler returns; writeAnswer turns it into the envelope.
@@ -257,111 +259,61 @@ func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 }
 
+// opRequest is a request the contract accepted, as a handler reads it. It is passed
+// by value: a handler called through the table must not make it escape.
+type opRequest struct {
+	r     *http.Request
+	rest  string     // the path below the base path
+	op    *ops.Op    // the contract operation's row
+	body  []byte     // as the contract accepted it (leniency applied)
+	query url.Values // parsed once; nil when the URL has none
+	rel   *Release
+	wd    *world
+	now   time.Time // after any fault's delay
+}
+
+// handlers answers each kind of operation of internal/ops's table.
+var handlers = [ops.Kinds]func(m *Mock, q opRequest) answer{
+	ops.UserLogin:     func(m *Mock, q opRequest) answer { return m.userToken(q.body, q.rel, q.wd, q.now) },
+	ops.KeyLogin:      func(m *Mock, q opRequest) answer { return m.keyToken(q.r, q.body, q.rel, q.wd, q.now) },
+	ops.TokenRelease:  func(m *Mock, q opRequest) answer { return m.releaseToken(q.body) },
+	ops.OTP:           func(m *Mock, q opRequest) answer { return m.generateOTP(q.body, q.wd, q.now) },
+	ops.ConsumerLogin: func(m *Mock, q opRequest) answer { return m.consumerToken(q.r, q.body, q.rel, q.wd, q.now) },
+	ops.DeviceLogin:   func(m *Mock, q opRequest) answer { return m.deviceToken(q.body, q.rel, q.wd, q.now) },
+	ops.Other:         (*Mock).otherOp,
+}
+
+// handlerOf is the handler of an operation; nil when it has none (an operation of an
+// edited contract that the table lacks).
+func handlerOf(o *ops.Op) func(m *Mock, q opRequest) answer {
+	if o.Kind >= ops.Kinds {
+		return nil
+	}
+	return handlers[o.Kind]
+}
+
+// handleAPI admits a Web API request (route, availability, body, leniency, the
+// contract's validation, the release's parameters), lets a fault answer it, and
+// otherwise hands it to its operation's handler.
 func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s *snapshot) answer {
-	rel, wd := &s.rel, s.world
-	routed, route, params, aerr := m.contract().route(r, rest)
-	if aerr != nil {
-		return answer{err: aerr}
-	}
-	op := route.Operation.OperationID
-	a := answer{operation: operationName(op, rest)}
-	avail, opRel := m.contract().availability(op, rel)
-	if avail == NotAvailable {
-		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from %s)", strings.TrimPrefix(rest, "/"), rel.Name, opRel.from.Name).classed(ClassMethodNotAvailable)
+	q, avail, a := m.admit(r, rest, s)
+	if a.err != nil {
 		return a
 	}
-	body, aerr := m.readBody(r)
-	if aerr != nil {
-		a.err = aerr
-		return a
-	}
-	var lenient []string // F20: what only leniency lets through; noted once the contract accepts the request
-	if r.Method == http.MethodPost {
-		ct := routed.Header.Get("Content-Type")
-		switch mt, sloppy := jsonMediaType(ct); {
-		case ct == "application/json": // the common case: nothing to do
-		case ct == "" && wd.lenientCT, mt != "":
-			routed.Header = routed.Header.Clone() // routed shares r's headers
-			routed.Header.Set("Content-Type", "application/json")
-			if sloppy && len(body) > 0 {
-				lenient = append(lenient, leniencyMediaTypeCase+": "+clipAt(mt, 64))
-			}
-		}
-	}
-	if wd.orgSpelling && op == "authenticationToken" {
-		body = respellOrganization(body)
-	}
-	if len(body) > 0 && bytes.Contains(body, jsonNull) {
-		var dropped []string
-		if body, dropped = dropNullOptional(body, route); len(dropped) > 0 {
-			for _, f := range dropped {
-				lenient = append(lenient, leniencyNullField+": "+f)
-			}
-		}
-	}
-	var query url.Values // parsed once, for the validator and the handler
-	if r.URL.RawQuery != "" {
-		query = r.URL.Query()
-	}
-	if len(query) == 0 && r.URL.RawQuery != "" { // net/url refuses a query of too many parameters whole
-		if n := strings.Count(r.URL.RawQuery, "&") + 1; n > maxQueryParams {
-			return answer{err: &apiError{Code: CodeInvalidRequest, Violation: true,
-				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
-		}
-	}
-	if op == "authenticationToken" {
-		if aerr := loginCredentialsMissing(body); aerr != nil {
-			a.err = aerr
-			return a
-		}
-	}
-	if aerr := m.contract().validate(r.Context(), routed, route, params, query, body); aerr != nil {
-		a.err = aerr
-		m.explainRejected(&a, r, op, query, body) // the error path only
-		return a
-	}
-	if aerr := opRel.checkParams(body, rel); aerr != nil {
-		a.err = aerr
-		return a
-	}
-	a.lenient = lenient
 	if m.faults.Armed() {
-		faultID, fa := m.fault(w, r, op, body, query, wd, a)
+		faultID, fa := m.fault(w, r, q.op, q.body, q.query, q.wd, a)
 		if fa != nil {
 			return *fa
 		}
 		a.fault = faultID // a fault that only delayed: the normal answer carries its id
 	}
-	now := m.clock.Now() // after any delay
-	var h answer
-	switch op {
-	case "authenticationToken":
-		h = m.userToken(body, rel, wd, now)
-	case "webApiKeyToken":
-		h = m.keyToken(r, body, rel, wd, now)
-	case "releaseToken":
-		h = m.releaseToken(body)
-	case "generateOtp":
-		h = m.generateOTP(body, wd, now)
-	case "consumerApplicationKeyToken":
-		h = m.consumerToken(r, body, rel, wd, now)
-	case "deviceApplicationKeyToken":
-		h = m.deviceToken(body, rel, wd, now)
-	case "otherMethodGet":
-		h = m.otherMethod(r, rest, query.Get("token"), wd)
-	case "otherMethodPost":
-		var req struct {
-			Token string `json:"token"`
-		}
-		if err := json.Unmarshal(body, &req); err != nil {
-			a.err = errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)
-			return a
-		}
-		h = m.otherMethod(r, rest, req.Token, wd)
-	default:
-		a.err = errorf(CodeInternal, "operation %q has no handler", op)
+	handle := handlerOf(q.op)
+	if handle == nil {
+		a.err = errorf(CodeInternal, "operation %q has no handler", q.op.ID)
 		return a
 	}
+	q.now = m.clock.Now() // after any delay
+	h := handle(m, q)
 	h.operation, h.fault = a.operation, a.fault
 	if a.lenient != nil {
 		h.lenient = append(a.lenient, h.lenient...)
@@ -370,16 +322,96 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 	return h
 }
 
+// admit checks a Web API request against the contract and the release: the answer
+// so far carries an error when the request is refused, else its operation's name and
+// what only leniency let through.
+func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Availability, answer) {
+	q := opRequest{r: r, rest: rest, rel: &s.rel, wd: s.world}
+	routed, route, params, aerr := m.contract().route(r, rest)
+	if aerr != nil {
+		return q, 0, answer{err: aerr}
+	}
+	q.op = ops.ByID(route.Operation.OperationID)
+	if q.op == nil { // an edited contract's operation: answered "no handler" once admitted
+		q.op = &ops.Op{ID: route.Operation.OperationID, Kind: ops.Kinds}
+	}
+	a := answer{operation: operationName(q.op, rest)}
+	avail, opRel := m.contract().availability(q.op.ID, q.rel)
+	if avail == NotAvailable {
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from %s)", strings.TrimPrefix(rest, "/"), q.rel.Name, opRel.from.Name).classed(ClassMethodNotAvailable)
+		return q, avail, a
+	}
+	if q.body, a.err = m.readBody(r); a.err != nil {
+		return q, avail, a
+	}
+	var lenient []string // F20: what only leniency lets through; noted once the contract accepts the request
+	if r.Method == http.MethodPost {
+		ct := routed.Header.Get("Content-Type")
+		switch mt, sloppy := jsonMediaType(ct); {
+		case ct == "application/json": // the common case: nothing to do
+		case ct == "" && q.wd.lenientCT, mt != "":
+			routed.Header = routed.Header.Clone() // routed shares r's headers
+			routed.Header.Set("Content-Type", "application/json")
+			if sloppy && len(q.body) > 0 {
+				lenient = append(lenient, leniencyMediaTypeCase+": "+clipAt(mt, 64))
+			}
+		}
+	}
+	if q.wd.orgSpelling && q.op.Kind == ops.UserLogin {
+		q.body = respellOrganization(q.body)
+	}
+	if len(q.body) > 0 && bytes.Contains(q.body, jsonNull) {
+		var dropped []string
+		if q.body, dropped = dropNullOptional(q.body, route); len(dropped) > 0 {
+			for _, f := range dropped {
+				lenient = append(lenient, leniencyNullField+": "+f)
+			}
+		}
+	}
+	if r.URL.RawQuery != "" {
+		q.query = r.URL.Query()
+	}
+	if len(q.query) == 0 && r.URL.RawQuery != "" { // net/url refuses a query of too many parameters whole
+		if n := strings.Count(r.URL.RawQuery, "&") + 1; n > maxQueryParams {
+			return q, avail, answer{err: &apiError{Code: CodeInvalidRequest, Violation: true,
+				Description: fmt.Sprintf("query: too many query parameters (%d; at most %d)", n, maxQueryParams)}}
+		}
+	}
+	if q.op.Kind == ops.UserLogin {
+		if a.err = loginCredentialsMissing(q.body); a.err != nil {
+			return q, avail, a
+		}
+	}
+	if a.err = m.contract().validate(r.Context(), routed, route, params, q.query, q.body); a.err != nil {
+		m.explainRejected(&a, r, q.op, q.query, q.body) // the error path only
+		return q, avail, a
+	}
+	if a.err = opRel.checkParams(q.body, q.rel); a.err != nil {
+		return q, avail, a
+	}
+	a.lenient = lenient
+	return q, avail, a
+}
+
+// otherOp is any other Web API method, its token in the query (GET) or the body (POST).
+func (m *Mock) otherOp(q opRequest) answer {
+	if q.op.Token == ops.QueryToken {
+		return m.otherMethod(q.r, q.rest, q.query.Get("token"), q.wd)
+	}
+	var req struct {
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(q.body, &req); err != nil {
+		return answer{err: errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)}
+	}
+	return m.otherMethod(q.r, q.rest, req.Token, q.wd)
+}
+
 // operationName is a contract operation as a Web API method name (the journal's
-// operation): the fixed paths by name, any other method as <resource>/<action>.
-func operationName(operationID, rest string) string {
-	switch operationID {
-	case "authenticationToken":
-		return "authentication/token"
-	case "webApiKeyToken":
-		return "authentication/web_api_key/token"
-	case "releaseToken":
-		return "authentication/token/release"
+// operation): a fixed operation by its name, any other method as <resource>/<action>.
+func operationName(o *ops.Op, rest string) string {
+	if o.Fixed() {
+		return o.Name
 	}
 	return strings.TrimPrefix(rest, "/")
 }
@@ -387,17 +419,17 @@ func operationName(operationID, rest string) string {
 // explainRejected fills in, for a request the contract rejected, the token it
 // presented and, when another Web API method lacks the token where the contract wants
 // it (GET: query token; POST: body token), where an issued token came instead.
-func (m *Mock) explainRejected(a *answer, r *http.Request, op string, query url.Values, body []byte) {
-	switch op {
-	case "otherMethodGet":
+func (m *Mock) explainRejected(a *answer, r *http.Request, o *ops.Op, query url.Values, body []byte) {
+	switch o.Token {
+	case ops.QueryToken:
 		a.presented = query.Get("token")
-	case "otherMethodPost", "releaseToken", "generateOtp":
+	case ops.BodyToken:
 		a.presented = bodyToken(body)
 	default:
 		return
 	}
-	if a.presented == "" && op != "releaseToken" && op != "generateOtp" {
-		a.misplaced = m.findMisplaced(r, op == "otherMethodPost", query, body)
+	if a.presented == "" && o.Kind == ops.Other {
+		a.misplaced = m.findMisplaced(r, o.Token == ops.BodyToken, query, body)
 	}
 }
 

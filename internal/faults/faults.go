@@ -18,19 +18,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/ops"
 )
 
-// The operations of the authentication methods; any other is "<resource>[/<sub>…]/<action>".
-const (
-	OpUserToken = "authentication/token"
-	OpKeyToken  = "authentication/web_api_key/token"
-	OpRelease   = "authentication/token/release"
-	// OpConsumerToken and OpDeviceToken are the application-key logins (from R15).
-	OpConsumerToken = "authentication/consumer_application_key/token"
-	OpDeviceToken   = "authentication/device_application_key/token"
-	// OpAny matches every Web API method.
-	OpAny = "*"
-)
+// OpAny matches every Web API method. A fault's operation is otherwise a Web API
+// method name: a fixed one of internal/ops's table, or "<resource>[/<sub>…]/<action>".
+const OpAny = "*"
 
 // Forever is Spec.Times for a fault that fires until it is deleted (JSON "times": 0).
 const Forever = -1
@@ -47,7 +41,8 @@ const DefaultCode = "INTERNAL_ERROR"
 
 // Spec describes a fault. Its JSON form is the body of POST /__admin/faults.
 type Spec struct {
-	// Operation: OpUserToken, OpKeyToken, OpRelease, "<resource>[/<sub>…]/<action>" or OpAny.
+	// Operation: a Web API method name (ops.UserToken, ops.KeyToken, ops.Release, …,
+	// "<resource>[/<sub>…]/<action>") or OpAny.
 	Operation string
 	// Match narrows the requests; empty fields match anything.
 	Match Match
@@ -196,20 +191,21 @@ var resourceAction = regexp.MustCompile(`^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)+$`
 // MaxCodeLen caps Answer.Code in bytes: the journal keeps the code of every answer.
 const MaxCodeLen = 256
 
-const wantOperation = "want authentication/token, authentication/web_api_key/token, authentication/token/release, " +
-	"authentication/consumer_application_key/token, authentication/device_application_key/token, <resource>[/<sub>…]/<action> or *"
+const wantOperation = "want " + ops.UserToken + ", " + ops.KeyToken + ", " + ops.Release + ", " +
+	ops.ConsumerToken + ", " + ops.DeviceToken + ", <resource>[/<sub>…]/<action> or " + OpAny
 
 // check validates a spec; errors name the field.
 func (s *Spec) check() error {
 	switch op := s.Operation; {
 	case op == "":
 		return errors.New("operation: missing; " + wantOperation)
-	case op == OpAny, op == OpUserToken, op == OpKeyToken, op == OpRelease, op == OpConsumerToken, op == OpDeviceToken:
+	case op == OpAny, op == ops.UserToken, op == ops.KeyToken, op == ops.Release, op == ops.ConsumerToken, op == ops.DeviceToken:
 	case !resourceAction.MatchString(op):
 		return fmt.Errorf("operation: %q is not a Web API method; %s", op, wantOperation)
 	case strings.HasPrefix(op, "authentication/") && strings.Count(op, "/") > 1:
 		// no other authentication method exists: none of those would ever match
-		return fmt.Errorf("operation: %q is not a Web API method of the mock (the authentication methods are authentication/token, authentication/web_api_key/token, authentication/token/release, authentication/consumer_application_key/token and authentication/device_application_key/token)", op)
+		return fmt.Errorf("operation: %q is not a Web API method of the mock (the authentication methods are "+
+			ops.UserToken+", "+ops.KeyToken+", "+ops.Release+", "+ops.ConsumerToken+" and "+ops.DeviceToken+")", op)
 	}
 	if s.After < 0 {
 		return fmt.Errorf("after: %d is negative", s.After)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/ops"
 	"github.com/stretchr/testify/require"
 )
 
@@ -65,7 +66,7 @@ func regexpQuote(s string) string {
 func TestParseSpecDefaults(t *testing.T) {
 	s, err := ParseSpec([]byte(`{"operation":"authentication/token"}`))
 	require.NoError(t, err)
-	require.Equal(t, Spec{Operation: OpUserToken}, s)
+	require.Equal(t, Spec{Operation: ops.UserToken}, s)
 	set := New()
 	f, err := set.Add(s)
 	require.NoError(t, err)
@@ -108,10 +109,10 @@ func TestFaultJSON(t *testing.T) {
 func TestFireAfterTimes(t *testing.T) {
 	set := New()
 	require.False(t, set.Armed())
-	_, err := set.Add(Spec{Operation: OpUserToken, After: 1, Times: 2})
+	_, err := set.Add(Spec{Operation: ops.UserToken, After: 1, Times: 2})
 	require.NoError(t, err)
 	require.True(t, set.Armed())
-	login := Request{Operation: OpUserToken, User: "u"}
+	login := Request{Operation: ops.UserToken, User: "u"}
 	var got []bool
 	for range 5 {
 		_, ok := set.Fire(login)
@@ -122,7 +123,7 @@ func TestFireAfterTimes(t *testing.T) {
 	require.Equal(t, 2, f.Fired)
 	require.Equal(t, 3, f.Seen) // requests after it was spent are not counted
 	require.False(t, f.Active)
-	_, ok := set.Fire(Request{Operation: OpKeyToken})
+	_, ok := set.Fire(Request{Operation: ops.KeyToken})
 	require.False(t, ok)
 }
 
@@ -134,28 +135,28 @@ func TestFireMatch(t *testing.T) {
 		require.NoError(t, err)
 		return f.ID
 	}
-	byUser := mustAdd(Spec{Operation: OpUserToken, Match: Match{User: "alice"}, Times: Forever})
+	byUser := mustAdd(Spec{Operation: ops.UserToken, Match: Match{User: "alice"}, Times: Forever})
 	byKey := mustAdd(Spec{Operation: "contacts/show", Match: Match{Key: "K1"}, Times: Forever})
-	byToken := mustAdd(Spec{Operation: OpRelease, Match: Match{Token: "T1"}, Times: Forever})
+	byToken := mustAdd(Spec{Operation: ops.Release, Match: Match{Token: "T1"}, Times: Forever})
 	fire := func(r Request) string {
 		f, _ := set.Fire(r)
 		return f.ID
 	}
-	require.Equal(t, byUser, fire(Request{Operation: OpUserToken, User: "alice"}))
-	require.Equal(t, "", fire(Request{Operation: OpUserToken, User: "bob"}))
-	require.Equal(t, "", fire(Request{Operation: OpKeyToken, User: "alice"}))
+	require.Equal(t, byUser, fire(Request{Operation: ops.UserToken, User: "alice"}))
+	require.Equal(t, "", fire(Request{Operation: ops.UserToken, User: "bob"}))
+	require.Equal(t, "", fire(Request{Operation: ops.KeyToken, User: "alice"}))
 	require.Equal(t, byKey, fire(Request{Operation: "contacts/show", Key: "K1", Token: "T9"}))
 	require.Equal(t, "", fire(Request{Operation: "contacts/show", Key: "K2"}))
 	require.Equal(t, "", fire(Request{Operation: "contacts/list", Key: "K1"}))
-	require.Equal(t, byToken, fire(Request{Operation: OpRelease, Token: "T1"}))
-	require.Equal(t, "", fire(Request{Operation: OpRelease, Token: "T2"}))
+	require.Equal(t, byToken, fire(Request{Operation: ops.Release, Token: "T1"}))
+	require.Equal(t, "", fire(Request{Operation: ops.Release, Token: "T2"}))
 	any := mustAdd(Spec{Operation: OpAny})
 	require.Equal(t, any, fire(Request{Operation: "x/y"}))
 	require.Equal(t, "", fire(Request{Operation: "x/y"}), "times defaults to 1")
 
 	require.True(t, set.Delete(byUser))
 	require.False(t, set.Delete(byUser))
-	require.Equal(t, "", fire(Request{Operation: OpUserToken, User: "alice"}))
+	require.Equal(t, "", fire(Request{Operation: ops.UserToken, User: "alice"}))
 	require.Equal(t, 3, set.Clear())
 	require.False(t, set.Armed())
 	id := mustAdd(Spec{Operation: OpAny})

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/crmmock/crmmock/internal/ops"
 )
 
 // Ensure requests the contract rejected are reported, one finding per path and reason (F2).
@@ -28,7 +30,7 @@ func TestContractViolationFires(t *testing.T) {
 // Ensure an error that is no contract violation (a wrong password) is not reported.
 func TestContractViolationNearMiss(t *testing.T) {
 	s := newSim(t, "R12")
-	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/token", Operation: OpUserToken,
+	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/token", Operation: ops.UserToken,
 		Description: `password: wrong password for user "mpadministrator"`}, "INVALID_CREDENTIALS")
 	require.Empty(t, s.run(ContractViolation))
 }

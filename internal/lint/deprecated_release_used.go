@@ -1,6 +1,10 @@
 package lint
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/crmmock/crmmock/internal/ops"
+)
 
 // DeprecatedReleaseUsed: token/release called on R12 or later.
 var DeprecatedReleaseUsed = &Rule{
@@ -17,7 +21,7 @@ func checkDeprecatedReleaseUsed(in *Input) []Finding {
 	var g group
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Operation != OpRelease || e.Profile != ProfileR12 {
+		if e.Operation != ops.Release || e.Profile != ProfileR12 {
 			continue
 		}
 		if g.count == 0 {

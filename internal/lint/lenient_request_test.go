@@ -4,15 +4,17 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/crmmock/crmmock/internal/ops"
 )
 
 // F20: requests accepted only for leniency are mentioned (info), one finding per kind,
 // each request counted once per kind, with the details the client sent.
 func TestLenientRequestFires(t *testing.T) {
 	s := newSim(t, "R10")
-	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/token", Operation: OpUserToken,
+	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/token", Operation: ops.UserToken,
 		Lenient: []string{LenientMediaTypeCase + ": Application/JSON", LenientNullField + ": unit"}}, CodeOK)
-	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/web_api_key/token", Operation: OpKeyToken,
+	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/web_api_key/token", Operation: ops.KeyToken,
 		Lenient: []string{LenientMediaTypeCase + ": APPLICATION/JSON", LenientNullField + ": unit", LenientBasicNoColon}}, CodeOK)
 	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/customer_events/purchases/create", Operation: "customer_events/purchases/create"}, CodeOK)
 

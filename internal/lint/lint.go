@@ -53,13 +53,6 @@ func ParseSeverity(s string) (Severity, error) {
 	return "", fmt.Errorf("unknown severity %q (want error, warning or info)", s)
 }
 
-// Operations of the authentication Web API, as Entry.Operation names them.
-const (
-	OpUserToken = "authentication/token"
-	OpKeyToken  = "authentication/web_api_key/token"
-	OpRelease   = "authentication/token/release"
-)
-
 // Catalogue codes the rules judge on (the mock's codes before a scenario's override).
 const (
 	CodeOK            = "OK"

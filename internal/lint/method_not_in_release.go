@@ -1,6 +1,10 @@
 package lint
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/crmmock/crmmock/internal/ops"
+)
 
 // MethodNotInRelease: a method the emulated release lacks was called.
 var MethodNotInRelease = &Rule{
@@ -18,11 +22,11 @@ authentication/token (and to letting tokens expire) on older ones.`,
 // since says from which release a method exists, for the message (the rule itself is
 // the mock's release table: it answered METHOD_NOT_AVAILABLE).
 var since = map[string]string{
-	OpKeyToken:                   "CRM.COM has it from R10.0.0 (F7); before that, log in with authentication/token",
-	OpRelease:                    "CRM.COM has it from R10.0.0 (F8); before that, tokens end only by their idle hour (F6)",
-	"access_tokens/generate_otp": "CRM.COM has it from R13.0.0 (F17), deprecated from R18.0.0",
-	"authentication/consumer_application_key/token": "CRM.COM has it from R15.0.0 (F15); before that, log the access token in with authentication/token (F12)",
-	"authentication/device_application_key/token":   "CRM.COM has it from R15.0.0 (F18)",
+	ops.KeyToken:      "CRM.COM has it from R10.0.0 (F7); before that, log in with authentication/token",
+	ops.Release:       "CRM.COM has it from R10.0.0 (F8); before that, tokens end only by their idle hour (F6)",
+	ops.GenerateOTP:   "CRM.COM has it from R13.0.0 (F17), deprecated from R18.0.0",
+	ops.ConsumerToken: "CRM.COM has it from R15.0.0 (F15); before that, log the access token in with authentication/token (F12)",
+	ops.DeviceToken:   "CRM.COM has it from R15.0.0 (F18)",
 }
 
 func checkMethodNotInRelease(in *Input) []Finding {

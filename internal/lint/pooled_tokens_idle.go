@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/ops"
 )
 
 // PoolIdle is how many dead pool tokens make pooled-tokens-idle.
@@ -87,7 +89,7 @@ func (in *Input) pools() map[string]*pool {
 					ahead[pl.principal] = true
 				}
 			}
-		case e.Token != "" && e.Judged() == CodeOK && e.Operation != OpRelease && e.Fault == "":
+		case e.Token != "" && e.Judged() == CodeOK && e.Operation != ops.Release && e.Fault == "":
 			if t := in.token(e.Token); t != nil {
 				pl := at[t]
 				run[pl.principal] = 0
@@ -158,7 +160,7 @@ func (in *Input) pools() map[string]*pool {
 			inBurst[p] = true
 		case e.Judged() == CodeTokenExpired && e.Fault == "":
 			p.comeBack[t] = true
-		case e.Judged() == CodeOK && e.Operation != OpRelease && e.Fault == "":
+		case e.Judged() == CodeOK && e.Operation != ops.Release && e.Fault == "":
 			p.uses = append(p.uses, poolUse{e.Time, t})
 			inBurst[p] = false
 		}

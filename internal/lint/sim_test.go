@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/ops"
 )
 
 // sim is a client's session against a mock, as the lint sees it: each call journals
@@ -73,23 +75,23 @@ var simMessages = map[string]string{
 
 // failedLogin is authentication/token with a wrong password.
 func (s *sim) failedLogin(user string) *Entry {
-	return s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + OpUserToken, Operation: OpUserToken,
+	return s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + ops.UserToken, Operation: ops.UserToken,
 		Principal: "user " + user + "@CRMDEMO", Description: `password: wrong password for user "` + user + `"`}, "INVALID_CREDENTIALS")
 }
 
 // login is authentication/token for a user of CRMDEMO; it returns the token.
 func (s *sim) login(user string) string {
-	return s.issue("user", "user "+user+"@CRMDEMO", OpUserToken)
+	return s.issue("user", "user "+user+"@CRMDEMO", ops.UserToken)
 }
 
 // keyLogin is authentication/web_api_key/token; "" when the release lacks it.
 func (s *sim) keyLogin(key string) string {
 	if s.profile == ProfilePreR10 {
-		s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + OpKeyToken, Operation: OpKeyToken, Status: 404,
+		s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + ops.KeyToken, Operation: ops.KeyToken, Status: 404,
 			Description: "authentication/web_api_key/token is not available in " + s.release + " (from R10)"}, CodeNotAvailable)
 		return ""
 	}
-	return s.issue("web_api_key", "key …"+key[len(key)-4:], OpKeyToken)
+	return s.issue("web_api_key", "key …"+key[len(key)-4:], ops.KeyToken)
 }
 
 func (s *sim) issue(kind, principal, op string) string {
@@ -150,7 +152,7 @@ func (s *sim) faulted(v, code string) {
 
 // release is authentication/token/release.
 func (s *sim) releaseToken(v string) string {
-	e := Entry{Method: "POST", Path: "/crmapi/rest/v2/" + OpRelease, Operation: OpRelease, Token: v}
+	e := Entry{Method: "POST", Path: "/crmapi/rest/v2/" + ops.Release, Operation: ops.Release, Token: v}
 	if s.profile == ProfilePreR10 {
 		e.Status, e.Description = 404, "authentication/token/release is not available in "+s.release+" (from R10)"
 		s.journal(e, CodeNotAvailable)
