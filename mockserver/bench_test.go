@@ -438,7 +438,7 @@ func BenchmarkServerStart(b *testing.B) {
 // Ensure the router fast path answers exactly what the contract's router answers
 // (operation and path parameters) wherever it answers at all.
 func TestFastRouteMatchesRouter(t *testing.T) {
-	c, err := LoadContract()
+	c, err := loadProcessContract()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +463,7 @@ func TestFastRouteMatchesRouter(t *testing.T) {
 			}
 			n++
 			req := &http.Request{Method: method, URL: &url.URL{Path: docBasePath + p}, Header: http.Header{}, Host: "x"}
-			route, params, err := c.Router.FindRoute(req)
+			route, params, err := c.router.FindRoute(req)
 			if err != nil {
 				t.Errorf("%s %q: fast path routes to %s, the router fails: %v", method, p, fast.Operation.OperationID, err)
 				continue

@@ -48,7 +48,7 @@ func (b *budgetHarness) pick(r *rand.Rand) (prefix string, sb *Sandbox, m *Mock)
 	if !ok {
 		return sandboxPrefix + id, nil, nil // gone: requests to it answer 404, as for a client that kept its URL
 	}
-	return sandboxPrefix + id, s, s.Mock
+	return sandboxPrefix + id, s, s.mock
 }
 
 func (b *budgetHarness) token(r *rand.Rand, prefix string) string {
@@ -112,7 +112,7 @@ func (b *budgetHarness) check() {
 	b.t.Helper()
 	mocks := []*Mock{b.root}
 	for _, s := range b.root.Sandboxes() {
-		mocks = append(mocks, s.Mock)
+		mocks = append(mocks, s.mock)
 	}
 	var held int64
 	var bytes int64

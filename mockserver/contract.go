@@ -25,13 +25,13 @@ import (
 // mapped onto it before routing, so the loaded document is never changed.
 const docBasePath = "/crmapi/rest/v2"
 
-// Contract is openapi.yaml (shipped pre-converted to JSON, see internal/contract),
-// loaded, validated and routed once per process.
-type Contract struct {
-	Doc    *openapi3.T
-	Router routers.Router
+// apiContract is openapi.yaml (shipped pre-converted to JSON, see internal/contract),
+// loaded, validated and routed once per process. Its contents are the mock's own.
+type apiContract struct {
+	doc    *openapi3.T
+	router routers.Router
 
-	// The routes of the common requests, found once through Router; route answers
+	// The routes of the common requests, found once through router; route answers
 	// them without the router (see fastRoute). Nil when the contract lacks one.
 	fixed               map[string]*routers.Route // POST path below the base path
 	otherGet, otherPost *routers.Route            // /{resource}/{action…}: any other method
@@ -57,7 +57,7 @@ const otherPath = "/{resource}/{action:[^/]+(?:/[^/]+)*}"
 
 var (
 	contractOnce sync.Once
-	contract     *Contract
+	contract     *apiContract
 	contractErr  error
 )
 
@@ -68,23 +68,23 @@ var preload sync.Once
 // start) then runs while the caller starts listening, and Mock.ServeHTTP waits for it
 // before answering anything, so no request is ever answered without the contract.
 func PreloadContract() {
-	preload.Do(func() { go func() { _, _ = LoadContract() }() })
+	preload.Do(func() { go func() { _, _ = loadProcessContract() }() })
 }
 
 // contract is the mock's contract: the process's (waiting for the parse when it is
 // under way), or the one a test gave (Options.contract). It is only called after
 // ServeHTTP's check, so the error is nil.
-func (m *Mock) contract() *Contract {
+func (m *Mock) contract() *apiContract {
 	if m.ctr != nil {
 		return m.ctr
 	}
-	c, _ := LoadContract()
+	c, _ := loadProcessContract()
 	return c
 }
 
-// LoadContract returns the process's parsed contract, parsing it on the first call;
+// loadProcessContract returns the process's parsed contract, parsing it on the first call;
 // concurrent callers wait for that parse.
-func LoadContract() (*Contract, error) {
+func loadProcessContract() (*apiContract, error) {
 	contractOnce.Do(func() {
 		contract, contractErr = loadContract(contractjson.JSON) // openapi.yaml pre-converted: no YAML parse at start
 	})
@@ -92,9 +92,9 @@ func LoadContract() (*Contract, error) {
 }
 
 // loadContract parses, validates and routes an OpenAPI document (YAML or JSON) and
-// reads its release data. The mock uses the process's one (LoadContract); tests load
+// reads its release data. The mock uses the process's one (loadProcessContract); tests load
 // edited copies to show that the contract alone decides availability.
-func loadContract(data []byte) (*Contract, error) {
+func loadContract(data []byte) (*apiContract, error) {
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(data)
 	if err != nil {
@@ -107,7 +107,7 @@ func loadContract(data []byte) (*Contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml routes: %w", err)
 	}
-	c := &Contract{Doc: doc, Router: router, fixed: map[string]*routers.Route{}}
+	c := &apiContract{doc: doc, router: router, fixed: map[string]*routers.Route{}}
 	if c.releases, err = readReleases(doc); err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
@@ -138,7 +138,7 @@ func loadContract(data []byte) (*Contract, error) {
 // as gorilla/mux's pattern [^/]+ matches them; no dot segment) when no fixed path
 // shadows it. Anything else (other methods, other shapes, 405s) goes to the router.
 // TestFastRouteMatchesRouter and FuzzOtherMethod hold it to the router's answers.
-func (c *Contract) fastRoute(method, rest string) (*routers.Route, map[string]string, bool) {
+func (c *apiContract) fastRoute(method, rest string) (*routers.Route, map[string]string, bool) {
 	if method != http.MethodGet && method != http.MethodPost {
 		return nil, nil, false
 	}
@@ -225,7 +225,7 @@ var validateOptions = func() *openapi3filter.Options {
 
 // route finds the contract operation of a Web API request whose path (below the
 // instance's base path) is rest. An unknown path or method is a violation.
-func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.Route, map[string]string, *apiError) {
+func (c *apiContract) route(r *http.Request, rest string) (*http.Request, *routers.Route, map[string]string, *apiError) {
 	routed := new(http.Request) // a shallow copy (as r.WithContext makes): nothing below writes its shared maps
 	*routed = *r
 	p := r.URL.Path
@@ -243,7 +243,7 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
 			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>[/<sub>…]/<action>: no empty, . or .. segment, no encoded slash; under authentication/ only the contract's methods)", rest)}
 	}
-	route, params, err := c.Router.FindRoute(routed)
+	route, params, err := c.router.FindRoute(routed)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
 		allow := c.allowed(rest)
@@ -258,8 +258,8 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 
 // allowed is the Allow header of a 405 on rest: the methods of its path in the
 // contract (a fixed path's, else another method's), sorted.
-func (c *Contract) allowed(rest string) string {
-	item := c.Doc.Paths.Value(rest)
+func (c *apiContract) allowed(rest string) string {
+	item := c.doc.Paths.Value(rest)
 	if item == nil && c.otherGet != nil {
 		item = c.otherGet.PathItem
 	}
@@ -271,7 +271,7 @@ func (c *Contract) allowed(rest string) string {
 }
 
 // validate checks a routed request (its body already read) against the contract.
-func (c *Contract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) *apiError {
+func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) *apiError {
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
 		Request:     routed,

@@ -128,7 +128,7 @@ func extRelease(ext map[string]any, key, where string) (*Release, error) {
 }
 
 // availability is whether an operation exists in a release, by the contract.
-func (c *Contract) availability(operationID string, rel *Release) (Availability, *opReleases) {
+func (c *apiContract) availability(operationID string, rel *Release) (Availability, *opReleases) {
 	o := c.releases[operationID]
 	switch {
 	case o == nil:

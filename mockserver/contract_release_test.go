@@ -16,7 +16,7 @@ import (
 )
 
 // editedContract loads a copy of openapi.yaml changed by edit (on the YAML as maps).
-func editedContract(t *testing.T, edit func(doc map[string]any)) *Contract {
+func editedContract(t *testing.T, edit func(doc map[string]any)) *apiContract {
 	t.Helper()
 	var doc map[string]any
 	require.NoError(t, yaml.Unmarshal(crmmock.OpenAPI, &doc))
@@ -75,7 +75,7 @@ func TestContractDecidesAvailability(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, NotAvailable, func() Availability {
 		rel := sb.Version()
-		a, _ := sb.contract().availability("webApiKeyToken", &rel)
+		a, _ := sb.mock.contract().availability("webApiKeyToken", &rel)
 		return a
 	}(), "a sandbox serves its root's contract")
 
@@ -118,7 +118,7 @@ func TestReadmeReleaseTableIsTheContracts(t *testing.T) {
 		got = append(got, fact.ReplaceAllString(line, ""))
 	}
 
-	c, err := LoadContract()
+	c, err := loadProcessContract()
 	require.NoError(t, err)
 	name := func(r *Release) string {
 		if r == nil {
@@ -127,8 +127,8 @@ func TestReadmeReleaseTableIsTheContracts(t *testing.T) {
 		return r.Name
 	}
 	var want []string
-	for _, path := range c.Doc.Paths.InMatchingOrder() {
-		for method, op := range c.Doc.Paths.Value(path).Operations() {
+	for _, path := range c.doc.Paths.InMatchingOrder() {
+		for method, op := range c.doc.Paths.Value(path).Operations() {
 			o := c.releases[op.OperationID]
 			if o == nil || o.from == nil && o.deprecated == nil && len(o.params) == 0 {
 				continue

@@ -83,7 +83,7 @@ func (m *Mock) ClearFaults() {
 
 // checkFaultOperation refuses a fault's "<resource>/<action>" that the contract's path
 // parameters refuse: no request could ever match it (the fault set checks the shape).
-func (c *Contract) checkFaultOperation(op string) error {
+func (c *apiContract) checkFaultOperation(op string) error {
 	resource, action, ok := strings.Cut(op, "/")
 	if !ok || c == nil || c.otherGet == nil || ops.IsFixed(op) {
 		return nil

@@ -523,7 +523,7 @@ func TestMockCloseSkipsLaterDelays(t *testing.T) {
 	m.Close()
 	sb, err := m.NewSandbox(SandboxOptions{})
 	require.NoError(t, err)
-	for _, mock := range []*Mock{m, sb.Mock} {
+	for _, mock := range []*Mock{m, sb.mock} {
 		_, err = mock.AddFault(FaultSpec{Operation: "authentication/token", Delay: time.Hour})
 		require.NoError(t, err)
 		body, _ := json.Marshal(creds())

@@ -13,8 +13,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/crmmock/crmmock"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/crmmock/crmmock"
+
+	yamlscenario "github.com/crmmock/crmmock/internal/scenario"
 )
 
 // Fuzz targets of the hardening issue: the full request path of each Web API method
@@ -327,7 +330,7 @@ func FuzzParseScenario(f *testing.F) {
 			return
 		}
 		var strict Scenario
-		if _, derr := DecodeStrict(data, &strict); derr == nil || !strings.Contains(derr.Error(), "at most") && !strings.Contains(derr.Error(), "document is empty") {
+		if _, derr := yamlscenario.DecodeStrict(data, &strict); derr == nil || !strings.Contains(derr.Error(), "at most") && !strings.Contains(derr.Error(), "document is empty") {
 			if old := knownFieldsErr(data); (derr == nil) != (old == nil) {
 				t.Fatalf("DecodeStrict (one parse) and yaml.v3's KnownFields decoder disagree: %v / %v", derr, old)
 			}
@@ -451,13 +454,13 @@ func FuzzTokenCheck(f *testing.F) {
 
 // hzCheckFastRoute holds Contract.fastRoute to the router's answer.
 func hzCheckFastRoute(t *testing.T, method, rest string) {
-	c, _ := LoadContract()
+	c, _ := loadProcessContract()
 	fast, fparams, ok := c.fastRoute(method, rest)
 	if !ok {
 		return
 	}
 	req := &http.Request{Method: method, URL: &url.URL{Path: docBasePath + rest}, Header: http.Header{}, Host: "x"}
-	route, params, err := c.Router.FindRoute(req)
+	route, params, err := c.router.FindRoute(req)
 	if err != nil || route.Operation.OperationID != fast.Operation.OperationID || !maps.Equal(params, fparams) {
 		t.Fatalf("%s %q: fast path %s %v, router %v %v", method, rest, fast.Operation.OperationID, fparams, route, err)
 	}

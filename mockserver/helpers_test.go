@@ -98,14 +98,14 @@ func (h *harness) do(req *http.Request) reply {
 // its own contract.
 func checkAnswer(t *testing.T, m *Mock, req *http.Request, reqBody []byte, status int, header http.Header, body []byte) {
 	t.Helper()
-	c, err := LoadContract()
+	c, err := loadProcessContract()
 	require.NoError(t, err)
 	rest := strings.TrimPrefix(req.URL.Path, m.BasePath())
 	routed, route, params, aerr := c.route(req, rest)
 	if aerr != nil { // no operation: the answer must still be the error envelope
 		var v any
 		require.NoError(t, json.Unmarshal(body, &v))
-		require.NoError(t, c.Doc.Components.Schemas["ErrorEnvelope"].Value.VisitJSON(v), "answer %s", body)
+		require.NoError(t, c.doc.Components.Schemas["ErrorEnvelope"].Value.VisitJSON(v), "answer %s", body)
 		return
 	}
 	routed.Body = io.NopCloser(bytes.NewReader(reqBody))

@@ -21,8 +21,11 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/crmmock/crmmock/internal/faults"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/crmmock/crmmock/internal/faults"
+
+	yamlscenario "github.com/crmmock/crmmock/internal/scenario"
 )
 
 // The hostile-input suite: every case of testdata/hostile/cases.yaml is sent as raw
@@ -336,7 +339,7 @@ func hzLoadCases(t *testing.T) []hzCase {
 		t.Fatal(err)
 	}
 	var cases []hzCase
-	if _, err := DecodeStrict(data, &cases); err != nil {
+	if _, err := yamlscenario.DecodeStrict(data, &cases); err != nil {
 		t.Fatalf("cases.yaml: %v", err)
 	}
 	seen := map[string]bool{}

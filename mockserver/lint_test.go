@@ -510,7 +510,7 @@ func TestLintProfilesFollowReleaseTable(t *testing.T) {
 		byName[p.Name] = p
 	}
 	require.Len(t, profiles, 3, "the lint knows three profiles")
-	c, err := LoadContract()
+	c, err := loadProcessContract()
 	require.NoError(t, err)
 	for name, want := range map[string]Availability{lint.ProfilePreR10: NotAvailable, lint.ProfileR10: Available, lint.ProfileR12: Deprecated} {
 		p, ok := byName[name]

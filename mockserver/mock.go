@@ -88,7 +88,7 @@ type Options struct {
 
 	// contract, when set, replaces the process's contract (tests load edited copies
 	// with loadContract to show that openapi.yaml alone decides availability).
-	contract *Contract
+	contract *apiContract
 }
 
 // Mock is the CRM.COM authentication Web API emulator: an http.Handler serving the Web
@@ -110,8 +110,8 @@ type Mock struct {
 	startRelease  Release
 	snap          atomic.Pointer[snapshot] // the release and fixtures in force
 
-	ctr     *Contract // nil: the process's contract (LoadContract)
-	otps    otpStore  // one-time passwords of generate_otp
+	ctr     *apiContract // nil: the process's contract (loadProcessContract)
+	otps    otpStore     // one-time passwords of generate_otp
 	tokens  *store
 	journal *journal
 	faults  *faults.Set
@@ -509,7 +509,7 @@ func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "internal error: %v", v)}, m.snap.Load())
 		}
 	}()
-	if _, err := LoadContract(); err != nil && m.ctr == nil { // nothing is answered before the contract is ready
+	if _, err := loadProcessContract(); err != nil && m.ctr == nil { // nothing is answered before the contract is ready
 		m.writeAnswer(w, r, "", answer{err: errorf(CodeInternal, "%v", err)}, m.snap.Load())
 		return
 	}

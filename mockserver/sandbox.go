@@ -19,7 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// Sandboxes (INTERFACE §8): isolated mocks on the root's port. A sandbox is a *Mock
+// Sandboxes (docs/faults-and-sandboxes.md): isolated mocks on the root's port. A sandbox is a *Mock
 // made by newMock (the process-wide contract and control router, its own clock,
 // release, fixtures, tokens, JWT secret, journal and faults), kept in the root's
 // sandboxSet and served by the root's ServeHTTP under /sandboxes/{id}/ with the
@@ -33,6 +33,46 @@ const (
 
 	sandboxPrefix = "/sandboxes/"
 )
+
+// Instance is what one mock instance offers, the root or a sandbox: its clock,
+// release, fixtures, tokens, journal, lint and faults, and its Web API and control
+// API as an http.Handler. A *Mock is one, and also manages sandboxes; a Sandbox is
+// one and does not.
+type Instance interface {
+	http.Handler
+	Now() time.Time
+	Clock() clockwork.Clock
+	FakeClock() *clockwork.FakeClock
+	Advance(d time.Duration) (time.Time, error)
+	SetNow(t time.Time) error
+	Version() Release
+	SetVersion(name string) (Release, error)
+	Scenario() *Scenario
+	SetScenario(sc *Scenario) error
+	BasePath() string
+	Reset()
+	Close()
+
+	Tokens() []Token
+	TokensFiltered(f TokenFilter) TokenList
+	Token(value string) (Token, bool)
+	TokenTimeline(value string) (TokenTimeline, bool)
+	DroppedTokens() uint64
+	ExpireToken(value string) error
+	RevokeToken(value string) error
+	RevokeAllTokens()
+	Journal() []JournalEntry
+	Violations() []JournalEntry
+	ClearJournal()
+	Lint() LintReport
+
+	AddFault(spec FaultSpec) (Fault, error)
+	Faults() []Fault
+	DeleteFault(id string) bool
+	ClearFaults()
+}
+
+var _ Instance = (*Mock)(nil)
 
 var (
 	// ErrTooManySandboxes: the limit of Options.MaxSandboxes is reached (HTTP 429).
@@ -53,10 +93,14 @@ type SandboxOptions struct {
 	Scenario *Scenario
 }
 
-// Sandbox is an isolated Mock served under the root's /sandboxes/{ID}/.
+// Sandbox is an isolated mock served under the root's /sandboxes/{ID}/: the controls
+// of one instance (Instance), without the root's sandbox management (sandboxes do
+// not nest).
 type Sandbox struct {
-	*Mock
+	Instance
 	ID string
+
+	mock *Mock // the instance itself
 
 	created  time.Time    // wall clock
 	lastUsed atomic.Int64 // wall clock, Unix nanoseconds: the TTL counts from here
@@ -161,10 +205,10 @@ func (s *sandboxSet) remove(id string) bool {
 
 func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	delete(s.byID, sb.ID)
-	sb.Close()        // a request still held in one of its delays is answered now
-	sb.tokens.close() // its tokens and journal leave the process-wide budgets
-	sb.journal.close()
-	sb.log.Info("sandbox dropped", "reason", why)
+	sb.Close()             // a request still held in one of its delays is answered now
+	sb.mock.tokens.close() // its tokens and journal leave the process-wide budgets
+	sb.mock.journal.close()
+	sb.mock.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
 		s.timer = nil
@@ -267,7 +311,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	child.tokens.budget = m.tokens.budget // one budget for the root and its sandboxes
 	child.journal.budget = m.journal.budget
 	now := m.wall.Now()
-	sb := &Sandbox{Mock: child, ID: id, created: now}
+	sb := &Sandbox{Instance: child, ID: id, mock: child, created: now}
 	sb.lastUsed.Store(now.UnixNano())
 	if err := m.sandboxes.add(sb); err != nil {
 		return nil, err
@@ -346,7 +390,7 @@ func (m *Mock) serveSandbox(w http.ResponseWriter, r *http.Request) {
 		sb.lastUsed.Store(m.sandboxes.wall.Now().UnixNano())
 		sb.inflight.Add(-1)
 	}()
-	sb.Mock.ServeHTTP(w, r2)
+	sb.mock.ServeHTTP(w, r2)
 }
 
 // Control API: /__admin/sandboxes (the root only).
@@ -380,7 +424,7 @@ func (sb *Sandbox) info(root string) sandboxInfo {
 	return sandboxInfo{
 		ID: sb.ID, BaseURL: sb.BaseURL(root), AdminURL: sb.AdminURL(root), Version: sb.Version().Name,
 		Now: sb.Now().UTC(), CreatedAt: sb.created.UTC(), LastRequestAt: time.Unix(0, sb.lastUsed.Load()).UTC(),
-		Tokens: sb.tokens.heldCount(), Faults: sb.faults.Len(),
+		Tokens: sb.mock.tokens.heldCount(), Faults: sb.mock.faults.Len(),
 	}
 }
 

@@ -435,7 +435,8 @@ func TestSandboxGoAPI(t *testing.T) {
 	require.True(t, ok)
 	assert.Same(t, s, got)
 	assert.Equal(t, []*Sandbox{s}, h.Sandboxes())
-	_, err = s.NewSandbox(SandboxOptions{})
+	// a Sandbox has no NewSandbox (it is an Instance); its mock refuses one all the same
+	_, err = s.mock.NewSandbox(SandboxOptions{})
 	assert.ErrorIs(t, err, ErrSandboxNesting)
 	_, err = h.NewSandbox(SandboxOptions{Version: "Q7"})
 	assert.Error(t, err)

@@ -14,6 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	yamlscenario "github.com/crmmock/crmmock/internal/scenario"
 )
 
 const limitsOrg = "organisations:\n  - name: O\n    units: [{id: U}]\n    users: [{username: u, password: p}]\n"
@@ -185,7 +187,7 @@ func TestDecodeStrictUnknownKeys(t *testing.T) {
 	}
 	for _, c := range cases {
 		var sc Scenario
-		_, err := DecodeStrict([]byte(c.yaml), &sc)
+		_, err := yamlscenario.DecodeStrict([]byte(c.yaml), &sc)
 		old := knownFieldsErr([]byte(c.yaml))
 		if c.want == "" {
 			assert.NoError(t, err, c.yaml)

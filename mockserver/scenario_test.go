@@ -77,14 +77,14 @@ func TestScenarioJSON(t *testing.T) {
 // x-available-from / x-deprecated-from) is what the mock reads: every operation's
 // availability in every release from R4 to R20 follows it.
 func TestContract(t *testing.T) {
-	c, err := LoadContract()
+	c, err := loadProcessContract()
 	require.NoError(t, err)
-	assert.Regexp(t, `^3\.0\.`, c.Doc.OpenAPI)
-	require.NoError(t, c.Doc.Validate(t.Context()))
+	assert.Regexp(t, `^3\.0\.`, c.doc.OpenAPI)
+	require.NoError(t, c.doc.Validate(t.Context()))
 	assert.Contains(t, string(crmmock.OpenAPI), "x-fidelity")
 
-	for _, path := range c.Doc.Paths.InMatchingOrder() {
-		for method, op := range c.Doc.Paths.Value(path).Operations() {
+	for _, path := range c.doc.Paths.InMatchingOrder() {
+		for method, op := range c.doc.Paths.Value(path).Operations() {
 			assert.Contains(t, op.Extensions, "x-fidelity", "%s %s", method, path)
 			from, hasFrom := op.Extensions["x-available-from"].(string)
 			dep, hasDep := op.Extensions["x-deprecated-from"].(string)

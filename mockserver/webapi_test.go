@@ -12,11 +12,11 @@ import (
 // kind has a handler, and a fixed operation's name is its path in the contract: adding
 // a method is adding a row, and a row the contract lacks (or the reverse) fails here.
 func TestOperationsTableMatchesContract(t *testing.T) {
-	c, err := LoadContract()
+	c, err := loadProcessContract()
 	require.NoError(t, err)
 	inContract := map[string]string{} // operationId → path
-	for _, path := range c.Doc.Paths.InMatchingOrder() {
-		for _, op := range c.Doc.Paths.Value(path).Operations() {
+	for _, path := range c.doc.Paths.InMatchingOrder() {
+		for _, op := range c.doc.Paths.Value(path).Operations() {
 			inContract[op.OperationID] = path
 		}
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/crmmock/crmmock/mockserver"
+
+	yamlscenario "github.com/crmmock/crmmock/internal/scenario"
 )
 
 // Script is a parsed, checked scenario script.
@@ -276,11 +278,11 @@ var (
 // Parse reads and checks a script. Errors name the line ("line N: …").
 func Parse(data []byte) (*Script, error) {
 	var f file
-	root, err := mockserver.DecodeStrict(data, &f)
+	root, err := yamlscenario.DecodeStrict(data, &f)
 	if err != nil {
 		return nil, err
 	}
-	at := func(path ...any) int { return mockserver.LineOf(root, path...) }
+	at := func(path ...any) int { return yamlscenario.LineOf(root, path...) }
 	errAt := func(line int, format string, args ...any) error {
 		return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
 	}
@@ -311,7 +313,7 @@ func Parse(data []byte) (*Script, error) {
 			sc.Methods = def.Methods
 		}
 	}
-	if err := mockserver.CheckScenario(&sc, root); err != nil {
+	if err := yamlscenario.Check(&sc, root); err != nil {
 		return nil, err
 	}
 	for i, req := range f.Requires {

@@ -1,4 +1,4 @@
-package mockserver
+package scenario
 
 import (
 	"cmp"

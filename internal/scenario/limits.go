@@ -1,4 +1,4 @@
-package mockserver
+package scenario
 
 import (
 	"fmt"
@@ -9,14 +9,14 @@ import (
 
 // Scenario limits (README: Scenario limits).
 const (
-	// MaxScenarioSize bounds a scenario document in bytes: a scenario file, a
+	// MaxSize bounds a scenario document in bytes: a scenario file, a
 	// ParseScenario argument, a PUT /__admin/scenario body (the Web API's default body
 	// limit). yaml.v3 parses dense YAML at a few MB/s, so this keeps any accepted
 	// scenario well under a second.
-	MaxScenarioSize = DefaultBodyLimit
+	MaxSize = 1 << 20
 	// MaxExpandedSize bounds a scenario document with its aliases expanded, in bytes
 	// (each node counts its scalar's length plus one).
-	MaxExpandedSize = 2 * MaxScenarioSize
+	MaxExpandedSize = 2 * MaxSize
 	// MaxMappingKeys bounds the keys of one mapping, with aliases expanded.
 	MaxMappingKeys = 8192
 	// MaxKeyPairs bounds the key pairs of all mappings of a document together
