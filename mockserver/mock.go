@@ -177,60 +177,18 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		startWorld:    w,
 		ctr:           opts.contract,
 	}
-	if m.wall == nil {
-		m.wall = clockwork.NewRealClock()
+	if err := m.setDefaults(opts); err != nil {
+		return nil, err
 	}
-	if opts.BasePath == "" {
-		m.basePath = docBasePath
-	} else if !strings.HasPrefix(m.basePath, "/") {
-		return nil, fmt.Errorf("base path %q must start with /", opts.BasePath)
-	}
-	if m.bodyLimit <= 0 {
-		m.bodyLimit = DefaultBodyLimit
-	}
-	if m.log == nil {
-		m.log = slog.New(slog.DiscardHandler)
-	}
-	if len(m.secret) == 0 {
-		m.secret = make([]byte, 32)
-		_, _ = rand.Read(m.secret)
-	}
-	version := opts.Version
-	m.forcedVersion = version != ""
-	if version == "" {
-		version = w.version
-	}
-	if version == "" {
-		version = DefaultVersion
-	}
-	rel, err := ParseRelease(version)
+	m.forcedVersion = opts.Version != ""
+	rel, err := startRelease(opts.Version, w)
 	if err != nil {
-		return nil, fmt.Errorf("version: %w", err)
+		return nil, err
 	}
 	m.startRelease = rel
 	m.snap.Store(&snapshot{rel: rel, world: w, scenario: sc})
-
-	switch {
-	case opts.RealClock:
-		m.clock = clockwork.NewRealClock()
-	case opts.Clock != nil:
-		m.fake = opts.Clock
-	default:
-		start := opts.Start
-		if start.IsZero() {
-			start = w.start
-		}
-		if start.IsZero() {
-			start = time.Now().UTC().Truncate(time.Second) // the one wall-clock read: the default start
-		}
-		if err := clockInRange(start); err != nil {
-			return nil, fmt.Errorf("start: %w", err)
-		}
-		m.fake = clockwork.NewFakeClockAt(start.UTC())
-	}
-	if m.fake != nil {
-		m.clock = m.fake
-		m.start = m.fake.Now()
+	if err := m.initClock(opts, w); err != nil {
+		return nil, err
 	}
 	m.tokens = newStore(m.nowNano)
 	m.tokens.secret = m.secret
@@ -249,6 +207,74 @@ func newMock(opts Options, w *world) (*Mock, error) {
 	m.tokens.init()
 	m.tokens.setScenarioMax(w.maxTokens)
 	return m, nil
+}
+
+// startRelease is the release a mock starts in: the one asked for, else the
+// scenario's version, else DefaultVersion.
+func startRelease(version string, w *world) (Release, error) {
+	if version == "" {
+		version = w.version
+	}
+	if version == "" {
+		version = DefaultVersion
+	}
+	rel, err := ParseRelease(version)
+	if err != nil {
+		return Release{}, fmt.Errorf("version: %w", err)
+	}
+	return rel, nil
+}
+
+// setDefaults fills in what Options left zero: the wall clock, base path, body
+// limit, logger and JWT secret.
+func (m *Mock) setDefaults(opts Options) error {
+	if m.wall == nil {
+		m.wall = clockwork.NewRealClock()
+	}
+	if opts.BasePath == "" {
+		m.basePath = docBasePath
+	} else if !strings.HasPrefix(m.basePath, "/") {
+		return fmt.Errorf("base path %q must start with /", opts.BasePath)
+	}
+	if m.bodyLimit <= 0 {
+		m.bodyLimit = DefaultBodyLimit
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if len(m.secret) == 0 {
+		m.secret = make([]byte, 32)
+		_, _ = rand.Read(m.secret)
+	}
+	return nil
+}
+
+// initClock sets the mock's clock: the real one, the caller's fake clock, or a fake
+// clock of its own at Options.Start, else the scenario's clock.start, else now.
+func (m *Mock) initClock(opts Options, w *world) error {
+	switch {
+	case opts.RealClock:
+		m.clock = clockwork.NewRealClock()
+	case opts.Clock != nil:
+		m.fake = opts.Clock
+	default:
+		start := opts.Start
+		if start.IsZero() {
+			start = w.start
+		}
+		if start.IsZero() {
+			start = time.Now().UTC().Truncate(time.Second) // the one wall-clock read: the default start
+		}
+		if err := clockInRange(start); err != nil {
+			return fmt.Errorf("start: %w", err)
+		}
+		m.fake = clockwork.NewFakeClockAt(start.UTC())
+	}
+	if m.fake != nil {
+		m.clock = m.fake
+		m.start = m.fake.Now()
+	}
+	return nil
 }
 
 // Now is the mock's clock.

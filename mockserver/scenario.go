@@ -358,21 +358,41 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		lenientCT:    sc.Contract.LenientContentType,
 		orgSpelling:  sc.Contract.OrganizationSpelling,
 	}
+	if err := compileSettings(w, sc, root); err != nil {
+		return nil, err
+	}
+	if len(sc.Organisations) == 0 {
+		return nil, lineErr(root, "organisations: at least one organisation is needed")("organisations")
+	}
+	for oi, o := range sc.Organisations {
+		if err := compileOrg(w, o, oi, root); err != nil {
+			return nil, err
+		}
+	}
+	if err := compileMethods(w, sc.Methods, root); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// compileSettings checks and sets a scenario's settings besides its fixtures: limits,
+// version, clock, JWT and opaque token shapes, one-time passwords, error overrides.
+func compileSettings(w *world, sc *Scenario, root *yaml.Node) error {
 	if sc.Limits.MaxTokens < 0 {
-		return nil, lineErr(root, "limits: max_tokens: %d is negative (0 or absent: the mock's --max-tokens)", sc.Limits.MaxTokens)("limits", "max_tokens")
+		return lineErr(root, "limits: max_tokens: %d is negative (0 or absent: the mock's --max-tokens)", sc.Limits.MaxTokens)("limits", "max_tokens")
 	}
 	w.maxTokens = sc.Limits.MaxTokens
 	if sc.Version != "" {
 		r, err := ParseRelease(sc.Version)
 		if err != nil {
-			return nil, lineErr(root, "version: %v", err)("version")
+			return lineErr(root, "version: %v", err)("version")
 		}
 		w.version = r.Name
 	}
 	if sc.Clock.Start != "" {
 		t, err := time.Parse(time.RFC3339, sc.Clock.Start)
 		if err != nil {
-			return nil, lineErr(root, "clock.start %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", sc.Clock.Start)("clock", "start")
+			return lineErr(root, "clock.start %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", sc.Clock.Start)("clock", "start")
 		}
 		w.start = t.UTC()
 	}
@@ -381,161 +401,187 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 	case "ari":
 		w.arClaim = c
 	default:
-		return nil, lineErr(root, "jwt.accounts_receivable_claim: %q: want acr (F16) or ari (the docs' example token)", c)("jwt", "accounts_receivable_claim")
+		return lineErr(root, "jwt.accounts_receivable_claim: %q: want acr (F16) or ari (the docs' example token)", c)("jwt", "accounts_receivable_claim")
 	}
 	if f := sc.OTP.Fixed; f != "" && !otpPattern.MatchString(f) {
-		return nil, lineErr(root, "otp.fixed: want 6 digits, e.g. \"073482\"")("otp", "fixed")
+		return lineErr(root, "otp.fixed: want 6 digits, e.g. \"073482\"")("otp", "fixed")
 	}
 	w.otpFixed = sc.OTP.Fixed
 	if l := sc.OTP.Lifetime; l != "" {
 		d, err := time.ParseDuration(l)
 		if err != nil || d <= 0 {
-			return nil, lineErr(root, "otp.lifetime: %q: want a positive Go duration, e.g. 10m", l)("otp", "lifetime")
+			return lineErr(root, "otp.lifetime: %q: want a positive Go duration, e.g. 10m", l)("otp", "lifetime")
 		}
 		w.otpLife = d
 	}
 	for code, o := range sc.Errors {
 		if _, class := ClassCode(Class(code)); !knownCode(code) && !class {
-			return nil, lineErr(root, "errors: unknown error code %q (want one of %v, or a failure class: %v)", code, Codes(), Classes())("errors", string(code))
+			return lineErr(root, "errors: unknown error code %q (want one of %v, or a failure class: %v)", code, Codes(), Classes())("errors", string(code))
 		}
 		if o.HTTPStatus != 0 && (o.HTTPStatus < 200 || o.HTTPStatus > 599) {
-			return nil, lineErr(root, "errors: %s: http_status %d: want 200 to 599", code, o.HTTPStatus)("errors", string(code), "http_status")
+			return lineErr(root, "errors: %s: http_status %d: want 200 to 599", code, o.HTTPStatus)("errors", string(code), "http_status")
 		}
 		w.errors[code] = o
 	}
 	var err error
 	if w.jwtShape, err = compileJWT(sc.JWT); err != nil {
 		key, _, _ := strings.Cut(err.Error(), " ") // the error starts with the key
-		return nil, lineErr(root, "jwt: %v", err)("jwt", key)
+		return lineErr(root, "jwt: %v", err)("jwt", key)
 	}
 	if w.opaque, err = compileOpaque(sc.Token); err != nil {
 		key, _, _ := strings.Cut(err.Error(), " ")
-		return nil, lineErr(root, "token: %v", err)("token", key)
+		return lineErr(root, "token: %v", err)("token", key)
 	}
-	if len(sc.Organisations) == 0 {
-		return nil, lineErr(root, "organisations: at least one organisation is needed")("organisations")
+	return nil
+}
+
+// compileOrg checks and indexes organisation oi: its units, users, Web API keys and
+// customer fixtures.
+func compileOrg(w *world, o Organisation, oi int, root *yaml.Node) error {
+	at := func(p ...any) []any { return append([]any{"organisations", oi}, p...) }
+	if o.Name == "" {
+		return lineErr(root, "organisation without a name")(at()...)
 	}
-	type keyOwner struct{ org, user string }
-	for oi, o := range sc.Organisations {
-		at := func(p ...any) []any { return append([]any{"organisations", oi}, p...) }
-		if o.Name == "" {
-			return nil, lineErr(root, "organisation without a name")(at()...)
+	if _, dup := w.orgs[o.Name]; dup {
+		return lineErr(root, "duplicate organisation %q", o.Name)(at("name")...)
+	}
+	g := &org{name: o.Name, units: map[string]*unit{}, users: map[string]*user{},
+		byCode: map[string]*accessToken{}, byIdentifier: map[string]*accessToken{}, idp: o.IdentityProvider}
+	w.orgs[o.Name] = g
+	if len(o.Units) == 0 {
+		return lineErr(root, "organisation %q has no units", o.Name)(at()...)
+	}
+	if err := compileUnits(g, o, root, at); err != nil {
+		return err
+	}
+	unitSet := func(ids []string, path ...any) (map[*unit]bool, error) {
+		if ids == nil {
+			return nil, nil
 		}
-		if _, dup := w.orgs[o.Name]; dup {
-			return nil, lineErr(root, "duplicate organisation %q", o.Name)(at("name")...)
-		}
-		g := &org{name: o.Name, units: map[string]*unit{}, users: map[string]*user{},
-			byCode: map[string]*accessToken{}, byIdentifier: map[string]*accessToken{}, idp: o.IdentityProvider}
-		w.orgs[o.Name] = g
-		if len(o.Units) == 0 {
-			return nil, lineErr(root, "organisation %q has no units", o.Name)(at()...)
-		}
-		for ui, u := range o.Units {
-			if u.ID == "" {
-				return nil, lineErr(root, "unit without an id in organisation %q", o.Name)(at("units", ui)...)
-			}
-			x := &unit{id: u.ID, oun: u.OUN, name: u.Name}
-			if x.oun == "" {
-				x.oun = fmt.Sprint(ui + 1)
-			}
-			if _, dup := g.units[u.ID]; dup {
-				return nil, lineErr(root, "duplicate unit %q in organisation %q", u.ID, o.Name)(at("units", ui, "id")...)
-			}
-			g.units[u.ID] = x
-			if u.Name != "" && u.Name != u.ID {
-				if _, dup := g.units[u.Name]; dup {
-					return nil, lineErr(root, "duplicate unit name %q in organisation %q", u.Name, o.Name)(at("units", ui, "name")...)
-				}
-				g.units[u.Name] = x
-			}
-		}
-		unitSet := func(ids []string, path ...any) (map[*unit]bool, error) {
-			if ids == nil {
-				return nil, nil
-			}
-			set := map[*unit]bool{}
-			for i, id := range ids {
-				x, ok := g.units[id]
-				if !ok {
-					return nil, lineErr(root, "unit %q is not a unit of organisation %q", id, o.Name)(append(path, i)...)
-				}
-				set[x] = true
-			}
-			return set, nil
-		}
-		for ui, u := range o.Users {
-			if u.Username == "" {
-				return nil, lineErr(root, "user without a username in organisation %q", o.Name)(at("users", ui)...)
-			}
-			if _, dup := g.users[u.Username]; dup {
-				return nil, lineErr(root, "duplicate user %q in organisation %q", u.Username, o.Name)(at("users", ui, "username")...)
-			}
-			x := &user{username: u.Username, password: u.Password, org: g}
-			var err error
-			if x.units, err = unitSet(u.Units, at("users", ui, "units")...); err != nil {
-				return nil, err
-			}
-			switch {
-			case u.DefaultUnit != "":
-				d, ok := g.units[u.DefaultUnit]
-				if !ok {
-					return nil, lineErr(root, "default_unit %q of user %q is not a unit of organisation %q", u.DefaultUnit, u.Username, o.Name)(at("users", ui, "default_unit")...)
-				}
-				if !x.mayUse(d) {
-					return nil, lineErr(root, "default_unit %q of user %q is not among the user's units", u.DefaultUnit, u.Username)(at("users", ui, "default_unit")...)
-				}
-				x.defaultUnit = d
-			case len(u.Units) > 0:
-				x.defaultUnit = g.units[u.Units[0]]
-			default:
-				x.defaultUnit = g.units[o.Units[0].ID]
-			}
-			g.users[u.Username] = x
-		}
-		for ki, k := range o.WebAPIKeys {
-			if k.Key == "" {
-				return nil, lineErr(root, "web_api_key without a key in organisation %q", o.Name)(at("web_api_keys", ki)...)
-			}
-			if _, dup := w.keys[k.Key]; dup {
-				return nil, lineErr(root, "duplicate web_api_key %q", k.Key)(at("web_api_keys", ki, "key")...)
-			}
-			u, ok := g.users[k.User]
+		set := map[*unit]bool{}
+		for i, id := range ids {
+			x, ok := g.units[id]
 			if !ok {
-				return nil, lineErr(root, "web_api_key %q names user %q, who is not a user of organisation %q", k.Key, k.User, o.Name)(at("web_api_keys", ki, "user")...)
+				return nil, lineErr(root, "unit %q is not a unit of organisation %q", id, o.Name)(append(path, i)...)
 			}
-			x := &apiKey{key: k.Key, user: u}
-			x.login = appLogin{kind: KindKey, key: x}
-			var err error
-			if x.units, err = unitSet(k.Units, at("web_api_keys", ki, "units")...); err != nil {
-				return nil, err
-			}
-			if len(k.Units) > 0 {
-				x.first = g.units[k.Units[0]]
-			}
-			w.keys[k.Key] = x
+			set[x] = true
 		}
-		if err := compileCustomers(w, g, o, root, at); err != nil {
-			return nil, err
+		return set, nil
+	}
+	if err := compileUsers(g, o, root, at, unitSet); err != nil {
+		return err
+	}
+	if err := compileKeys(w, g, o, root, at, unitSet); err != nil {
+		return err
+	}
+	return compileCustomers(w, g, o, root, at)
+}
+
+func compileUnits(g *org, o Organisation, root *yaml.Node, at func(p ...any) []any) error {
+	for ui, u := range o.Units {
+		if u.ID == "" {
+			return lineErr(root, "unit without an id in organisation %q", o.Name)(at("units", ui)...)
+		}
+		x := &unit{id: u.ID, oun: u.OUN, name: u.Name}
+		if x.oun == "" {
+			x.oun = fmt.Sprint(ui + 1)
+		}
+		if _, dup := g.units[u.ID]; dup {
+			return lineErr(root, "duplicate unit %q in organisation %q", u.ID, o.Name)(at("units", ui, "id")...)
+		}
+		g.units[u.ID] = x
+		if u.Name != "" && u.Name != u.ID {
+			if _, dup := g.units[u.Name]; dup {
+				return lineErr(root, "duplicate unit name %q in organisation %q", u.Name, o.Name)(at("units", ui, "name")...)
+			}
+			g.units[u.Name] = x
 		}
 	}
-	for mi, m := range sc.Methods {
+	return nil
+}
+
+// unitSetFunc resolves a list of unit ids of an organisation (nil: no list).
+type unitSetFunc func(ids []string, path ...any) (map[*unit]bool, error)
+
+func compileUsers(g *org, o Organisation, root *yaml.Node, at func(p ...any) []any, unitSet unitSetFunc) error {
+	for ui, u := range o.Users {
+		if u.Username == "" {
+			return lineErr(root, "user without a username in organisation %q", o.Name)(at("users", ui)...)
+		}
+		if _, dup := g.users[u.Username]; dup {
+			return lineErr(root, "duplicate user %q in organisation %q", u.Username, o.Name)(at("users", ui, "username")...)
+		}
+		x := &user{username: u.Username, password: u.Password, org: g}
+		var err error
+		if x.units, err = unitSet(u.Units, at("users", ui, "units")...); err != nil {
+			return err
+		}
+		switch {
+		case u.DefaultUnit != "":
+			d, ok := g.units[u.DefaultUnit]
+			if !ok {
+				return lineErr(root, "default_unit %q of user %q is not a unit of organisation %q", u.DefaultUnit, u.Username, o.Name)(at("users", ui, "default_unit")...)
+			}
+			if !x.mayUse(d) {
+				return lineErr(root, "default_unit %q of user %q is not among the user's units", u.DefaultUnit, u.Username)(at("users", ui, "default_unit")...)
+			}
+			x.defaultUnit = d
+		case len(u.Units) > 0:
+			x.defaultUnit = g.units[u.Units[0]]
+		default:
+			x.defaultUnit = g.units[o.Units[0].ID]
+		}
+		g.users[u.Username] = x
+	}
+	return nil
+}
+
+func compileKeys(w *world, g *org, o Organisation, root *yaml.Node, at func(p ...any) []any, unitSet unitSetFunc) error {
+	for ki, k := range o.WebAPIKeys {
+		if k.Key == "" {
+			return lineErr(root, "web_api_key without a key in organisation %q", o.Name)(at("web_api_keys", ki)...)
+		}
+		if _, dup := w.keys[k.Key]; dup {
+			return lineErr(root, "duplicate web_api_key %q", k.Key)(at("web_api_keys", ki, "key")...)
+		}
+		u, ok := g.users[k.User]
+		if !ok {
+			return lineErr(root, "web_api_key %q names user %q, who is not a user of organisation %q", k.Key, k.User, o.Name)(at("web_api_keys", ki, "user")...)
+		}
+		x := &apiKey{key: k.Key, user: u}
+		x.login = appLogin{kind: KindKey, key: x}
+		var err error
+		if x.units, err = unitSet(k.Units, at("web_api_keys", ki, "units")...); err != nil {
+			return err
+		}
+		if len(k.Units) > 0 {
+			x.first = g.units[k.Units[0]]
+		}
+		w.keys[k.Key] = x
+	}
+	return nil
+}
+
+// compileMethods checks and indexes the scenario's other Web API methods.
+func compileMethods(w *world, methods []MethodData, root *yaml.Node) error {
+	for mi, m := range methods {
 		verb := strings.ToUpper(m.Method)
 		if verb != "GET" && verb != "POST" {
-			return nil, lineErr(root, "methods: method %q: want GET or POST", m.Method)("methods", mi, "method")
+			return lineErr(root, "methods: method %q: want GET or POST", m.Method)("methods", mi, "method")
 		}
 		p := strings.Trim(m.Path, "/")
 		if !methodPath.MatchString(p) {
-			return nil, lineErr(root, "methods: path %q: want <resource>[/<sub>…]/<action>, e.g. contact_information/show or customer_events/purchases/create", m.Path)("methods", mi, "path")
+			return lineErr(root, "methods: path %q: want <resource>[/<sub>…]/<action>, e.g. contact_information/show or customer_events/purchases/create", m.Path)("methods", mi, "path")
 		}
 		if strings.HasPrefix(p, "authentication/") {
-			return nil, lineErr(root, "methods: path %q: authentication methods are the mock's own", m.Path)("methods", mi, "path")
+			return lineErr(root, "methods: path %q: authentication methods are the mock's own", m.Path)("methods", mi, "path")
 		}
 		if m.Error != "" && !knownCode(m.Error) {
-			return nil, lineErr(root, "methods: unknown error code %q", m.Error)("methods", mi, "error")
+			return lineErr(root, "methods: unknown error code %q", m.Error)("methods", mi, "error")
 		}
 		k := verb + " " + p
 		if _, dup := w.methods[k]; dup {
-			return nil, lineErr(root, "methods: duplicate method %s", k)("methods", mi)
+			return lineErr(root, "methods: duplicate method %s", k)("methods", mi)
 		}
 		data := m.Data
 		if data == nil {
@@ -543,9 +589,9 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		}
 		raw, err := json.Marshal(data)
 		if err != nil {
-			return nil, lineErr(root, "methods: data of %s cannot be JSON: %v", k, err)("methods", mi, "data")
+			return lineErr(root, "methods: data of %s cannot be JSON: %v", k, err)("methods", mi, "data")
 		}
 		w.methods[k] = &methodAnswer{data: raw, err: m.Error}
 	}
-	return w, nil
+	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/getkin/kin-openapi/routers"
+
 	"github.com/crmmock/crmmock/internal/ops"
 )
 
@@ -344,30 +346,7 @@ func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Avai
 	if q.body, a.err = m.readBody(r); a.err != nil {
 		return q, avail, a
 	}
-	var lenient []string // F20: what only leniency lets through; noted once the contract accepts the request
-	if r.Method == http.MethodPost {
-		ct := routed.Header.Get("Content-Type")
-		switch mt, sloppy := jsonMediaType(ct); {
-		case ct == "application/json": // the common case: nothing to do
-		case ct == "" && q.wd.lenientCT, mt != "":
-			routed.Header = routed.Header.Clone() // routed shares r's headers
-			routed.Header.Set("Content-Type", "application/json")
-			if sloppy && len(q.body) > 0 {
-				lenient = append(lenient, leniencyMediaTypeCase+": "+clipAt(mt, 64))
-			}
-		}
-	}
-	if q.wd.orgSpelling && q.op.Kind == ops.UserLogin {
-		q.body = respellOrganization(q.body)
-	}
-	if len(q.body) > 0 && bytes.Contains(q.body, jsonNull) {
-		var dropped []string
-		if q.body, dropped = dropNullOptional(q.body, route); len(dropped) > 0 {
-			for _, f := range dropped {
-				lenient = append(lenient, leniencyNullField+": "+f)
-			}
-		}
-	}
+	lenient := ease(routed, route, &q) // F20: noted once the contract accepts the request
 	if r.URL.RawQuery != "" {
 		q.query = r.URL.Query()
 	}
@@ -391,6 +370,38 @@ func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Avai
 	}
 	a.lenient = lenient
 	return q, avail, a
+}
+
+// ease applies the leniency real clients rely on (F20) and the scenario allows to a
+// request before the contract judges it: a JSON media type spelled loosely (or, when
+// the scenario says so, none), organization for organisation, null optional fields.
+// It answers what only leniency let through.
+func ease(routed *http.Request, route *routers.Route, q *opRequest) []string {
+	var lenient []string
+	if q.r.Method == http.MethodPost {
+		ct := routed.Header.Get("Content-Type")
+		switch mt, sloppy := jsonMediaType(ct); {
+		case ct == "application/json": // the common case: nothing to do
+		case ct == "" && q.wd.lenientCT, mt != "":
+			routed.Header = routed.Header.Clone() // routed shares r's headers
+			routed.Header.Set("Content-Type", "application/json")
+			if sloppy && len(q.body) > 0 {
+				lenient = append(lenient, leniencyMediaTypeCase+": "+clipAt(mt, 64))
+			}
+		}
+	}
+	if q.wd.orgSpelling && q.op.Kind == ops.UserLogin {
+		q.body = respellOrganization(q.body)
+	}
+	if len(q.body) > 0 && bytes.Contains(q.body, jsonNull) {
+		var dropped []string
+		if q.body, dropped = dropNullOptional(q.body, route); len(dropped) > 0 {
+			for _, f := range dropped {
+				lenient = append(lenient, leniencyNullField+": "+f)
+			}
+		}
+	}
+	return lenient
 }
 
 // otherOp is any other Web API method, its token in the query (GET) or the body (POST).
