@@ -312,10 +312,10 @@ func TestCLIHelpDocumentsRelease(t *testing.T) {
 	assert.Contains(t, out, "--version and -v alone")
 }
 
-// Ensure the README's serve flag table has a row for every serve flag under the name
+// Ensure the serve flag table of docs/cli.md has a row for every serve flag under the name
 // help shows (--release, not its alias --version).
 func TestREADMEServeFlagTable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/cli.md")
 	require.NoError(t, err)
 	fs := newFlagSet("serve", new(serveConfig).flags)
 	fs.VisitAll(func(f *flag.Flag) {
