@@ -78,7 +78,7 @@ func TestR10ClientOnR12(t *testing.T) {
 	require.True(t, r.Fails(Error))
 }
 
-// Ensure the report's JSON is the shape of INTERFACE §7, with [] and zeros when clean.
+// Ensure the report's JSON is the shape of docs/lint.md, with [] and zeros when clean.
 func TestReportJSON(t *testing.T) {
 	b, err := json.Marshal(Run(&Input{}))
 	require.NoError(t, err)
