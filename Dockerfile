@@ -28,7 +28,7 @@ EXPOSE 8080
 USER 65532:65532
 
 # crmmock health dials CRMMOCK_ADDR (0.0.0.0 as 127.0.0.1), so it follows a -e CRMMOCK_ADDR=….
-HEALTHCHECK --interval=5s --timeout=2s --start-period=2s --retries=3 \
+HEALTHCHECK --interval=5s --timeout=5s --start-period=2s --retries=3 \
     CMD ["/crmmock", "health"]
 
 ENTRYPOINT ["/crmmock"]

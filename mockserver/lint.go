@@ -4,7 +4,7 @@ import (
 	"github.com/crmmock/crmmock/internal/lint"
 )
 
-// The client lint (INTERFACE §7) lives in internal/lint; these are its public types.
+// The client lint (docs/lint.md) lives in internal/lint; these are its public types.
 type (
 	// LintReport is the findings, worst first, and a count per severity.
 	LintReport = lint.Report

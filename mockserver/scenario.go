@@ -16,7 +16,7 @@ import (
 	yamlscenario "github.com/crmmock/crmmock/internal/scenario"
 )
 
-// Scenario is the fixtures file (docs/scenarios.md; YAML, or the same keys in JSON).
+// Scenario is the fixtures file of docs/scenarios.md (YAML, or the same keys in JSON).
 type Scenario struct {
 	Version  string       `yaml:"version,omitempty" json:"version,omitempty"`
 	Clock    ClockSpec    `yaml:"clock,omitempty" json:"clock,omitempty"`
