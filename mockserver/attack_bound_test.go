@@ -37,7 +37,7 @@ func TestEvictedLookupOfHugeGarbageToken(t *testing.T) {
 		}
 	}
 	require.Less(t, allocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
-	hzIssueN(t, m, 3) // two evicted: the evicted set is in use
+	issueN(t, m, 3) // two evicted: the evicted set is in use
 	require.Equal(t, uint64(2), m.TokensFiltered(TokenFilter{}).Evicted)
 	require.Less(t, allocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
 }
@@ -54,7 +54,7 @@ func BenchmarkEvictAllUsed(b *testing.B) {
 		max  int
 	}{{"below", -1}, {"full", held}} {
 		b.Run(c.name, func(b *testing.B) {
-			m, err := New(Options{Version: "R10", MaxTokens: c.max, TokenBudget: -1, JWTSecret: []byte(hzSecret), Start: t0})
+			m, err := New(Options{Version: "R10", MaxTokens: c.max, TokenBudget: -1, JWTSecret: []byte(fixedSecret), Start: t0})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -93,8 +93,8 @@ var errGone = errors.New("client gone")
 // at the first failed write: 5 000 JWTs are not rebuilt and marshalled for nobody, and
 // the error is returned.
 func TestTokenStreamStopsWhenClientGone(t *testing.T) {
-	m := hzMock(t, "R12")
-	hzIssueN(t, m, 5000)
+	m := newTestMock(t, "R12")
+	issueN(t, m, 5000)
 	var w failingWriter
 	per := allocatedBy(3, func() {
 		w = failingWriter{}

@@ -155,7 +155,7 @@ func TestFaultDelayOutlastsWriteTimeout(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, err := io.ReadAll(resp.Body)
-		code, _, _ := hzEnvelope(b)
+		code, _, _ := parseEnvelope(b)
 		done <- result{code, err}
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -220,7 +220,7 @@ func TestConcurrentRootAndSandboxes(t *testing.T) {
 		raw, _ := io.ReadAll(resp.Body)
 		var v map[string]any
 		if err := json.Unmarshal(raw, &v); err != nil {
-			fail("%s %s: %d, not JSON: %q", method, u, resp.StatusCode, hzClip(raw))
+			fail("%s %s: %d, not JSON: %q", method, u, resp.StatusCode, clipBody(raw))
 		}
 		return resp.StatusCode, v
 	}
@@ -468,7 +468,7 @@ func TestSandboxTTLSparesRequestsInFlight(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		code, _, _ := hzEnvelope(b)
+		code, _, _ := parseEnvelope(b)
 		done <- code
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -712,7 +712,7 @@ func TestRandomPathsNeverPanic(t *testing.T) {
 		served[rec.Code]++
 		ct := rec.Header().Get("Content-Type")
 		if rec.Code >= 500 || ct == "application/json" && !json.Valid(rec.Body.Bytes()) || ct != "application/json" {
-			t.Fatalf("request %d: %s %s (%q): %d %s %s", i, method, raw, body, rec.Code, ct, hzClip(rec.Body.Bytes()))
+			t.Fatalf("request %d: %s %s (%q): %d %s %s", i, method, raw, body, rec.Code, ct, clipBody(rec.Body.Bytes()))
 		}
 	}
 	assert.NotContains(t, logs.String(), "panic")

@@ -22,55 +22,55 @@ import (
 // Benchmarks of the hardening issue (`make bench`). Each Web API benchmark runs the
 // Mock (routing, contract validation, handler, envelope, journal) beside a baseline:
 // a bare net/http handler doing the same work (decode, check, store, envelope) without
-// the contract validator, in the same run (see hzBenchPair). Targets: x-baseline ≥ 0.6
+// the contract validator, in the same run (see benchPair). Targets: x-baseline ≥ 0.6
 // for issue, ≥ 0.7 for use.
 
-// hzSink is a ResponseWriter that keeps only the last answer.
-type hzSink struct {
+// sinkWriter is a ResponseWriter that keeps only the last answer.
+type sinkWriter struct {
 	h    http.Header
 	code int
 	body bytes.Buffer
 }
 
-func newHZSink() *hzSink { return &hzSink{h: http.Header{}} }
+func newHZSink() *sinkWriter { return &sinkWriter{h: http.Header{}} }
 
-func (w *hzSink) Header() http.Header         { return w.h }
-func (w *hzSink) WriteHeader(code int)        { w.code = code }
-func (w *hzSink) Write(p []byte) (int, error) { return w.body.Write(p) }
-func (w *hzSink) reset() {
+func (w *sinkWriter) Header() http.Header         { return w.h }
+func (w *sinkWriter) WriteHeader(code int)        { w.code = code }
+func (w *sinkWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
+func (w *sinkWriter) reset() {
 	clear(w.h)
 	w.code = http.StatusOK
 	w.body.Reset()
 }
 
-var hzOK = []byte(`"code":"OK"`)
+var okCode = []byte(`"code":"OK"`)
 
-// hzBaseline is the same work as the Mock's Web API minus contract routing and
+// baselineServer is the same work as the Mock's Web API minus contract routing and
 // validation: a plain ServeMux, encoding/json, the same compiled scenario and store.
-type hzBaseline struct {
+type baselineServer struct {
 	mux    *http.ServeMux
 	world  *world
 	rel    Release
-	tokens *hzStore
+	tokens *baselineStore
 	secret []byte
 	now    func() time.Time
 }
 
-// hzStore is the baseline's token store: a map by token under a mutex, judged by the
+// baselineStore is the baseline's token store: a map by token under a mutex, judged by the
 // same record rules (the plain way; it does not change when the Mock's store does).
-type hzStore struct {
+type baselineStore struct {
 	mu  sync.Mutex
 	now func() int64
 	m   map[string]*record
 }
 
-func (s *hzStore) add(r *record, value string) {
+func (s *baselineStore) add(r *record, value string) {
 	s.mu.Lock()
 	s.m[value] = r
 	s.mu.Unlock()
 }
 
-func (s *hzStore) use(value string, touch bool) (*record, *apiError) {
+func (s *baselineStore) use(value string, touch bool) (*record, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -90,7 +90,7 @@ func (s *hzStore) use(value string, touch bool) (*record, *apiError) {
 	return r, nil
 }
 
-func (s *hzStore) release(value string) *apiError {
+func (s *baselineStore) release(value string) *apiError {
 	r, aerr := s.use(value, false)
 	if aerr != nil {
 		return aerr
@@ -101,26 +101,26 @@ func (s *hzStore) release(value string) *apiError {
 	return nil
 }
 
-// hzMintMapClaims is the plain way to mint an R12 token with golang-jwt (MapClaims,
+// mintMapClaims is the plain way to mint an R12 token with golang-jwt (MapClaims,
 // SignedString), as the Mock did before: the baseline's issue work.
-func hzMintMapClaims(secret []byte, u *user, x *unit, iat, life int64) string {
+func mintMapClaims(secret []byte, u *user, x *unit, iat, life int64) string {
 	claims := jwt.MapClaims{"usr": u.username, "org": u.org.name, "oun": x.oun,
 		"iat": strconv.FormatInt(iat, 10), "exp": strconv.FormatInt(iat+life, 10), "jti": randomHex()}
 	v, _ := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 	return v
 }
 
-func newHZBaseline(m *Mock) *hzBaseline {
-	b := &hzBaseline{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &hzStore{now: m.nowNano, m: map[string]*record{}}, secret: m.secret, now: m.Now}
+func newHZBaseline(m *Mock) *baselineServer {
+	b := &baselineServer{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &baselineStore{now: m.nowNano, m: map[string]*record{}}, secret: m.secret, now: m.Now}
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token", b.issue)
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token/release", b.release)
 	b.mux.HandleFunc("GET /crmapi/rest/v2/{resource}/{action}", b.use)
 	return b
 }
 
-func (b *hzBaseline) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.mux.ServeHTTP(w, r) }
+func (b *baselineServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { b.mux.ServeHTTP(w, r) }
 
-func (b *hzBaseline) write(w http.ResponseWriter, code Code, data any) {
+func (b *baselineServer) write(w http.ResponseWriter, code Code, data any) {
 	env := envelope{Status: envelopeStatus{Code: string(code)}, Data: data}
 	if code != CodeOK {
 		env.Status.Message = catalogue[code].Message
@@ -134,7 +134,7 @@ func (b *hzBaseline) write(w http.ResponseWriter, code Code, data any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (b *hzBaseline) issue(w http.ResponseWriter, r *http.Request) {
+func (b *baselineServer) issue(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, DefaultBodyLimit+1))
 	var req struct {
 		Username, Password, Organisation string
@@ -158,19 +158,19 @@ func (b *hzBaseline) issue(w http.ResponseWriter, r *http.Request) {
 }
 
 // mint issues a user token into the baseline's store.
-func (b *hzBaseline) mint(u *user) string {
+func (b *baselineServer) mint(u *user) string {
 	now := b.now()
 	value := randomHex()
 	rule := b.rel.Profile.UserRule
 	if b.rel.Profile.Format == FormatJWT {
-		value = hzMintMapClaims(b.secret, u, u.defaultUnit, now.Unix(), int64(rule.After/time.Second))
+		value = mintMapClaims(b.secret, u, u.defaultUnit, now.Unix(), int64(rule.After/time.Second))
 	}
 	n := now.UnixNano()
 	b.tokens.add(&record{rel: &b.rel, user: u, unit: u.defaultUnit, issued: n, lastUsed: n}, value)
 	return value
 }
 
-func (b *hzBaseline) check(value string, touch bool) *apiError {
+func (b *baselineServer) check(value string, touch bool) *apiError {
 	if strings.Count(value, ".") == 2 {
 		if err := checkJWT(b.secret, value); err != nil {
 			return errorf(CodeInvalidToken, "%v", err)
@@ -180,7 +180,7 @@ func (b *hzBaseline) check(value string, touch bool) *apiError {
 	return aerr
 }
 
-func (b *hzBaseline) use(w http.ResponseWriter, r *http.Request) {
+func (b *baselineServer) use(w http.ResponseWriter, r *http.Request) {
 	if aerr := b.check(r.URL.Query().Get("token"), true); aerr != nil {
 		b.write(w, aerr.Code, nil)
 		return
@@ -193,7 +193,7 @@ func (b *hzBaseline) use(w http.ResponseWriter, r *http.Request) {
 	b.write(w, CodeOK, ma.data)
 }
 
-func (b *hzBaseline) release(w http.ResponseWriter, r *http.Request) {
+func (b *baselineServer) release(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, DefaultBodyLimit+1))
 	var req struct{ Token string }
 	if json.Unmarshal(body, &req) != nil {
@@ -211,29 +211,29 @@ func (b *hzBaseline) release(w http.ResponseWriter, r *http.Request) {
 	b.write(w, CodeOK, emptyObject)
 }
 
-// hzBenchPair benchmarks one Web API method on the Mock and on the baseline,
+// benchPair benchmarks one Web API method on the Mock and on the baseline,
 // interleaved in one loop (alternating which goes first) so both see the same machine
 // noise. Each operation is timed from building the request (httptest.NewRequest, i.e.
 // net/http's request parsing) to the handler's return. It reports mock-ns/op,
 // base-ns/op, x-baseline (= base ÷ mock: 1 is as fast as the bare handler) and
 // x-baseline-handler (the same without the request building). prep returns what op
 // needs for n operations (outside the timer), issuing live tokens into the given store.
-func hzBenchPair(b *testing.B, target float64, version string,
+func benchPair(b *testing.B, target float64, version string,
 	prep func(issue func() string, n int) []string,
 	op func(i int, prepared []string) *http.Request) {
 	for _, transport := range []string{"inproc", "http"} {
-		hzBenchPairOn(b, transport, target, version, prep, op)
+		benchPairOn(b, transport, target, version, prep, op)
 	}
 }
 
-// hzBenchPairOn is hzBenchPair in process (ServeHTTP on a sink) or over loopback HTTP
+// benchPairOn is benchPair in process (ServeHTTP on a sink) or over loopback HTTP
 // (both handlers behind httptest servers, one keep-alive client: the bare net/http
 // limit a client sees; there x-baseline-handler is the same as x-baseline).
-func hzBenchPairOn(b *testing.B, transport string, target float64, version string,
+func benchPairOn(b *testing.B, transport string, target float64, version string,
 	prep func(issue func() string, n int) []string,
 	op func(i int, prepared []string) *http.Request) {
 	b.Run(version+"/"+transport, func(b *testing.B) {
-		m := hzMock(b, version)
+		m := newTestMock(b, version)
 		bl := newHZBaseline(m)
 		u := m.snap.Load().world.orgs[docOrg].users[docUser]
 		issueBase := func() string { return bl.mint(u) }
@@ -290,7 +290,7 @@ func hzBenchPairOn(b *testing.B, transport string, target float64, version strin
 				t2 := time.Now()
 				s.total += t2.Sub(t0)
 				s.handle += t2.Sub(t1)
-				if w.code != http.StatusOK || !bytes.Contains(w.body.Bytes(), hzOK) {
+				if w.code != http.StatusOK || !bytes.Contains(w.body.Bytes(), okCode) {
 					b.Fatalf("answered %d %s", w.code, w.body.Bytes())
 				}
 			}
@@ -310,9 +310,9 @@ func hzBenchPairOn(b *testing.B, transport string, target float64, version strin
 	})
 }
 
-var hzLoginBody = []byte(`{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`)
+var loginBody = []byte(`{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`)
 
-func hzPost(path string, body []byte) *http.Request {
+func postRequest(path string, body []byte) *http.Request {
 	r := httptest.NewRequest(http.MethodPost, docBasePath+path, bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	return r
@@ -321,16 +321,16 @@ func hzPost(path string, body []byte) *http.Request {
 // BenchmarkIssue: POST authentication/token, full stack vs baseline (target ≥ 0.6×).
 func BenchmarkIssue(b *testing.B) {
 	for _, v := range []string{"R10", "R12"} {
-		hzBenchPair(b, 0.6, v,
+		benchPair(b, 0.6, v,
 			func(func() string, int) []string { return nil },
-			func(int, []string) *http.Request { return hzPost("/authentication/token", hzLoginBody) })
+			func(int, []string) *http.Request { return postRequest("/authentication/token", loginBody) })
 	}
 }
 
 // BenchmarkUse: GET another method with a live token, full stack vs baseline (target ≥ 0.7×).
 func BenchmarkUse(b *testing.B) {
 	for _, v := range []string{"R10", "R12"} {
-		hzBenchPair(b, 0.7, v,
+		benchPair(b, 0.7, v,
 			func(issue func() string, _ int) []string { return []string{issue()} },
 			func(_ int, p []string) *http.Request {
 				return httptest.NewRequest(http.MethodGet, docBasePath+"/contact_information/show?token="+p[0], nil)
@@ -341,7 +341,7 @@ func BenchmarkUse(b *testing.B) {
 // BenchmarkRelease: POST authentication/token/release of a fresh live token each time.
 func BenchmarkRelease(b *testing.B) {
 	for _, v := range []string{"R10", "R12"} {
-		hzBenchPair(b, 0.6, v,
+		benchPair(b, 0.6, v,
 			func(issue func() string, n int) []string {
 				bodies := make([]string, n)
 				for i := range bodies {
@@ -349,12 +349,14 @@ func BenchmarkRelease(b *testing.B) {
 				}
 				return bodies
 			},
-			func(i int, p []string) *http.Request { return hzPost("/authentication/token/release", []byte(p[i])) })
+			func(i int, p []string) *http.Request {
+				return postRequest("/authentication/token/release", []byte(p[i]))
+			})
 	}
 }
 
-// hzHeap is the live heap after a full collection.
-func hzHeap() uint64 {
+// heap is the live heap after a full collection.
+func heap() uint64 {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
@@ -362,11 +364,11 @@ func hzHeap() uint64 {
 	return ms.HeapAlloc
 }
 
-const hzMillion = 1_000_000
+const million = 1_000_000
 
-// hzIssueN issues n user tokens of the mock's release through the issue path
+// issueN issues n user tokens of the mock's release through the issue path
 // (Mock.issue: mint, record, store) at the mock's clock.
-func hzIssueN(tb testing.TB, m *Mock, n int) {
+func issueN(tb testing.TB, m *Mock, n int) {
 	wd, rel := m.snap.Load().world, &m.snap.Load().rel
 	u := wd.orgs[docOrg].users[docUser]
 	now := m.Now()
@@ -384,14 +386,14 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var perToken float64
 			for range b.N {
-				m := hzMock(b, c.version)
-				before := hzHeap()
-				hzIssueN(b, m, hzMillion)
-				after := hzHeap()
-				if got := m.tokens.heldCount(); got != hzMillion {
+				m := newTestMock(b, c.version)
+				before := heap()
+				issueN(b, m, million)
+				after := heap()
+				if got := m.tokens.heldCount(); got != million {
 					b.Fatalf("%d tokens", got)
 				}
-				perToken += float64(after-before) / hzMillion
+				perToken += float64(after-before) / million
 				runtime.KeepAlive(m)
 			}
 			b.ReportMetric(perToken/float64(b.N), "B/token")
@@ -402,9 +404,9 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 // BenchmarkAdvance1M: one clock advance with 1 M live tokens (target ≤ 100 ms), and a
 // token check right after it (expiry is judged when a token is read).
 func BenchmarkAdvance1M(b *testing.B) {
-	m := hzMock(b, "R10")
-	hzIssueN(b, m, hzMillion-1)
-	tok := hzIssue(b, m, m.BasePath())
+	m := newTestMock(b, "R10")
+	issueN(b, m, million-1)
+	tok := issueToken(b, m, m.BasePath())
 	b.ResetTimer()
 	for range b.N {
 		if _, err := m.Advance(time.Second); err != nil {
@@ -427,7 +429,7 @@ func BenchmarkServerStart(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		s, err := NewServer(Options{JWTSecret: []byte(hzSecret)})
+		s, err := NewServer(Options{JWTSecret: []byte(fixedSecret)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -515,7 +517,7 @@ func TestRoutingUnderOtherBasePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := hzIssue(t, m, "/crm/v9")
+	tok := issueToken(t, m, "/crm/v9")
 	for target, want := range map[string]string{
 		"/crm/v9/contact_information/show?token=" + tok:         "OK",
 		"/crm/v9/Contact/show?token=" + tok:                     "INVALID_REQUEST",
@@ -524,7 +526,7 @@ func TestRoutingUnderOtherBasePath(t *testing.T) {
 	} {
 		rec := httptest.NewRecorder()
 		m.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
-		if code, _, err := hzEnvelope(rec.Body.Bytes()); err != nil || code != want {
+		if code, _, err := parseEnvelope(rec.Body.Bytes()); err != nil || code != want {
 			t.Errorf("GET %s: %s %v, want %s", target, code, err, want)
 		}
 	}

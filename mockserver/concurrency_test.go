@@ -12,9 +12,9 @@ import (
 	"time"
 )
 
-// hzStateRank orders token states: a token only moves forward (live → expired or
+// stateRank orders token states: a token only moves forward (live → expired or
 // released; both final).
-func hzStateRank(s State) int {
+func stateRank(s State) int {
 	if s == StateLive {
 		return 0
 	}
@@ -32,7 +32,7 @@ func TestConcurrentClientsClockAndRelease(t *testing.T) {
 	if testing.Short() {
 		rounds = 4
 	}
-	s := Start(t, Options{Version: "R10", JWTSecret: []byte(hzSecret), Start: t0})
+	s := Start(t, Options{Version: "R10", JWTSecret: []byte(fixedSecret), Start: t0})
 	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -47,7 +47,7 @@ func TestConcurrentClientsClockAndRelease(t *testing.T) {
 		if err != nil {
 			return "", "", err
 		}
-		code, data, err := hzEnvelope(b)
+		code, data, err := parseEnvelope(b)
 		if err != nil {
 			return "", "", err
 		}
@@ -115,7 +115,7 @@ func TestConcurrentClientsClockAndRelease(t *testing.T) {
 			default:
 			}
 			for _, tk := range s.Tokens() {
-				if old, ok := seen[tk.Token]; ok && hzStateRank(tk.State) < hzStateRank(old) || old == StateExpired && tk.State == StateReleased {
+				if old, ok := seen[tk.Token]; ok && stateRank(tk.State) < stateRank(old) || old == StateExpired && tk.State == StateReleased {
 					watchErr.Store(fmt.Sprintf("token %s went %s -> %s", tk.Token, old, tk.State))
 				}
 				seen[tk.Token] = tk.State

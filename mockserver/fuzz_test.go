@@ -32,24 +32,24 @@ import (
 //	@REL@  a released token
 //	@EXP@  an expired token (issued three hours ago)
 
-var hzVersions = [...]string{"R9", "R10", "R12"}
+var fuzzVersions = [...]string{"R9", "R10", "R12"}
 
-// hzFuzzMocks is one Mock per emulated release, reset now and then so a long run does
+// fuzzMocks is one Mock per emulated release, reset now and then so a long run does
 // not hold every token it issued.
-type hzFuzzMocks struct {
-	mocks [len(hzVersions)]*Mock
+type fuzzMocks struct {
+	mocks [len(fuzzVersions)]*Mock
 	n     int
 }
 
-func newHZFuzzMocks(tb testing.TB) *hzFuzzMocks {
-	fm := &hzFuzzMocks{}
-	for i, v := range hzVersions {
-		fm.mocks[i] = hzMock(tb, v)
+func newHZFuzzMocks(tb testing.TB) *fuzzMocks {
+	fm := &fuzzMocks{}
+	for i, v := range fuzzVersions {
+		fm.mocks[i] = newTestMock(tb, v)
 	}
 	return fm
 }
 
-func (fm *hzFuzzMocks) pick(ver uint8) *Mock {
+func (fm *fuzzMocks) pick(ver uint8) *Mock {
 	fm.n++
 	m := fm.mocks[int(ver)%len(fm.mocks)]
 	if fm.n%2000 == 0 {
@@ -58,16 +58,16 @@ func (fm *hzFuzzMocks) pick(ver uint8) *Mock {
 	return m
 }
 
-// hzFill replaces the placeholders in s with tokens issued (and released, aged) on m.
-func hzFill(tb testing.TB, m *Mock, s string) string {
+// fill replaces the placeholders in s with tokens issued (and released, aged) on m.
+func fill(tb testing.TB, m *Mock, s string) string {
 	if !strings.Contains(s, "@") {
 		return s
 	}
 	if strings.Contains(s, "@TOK@") {
-		s = strings.ReplaceAll(s, "@TOK@", hzIssue(tb, m, m.BasePath()))
+		s = strings.ReplaceAll(s, "@TOK@", issueToken(tb, m, m.BasePath()))
 	}
 	if strings.Contains(s, "@REL@") {
-		tok := hzIssue(tb, m, m.BasePath())
+		tok := issueToken(tb, m, m.BasePath())
 		if aerr := m.tokens.release(tok); aerr != nil {
 			tb.Fatalf("release: %v", aerr)
 		}
@@ -85,8 +85,8 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 	return s
 }
 
-// hzTokenStates counts tokens and released tokens.
-func hzTokenStates(m *Mock) (total, released int, byValue map[string]State) {
+// tokenStates counts tokens and released tokens.
+func tokenStates(m *Mock) (total, released int, byValue map[string]State) {
 	ts := m.Tokens()
 	byValue = make(map[string]State, len(ts))
 	for _, t := range ts {
@@ -98,16 +98,16 @@ func hzTokenStates(m *Mock) (total, released int, byValue map[string]State) {
 	return len(ts), released, byValue
 }
 
-// hzFuzzServe serves raw on m and checks what every Web API answer must be: the
+// fuzzServe serves raw on m and checks what every Web API answer must be: the
 // envelope, JSON, never INTERNAL_ERROR (the default scenario injects none, so one
 // would be a recovered panic or an unhandled case), and a status that fits the code.
-func hzFuzzServe(t *testing.T, m *Mock, raw []byte) (code string, data json.RawMessage, served bool) {
+func fuzzServe(t *testing.T, m *Mock, raw []byte) (code string, data json.RawMessage, served bool) {
 	t.Helper()
-	rec, ok := hzServeRaw(m, raw)
+	rec, ok := serveRaw(m, raw)
 	if !ok {
 		return "", nil, false // net/http refuses these bytes before any handler runs
 	}
-	code, data, err := hzEnvelope(rec.Body.Bytes())
+	code, data, err := parseEnvelope(rec.Body.Bytes())
 	if err != nil {
 		t.Fatalf("answer is not the envelope: %v\nrequest: %q", err, raw)
 	}
@@ -127,22 +127,22 @@ func hzFuzzServe(t *testing.T, m *Mock, raw []byte) (code string, data json.RawM
 	return code, data, true
 }
 
-const hzJSON = "Content-Type: application/json"
+const jsonHeader = "Content-Type: application/json"
 
-func hzBasic(s string) string {
+func basicHeader(s string) string {
 	return "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(s))
 }
 
-// hzFuzzIssue is the body of the two token-issuing targets.
-func hzFuzzIssue(t *testing.T, fm *hzFuzzMocks, ver uint8, path, headers string, body []byte, kind Kind) {
+// fuzzIssue is the body of the two token-issuing targets.
+func fuzzIssue(t *testing.T, fm *fuzzMocks, ver uint8, path, headers string, body []byte, kind Kind) {
 	m := fm.pick(ver)
-	headers = hzFill(t, m, headers)
-	total, released, _ := hzTokenStates(m)
-	code, data, served := hzFuzzServe(t, m, hzRaw(http.MethodPost, m.BasePath()+path, headers, body))
+	headers = fill(t, m, headers)
+	total, released, _ := tokenStates(m)
+	code, data, served := fuzzServe(t, m, rawRequest(http.MethodPost, m.BasePath()+path, headers, body))
 	if !served {
 		return
 	}
-	total2, released2, _ := hzTokenStates(m)
+	total2, released2, _ := tokenStates(m)
 	if released2 != released {
 		t.Fatalf("issuing changed released tokens %d -> %d", released, released2)
 	}
@@ -162,54 +162,54 @@ func hzFuzzIssue(t *testing.T, fm *hzFuzzMocks, ver uint8, path, headers string,
 	}
 }
 
-func hzKeySeeds(f *testing.F) {
+func keySeeds(f *testing.F) {
 	for v := range uint8(3) {
-		f.Add(v, hzBasic(docKey+":"), []byte(nil))
-		f.Add(v, hzJSON+"\r\n"+hzBasic(docKey+":"), []byte(`{"unit":"Head Office"}`))
-		f.Add(v, hzJSON+"\r\n"+hzBasic(docKey+":"), []byte(`{"unit":"nope"}`))
+		f.Add(v, basicHeader(docKey+":"), []byte(nil))
+		f.Add(v, jsonHeader+"\r\n"+basicHeader(docKey+":"), []byte(`{"unit":"Head Office"}`))
+		f.Add(v, jsonHeader+"\r\n"+basicHeader(docKey+":"), []byte(`{"unit":"nope"}`))
 	}
-	f.Add(uint8(2), hzBasic(docKey), []byte(nil))
-	f.Add(uint8(2), hzBasic(":"), []byte(nil))
-	f.Add(uint8(2), hzBasic(docKey+":pw"), []byte(nil))
+	f.Add(uint8(2), basicHeader(docKey), []byte(nil))
+	f.Add(uint8(2), basicHeader(":"), []byte(nil))
+	f.Add(uint8(2), basicHeader(docKey+":pw"), []byte(nil))
 	f.Add(uint8(2), "Authorization: Basic !!notbase64", []byte(nil))
 	f.Add(uint8(2), "Authorization: Bearer "+docKey, []byte(nil))
 	f.Add(uint8(2), "Authorization: basic "+base64.StdEncoding.EncodeToString([]byte(docKey+":")), []byte(`{"unit":5}`))
-	f.Add(uint8(1), hzJSON+"\r\n"+hzBasic(docKey+":"), []byte(`{"unit":"Head Office","unit":"Branch"}`))
-	f.Add(uint8(1), "Content-Type: text/plain\r\n"+hzBasic(docKey+":"), []byte(`{`))
+	f.Add(uint8(1), jsonHeader+"\r\n"+basicHeader(docKey+":"), []byte(`{"unit":"Head Office","unit":"Branch"}`))
+	f.Add(uint8(1), "Content-Type: text/plain\r\n"+basicHeader(docKey+":"), []byte(`{`))
 }
 
 // FuzzAuthenticationToken: POST authentication/token (F2) from raw header and body bytes.
 func FuzzAuthenticationToken(f *testing.F) {
 	ok := `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`
 	for v := range uint8(3) {
-		f.Add(v, hzJSON, []byte(ok))
-		f.Add(v, hzJSON, []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","unit":"Branch"}`))
-		f.Add(v, hzJSON, []byte(`{"username":"branchuser","password":"5678","organisation":"CRMDEMO","unit":"Head Office"}`))
+		f.Add(v, jsonHeader, []byte(ok))
+		f.Add(v, jsonHeader, []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","unit":"Branch"}`))
+		f.Add(v, jsonHeader, []byte(`{"username":"branchuser","password":"5678","organisation":"CRMDEMO","unit":"Head Office"}`))
 	}
-	f.Add(uint8(0), hzJSON, []byte(`{"username":"mpadministrator","password":"12345","organisation":"CRMDEMO"}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"username":"x","password":"1234","organisation":"NOPE"}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"username":1,"password":"1234","organisation":"CRMDEMO"}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","username":"branchuser"}`))
-	f.Add(uint8(2), hzJSON, []byte("{\"username\":\"mp\xffadmin\",\"password\":\"1234\",\"organisation\":\"CRMDEMO\"}"))
-	f.Add(uint8(2), hzJSON, []byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))
-	f.Add(uint8(2), hzJSON, []byte(ok[:30]))
+	f.Add(uint8(0), jsonHeader, []byte(`{"username":"mpadministrator","password":"12345","organisation":"CRMDEMO"}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"username":"x","password":"1234","organisation":"NOPE"}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"username":1,"password":"1234","organisation":"CRMDEMO"}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO","username":"branchuser"}`))
+	f.Add(uint8(2), jsonHeader, []byte("{\"username\":\"mp\xffadmin\",\"password\":\"1234\",\"organisation\":\"CRMDEMO\"}"))
+	f.Add(uint8(2), jsonHeader, []byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))
+	f.Add(uint8(2), jsonHeader, []byte(ok[:30]))
 	f.Add(uint8(2), "Content-Type: text/plain", []byte(ok))
 	f.Add(uint8(2), "Content-Type: application/json; charset=utf-8", []byte(ok))
-	f.Add(uint8(2), hzJSON+"\r\nContent-Length: 10", []byte(ok))
-	f.Add(uint8(2), hzJSON+"\r\nTransfer-Encoding: chunked", []byte("10\r\n{\"username\":\"mpa\r\n0\r\n\r\n"))
+	f.Add(uint8(2), jsonHeader+"\r\nContent-Length: 10", []byte(ok))
+	f.Add(uint8(2), jsonHeader+"\r\nTransfer-Encoding: chunked", []byte("10\r\n{\"username\":\"mpa\r\n0\r\n\r\n"))
 	f.Add(uint8(2), "", []byte(nil))
 	fm := newHZFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, headers string, body []byte) {
-		hzFuzzIssue(t, fm, ver, "/authentication/token", headers, body, KindUser)
+		fuzzIssue(t, fm, ver, "/authentication/token", headers, body, KindUser)
 	})
 }
 
 // FuzzWebAPIKeyToken: POST authentication/web_api_key/token (F7), the key in Basic auth.
 func FuzzWebAPIKeyToken(f *testing.F) {
-	hzKeySeeds(f)
+	keySeeds(f)
 	fm := newHZFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, headers string, body []byte) {
-		hzFuzzIssue(t, fm, ver, "/authentication/web_api_key/token", headers, body, KindKey)
+		fuzzIssue(t, fm, ver, "/authentication/web_api_key/token", headers, body, KindKey)
 	})
 }
 
@@ -217,28 +217,28 @@ func FuzzWebAPIKeyToken(f *testing.F) {
 // back; at most the one token named is released; nothing is issued.
 func FuzzReleaseToken(f *testing.F) {
 	for v := range uint8(3) {
-		f.Add(v, hzJSON, []byte(`{"token":"@TOK@"}`))
-		f.Add(v, hzJSON, []byte(`{"token":"@REL@"}`))
-		f.Add(v, hzJSON, []byte(`{"token":"@EXP@"}`))
+		f.Add(v, jsonHeader, []byte(`{"token":"@TOK@"}`))
+		f.Add(v, jsonHeader, []byte(`{"token":"@REL@"}`))
+		f.Add(v, jsonHeader, []byte(`{"token":"@EXP@"}`))
 	}
-	f.Add(uint8(2), hzJSON, []byte(`{"token":"@TOK@x"}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"token":"@TOK@","token":"@REL@"}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"token":["@TOK@"]}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"token":""}`))
-	f.Add(uint8(1), hzJSON, []byte(`{"token":"4AD9C84FA60F9FE407140E20F707726A"}`))
-	f.Add(uint8(2), hzJSON, []byte(`{"token":"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ1c3IiOiJ4In0."}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"token":"@TOK@x"}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"token":"@TOK@","token":"@REL@"}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"token":["@TOK@"]}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"token":""}`))
+	f.Add(uint8(1), jsonHeader, []byte(`{"token":"4AD9C84FA60F9FE407140E20F707726A"}`))
+	f.Add(uint8(2), jsonHeader, []byte(`{"token":"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ1c3IiOiJ4In0."}`))
 	f.Add(uint8(2), "", []byte(`{"token":"@TOK@"}`))
 	fm := newHZFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, headers string, body []byte) {
 		m := fm.pick(ver)
-		headers = hzFill(t, m, headers)
-		body = []byte(hzFill(t, m, string(body)))
-		total, released, before := hzTokenStates(m)
-		code, _, served := hzFuzzServe(t, m, hzRaw(http.MethodPost, m.BasePath()+"/authentication/token/release", headers, body))
+		headers = fill(t, m, headers)
+		body = []byte(fill(t, m, string(body)))
+		total, released, before := tokenStates(m)
+		code, _, served := fuzzServe(t, m, rawRequest(http.MethodPost, m.BasePath()+"/authentication/token/release", headers, body))
 		if !served {
 			return
 		}
-		total2, released2, after := hzTokenStates(m)
+		total2, released2, after := tokenStates(m)
 		want := released
 		if code == string(CodeOK) {
 			want++
@@ -260,7 +260,7 @@ func FuzzOtherMethod(f *testing.F) {
 	base := docBasePath
 	for v := range uint8(3) {
 		f.Add(v, "GET", base+"/contact_information/show?token=@TOK@", "", []byte(nil))
-		f.Add(v, "POST", base+"/contact_information/show", hzJSON, []byte(`{"token":"@TOK@","x":[1,2,{"y":null}]}`))
+		f.Add(v, "POST", base+"/contact_information/show", jsonHeader, []byte(`{"token":"@TOK@","x":[1,2,{"y":null}]}`))
 		f.Add(v, "GET", base+"/contact_information/show?token=@REL@", "", []byte(nil))
 		f.Add(v, "GET", base+"/contacts/list?token=@EXP@", "", []byte(nil))
 	}
@@ -271,33 +271,33 @@ func FuzzOtherMethod(f *testing.F) {
 	f.Add(uint8(2), "GET", base+"/contact_information/show?token=%ff%fe", "", []byte(nil))
 	f.Add(uint8(2), "GET", "/elsewhere?token=@TOK@", "", []byte(nil))
 	f.Add(uint8(2), "DELETE", base+"/contact_information/show?token=@TOK@", "", []byte(nil))
-	f.Add(uint8(2), "PUT", base+"/authentication/token", hzJSON, []byte(`{}`))
-	f.Add(uint8(2), "POST", base+"/contact_information/show", hzJSON, []byte(`{"token":7}`))
+	f.Add(uint8(2), "PUT", base+"/authentication/token", jsonHeader, []byte(`{}`))
+	f.Add(uint8(2), "POST", base+"/contact_information/show", jsonHeader, []byte(`{"token":7}`))
 	f.Add(uint8(2), "POST", base+"/contact_information/show", "Content-Type: application/xml", []byte(`<token/>`))
-	f.Add(uint8(2), "POST", base+"/contact_information/show?token=@TOK@", hzJSON, []byte(`{"token":"@REL@"}`))
+	f.Add(uint8(2), "POST", base+"/contact_information/show?token=@TOK@", jsonHeader, []byte(`{"token":"@REL@"}`))
 	f.Add(uint8(0), "GET", base+"/authentication/token/release?token=@TOK@", "", []byte(nil))
 	fm := newHZFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, method, target, headers string, body []byte) {
 		m := fm.pick(ver)
-		target = hzFill(t, m, target)
-		headers = hzFill(t, m, headers)
-		body = []byte(hzFill(t, m, string(body)))
-		total, released, before := hzTokenStates(m)
-		raw := hzRaw(method, target, headers, body)
+		target = fill(t, m, target)
+		headers = fill(t, m, headers)
+		body = []byte(fill(t, m, string(body)))
+		total, released, before := tokenStates(m)
+		raw := rawRequest(method, target, headers, body)
 		if u, err := url.ParseRequestURI(target); err == nil && strings.HasPrefix(u.Path, "/__admin") {
 			return // the control API answers its own shape, not the envelope
 		}
 		if u, err := url.ParseRequestURI(target); err == nil && strings.HasPrefix(u.Path, m.BasePath()+"/") {
-			hzCheckFastRoute(t, method, u.Path[len(m.BasePath()):])
+			checkFastRoute(t, method, u.Path[len(m.BasePath()):])
 		}
-		code, _, served := hzFuzzServe(t, m, raw)
+		code, _, served := fuzzServe(t, m, raw)
 		if !served {
 			return
 		}
 		if strings.Contains(target, "/authentication/") && method == http.MethodPost {
 			return // a token method under another name: its own target covers it
 		}
-		total2, released2, after := hzTokenStates(m)
+		total2, released2, after := tokenStates(m)
 		if total2 != total || released2 != released {
 			t.Fatalf("%s: tokens %d -> %d, released %d -> %d", code, total, total2, released, released2)
 		}
@@ -313,7 +313,7 @@ func FuzzOtherMethod(f *testing.F) {
 // mock whose first user can log in.
 func FuzzParseScenario(f *testing.F) {
 	f.Add(crmmock.DefaultScenario)
-	f.Add(hzMustJSON(DefaultScenario()))
+	f.Add(mustJSON(DefaultScenario()))
 	f.Add([]byte(`{"organisations":[{"name":"O","units":[{"id":"U"}],"users":[{"username":"u","password":"p"}]}]}`))
 	f.Add([]byte("version: R10\nclock: {start: \"2024-01-01T09:00:00Z\"}\njwt: {numeric_dates: true}\norganisations:\n  - name: A\n    units: [{id: X, oun: \"7\"}]\n    users: [{username: a, password: b, units: [X]}]\n    web_api_keys: [{key: K, user: a}]\nmethods:\n  - {method: post, path: /a/b/, data: [1, {x: y}]}\n  - {method: GET, path: a/b, error: INTERNAL_ERROR}\nerrors:\n  INVALID_TOKEN: {code: E1, message: bad}\n"))
 	f.Add([]byte("organisations:\n  - name: A\n    units: [{id: X}, {id: X}]\n"))
@@ -342,7 +342,7 @@ func FuzzParseScenario(f *testing.F) {
 			}
 			return
 		}
-		m, err := New(Options{Scenario: sc, JWTSecret: []byte(hzSecret), Start: t0})
+		m, err := New(Options{Scenario: sc, JWTSecret: []byte(fixedSecret), Start: t0})
 		if err != nil {
 			t.Fatalf("ParseScenario accepted what New refuses: %v", err)
 		}
@@ -352,7 +352,7 @@ func FuzzParseScenario(f *testing.F) {
 		}
 		u := o.Users[0]
 		body, _ := json.Marshal(map[string]string{"username": u.Username, "password": u.Password, "organisation": o.Name})
-		code, _, served := hzFuzzServe(t, m, hzRaw(http.MethodPost, m.BasePath()+"/authentication/token", hzJSON, body))
+		code, _, served := fuzzServe(t, m, rawRequest(http.MethodPost, m.BasePath()+"/authentication/token", jsonHeader, body))
 		if !served {
 			t.Fatal("net/http refused a login request")
 		}
@@ -363,7 +363,7 @@ func FuzzParseScenario(f *testing.F) {
 	})
 }
 
-func hzMustJSON(v any) []byte {
+func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -401,16 +401,16 @@ func FuzzTokenCheck(f *testing.F) {
 	}
 	seeds := []string{
 		"@TOK@", "@REL@", "@EXP@", "@TOK@x", "x@TOK@", "", "4AD9C84FA60F9FE407140E20F707726A", "4ad9c84fa60f9fe407140e20f707726a",
-		sign(jwt.SigningMethodHS256, []byte(hzSecret), claims),
-		sign(jwt.SigningMethodHS512, []byte(hzSecret), claims),
+		sign(jwt.SigningMethodHS256, []byte(fixedSecret), claims),
+		sign(jwt.SigningMethodHS512, []byte(fixedSecret), claims),
 		sign(jwt.SigningMethodHS256, []byte("wrong"), claims),
 		sign(jwt.SigningMethodRS256, rsaKey, claims),
 		sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims),
-		sign(jwt.SigningMethodHS256, []byte(hzSecret), edit("exp", "1704200000")),
-		sign(jwt.SigningMethodHS256, []byte(hzSecret), edit("jti", "abc")),
-		sign(jwt.SigningMethodHS256, []byte(hzSecret), edit("usr", nil)),
-		sign(jwt.SigningMethodHS256, []byte(hzSecret), edit("iat", 1704099600.5)),
-		sign(jwt.SigningMethodHS256, []byte(hzSecret), edit("oun", 1)),
+		sign(jwt.SigningMethodHS256, []byte(fixedSecret), edit("exp", "1704200000")),
+		sign(jwt.SigningMethodHS256, []byte(fixedSecret), edit("jti", "abc")),
+		sign(jwt.SigningMethodHS256, []byte(fixedSecret), edit("usr", nil)),
+		sign(jwt.SigningMethodHS256, []byte(fixedSecret), edit("iat", 1704099600.5)),
+		sign(jwt.SigningMethodHS256, []byte(fixedSecret), edit("oun", 1)),
 		"a.b.c", "..", "e30.e30.", "eyJhbGciOiJIUzI1NiJ9.@TOK@.sig",
 	}
 	for i, s := range seeds {
@@ -420,7 +420,7 @@ func FuzzTokenCheck(f *testing.F) {
 	fm := newHZFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, token string, touch bool) {
 		m := fm.pick(ver)
-		token = hzFill(t, m, token)
+		token = fill(t, m, token)
 		_ = checkJWT(m.secret, token)
 		p := presentCheck
 		if touch {
@@ -445,15 +445,15 @@ func FuzzTokenCheck(f *testing.F) {
 		if token == "" {
 			return
 		}
-		code, _, served := hzFuzzServe(t, m, hzRaw(http.MethodGet, m.BasePath()+"/contact_information/show?token="+url.QueryEscape(token), "", nil))
+		code, _, served := fuzzServe(t, m, rawRequest(http.MethodGet, m.BasePath()+"/contact_information/show?token="+url.QueryEscape(token), "", nil))
 		if served && code != want {
 			t.Fatalf("GET answered %s, the check %s", code, want)
 		}
 	})
 }
 
-// hzCheckFastRoute holds Contract.fastRoute to the router's answer.
-func hzCheckFastRoute(t *testing.T, method, rest string) {
+// checkFastRoute holds Contract.fastRoute to the router's answer.
+func checkFastRoute(t *testing.T, method, rest string) {
 	c, _ := loadProcessContract()
 	fast, fparams, ok := c.fastRoute(method, rest)
 	if !ok {

@@ -35,8 +35,8 @@ import (
 // connection; then that the server is healthy and that the token store moved only as
 // the case says.
 
-// hzCase is one hostile request. String fields are text/templates (see hzFuncs).
-type hzCase struct {
+// hostileCase is one hostile request. String fields are text/templates (see caseFuncs).
+type hostileCase struct {
 	Name    string `yaml:"name"`
 	Version string `yaml:"version"` // default R12
 	Server  string `yaml:"server"`  // "" (HTTP 200 errors) or "mapped"
@@ -64,40 +64,40 @@ type hzCase struct {
 	} `yaml:"expect"`
 }
 
-type hzHostileEnv struct {
-	servers map[string]*hzLive
+type hostileEnv struct {
+	servers map[string]*liveServer
 	rsaKey  *rsa.PrivateKey
 }
 
-// hzLive is a Mock served by NewHTTPServer on a loopback listener.
-type hzLive struct {
+// liveServer is a Mock served by NewHTTPServer on a loopback listener.
+type liveServer struct {
 	m    *Mock
 	srv  *http.Server
 	addr string
-	logs *hzLogBuf
+	logs *logBuffer
 }
 
-type hzLogBuf struct {
+type logBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *hzLogBuf) Write(p []byte) (int, error) {
+func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *hzLogBuf) String() string {
+func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-// hzListen serves m with the CLI's server limits, timeouts shortened for the tests.
-func hzListen(tb testing.TB, opts Options) *hzLive {
+// listen serves m with the CLI's server limits, timeouts shortened for the tests.
+func listen(tb testing.TB, opts Options) *liveServer {
 	tb.Helper()
-	logs := &hzLogBuf{}
+	logs := &logBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	m, err := New(opts)
 	if err != nil {
@@ -118,11 +118,11 @@ func hzListen(tb testing.TB, opts Options) *hzLive {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return &hzLive{m: m, srv: srv, addr: ln.Addr().String(), logs: logs}
+	return &liveServer{m: m, srv: srv, addr: ln.Addr().String(), logs: logs}
 }
 
-// hzHealthy asserts GET /__admin/health answers {"status":"ok"}.
-func (l *hzLive) hzHealthy(t *testing.T) {
+// healthy asserts GET /__admin/health answers {"status":"ok"}.
+func (l *liveServer) healthy(t *testing.T) {
 	t.Helper()
 	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get("http://" + l.addr + "/__admin/health")
@@ -136,9 +136,9 @@ func (l *hzLive) hzHealthy(t *testing.T) {
 	}
 }
 
-// hzFuncs are the case templates' functions. token, released and expired issue on m
+// caseFuncs are the case templates' functions. token, released and expired issue on m
 // (before the store is snapshotted) and stay the same within one case.
-func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
+func (env *hostileEnv) caseFuncs(t *testing.T, m *Mock) template.FuncMap {
 	memo := map[string]string{}
 	once := func(name string, mk func() string) string {
 		if v, ok := memo[name]; ok {
@@ -149,11 +149,11 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 	}
 	var fm template.FuncMap
 	fm = template.FuncMap{
-		"token": func() string { return once("token", func() string { return hzFill(t, m, "@TOK@") }) },
+		"token": func() string { return once("token", func() string { return fill(t, m, "@TOK@") }) },
 		"released": func() string {
-			return once("released", func() string { return hzFill(t, m, "@REL@") })
+			return once("released", func() string { return fill(t, m, "@REL@") })
 		},
-		"expired": func() string { return once("expired", func() string { return hzFill(t, m, "@EXP@") }) },
+		"expired": func() string { return once("expired", func() string { return fill(t, m, "@EXP@") }) },
 		// claims is the JSON payload of the live token (a JWT: R12 cases only).
 		"claims": func() (string, error) {
 			parts := strings.Split(fm["token"].(func() string)(), ".")
@@ -163,7 +163,7 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 			b, err := base64.RawURLEncoding.DecodeString(parts[1])
 			return string(b), err
 		},
-		"secret": func() string { return hzSecret },
+		"secret": func() string { return fixedSecret },
 		// sign makes a JWT of claims (JSON) with alg (HS256, HS512: key is the secret;
 		// RS256: a fresh RSA key; none: unsigned).
 		"sign": func(alg, key, claims string) (string, error) {
@@ -254,7 +254,7 @@ func (env *hzHostileEnv) hzFuncs(t *testing.T, m *Mock) template.FuncMap {
 	return fm
 }
 
-func hzRender(t *testing.T, funcs template.FuncMap, name, text string) string {
+func render(t *testing.T, funcs template.FuncMap, name, text string) string {
 	t.Helper()
 	if !strings.Contains(text, "{{") {
 		return text
@@ -270,20 +270,20 @@ func hzRender(t *testing.T, funcs template.FuncMap, name, text string) string {
 	return b.String()
 }
 
-// hzBuild renders the case into the bytes to send.
-func (c *hzCase) hzBuild(t *testing.T, funcs template.FuncMap, basePath string) []byte {
+// build renders the case into the bytes to send.
+func (c *hostileCase) build(t *testing.T, funcs template.FuncMap, basePath string) []byte {
 	if c.Raw != "" {
-		return []byte(hzRender(t, funcs, "raw", c.Raw))
+		return []byte(render(t, funcs, "raw", c.Raw))
 	}
-	path := hzRender(t, funcs, "path", c.Path)
+	path := render(t, funcs, "path", c.Path)
 	if !strings.HasPrefix(path, "/") {
 		path = basePath + "/" + path
 	}
-	body := hzRender(t, funcs, "body", c.Body)
+	body := render(t, funcs, "body", c.Body)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: crmmock.test\r\nConnection: close\r\n", c.Method, path)
 	for _, h := range c.Headers {
-		b.WriteString(hzRender(t, funcs, "header", h))
+		b.WriteString(render(t, funcs, "header", h))
 		b.WriteString("\r\n")
 	}
 	switch c.ContentLength {
@@ -291,15 +291,15 @@ func (c *hzCase) hzBuild(t *testing.T, funcs template.FuncMap, basePath string) 
 		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
 	case "none":
 	default:
-		fmt.Fprintf(&b, "Content-Length: %s\r\n", hzRender(t, funcs, "content_length", c.ContentLength))
+		fmt.Fprintf(&b, "Content-Length: %s\r\n", render(t, funcs, "content_length", c.ContentLength))
 	}
 	b.WriteString("\r\n")
 	b.WriteString(body)
 	return b.Bytes()
 }
 
-// hzExchange writes raw (pausing as a slow client) while reading the first answer.
-func hzExchange(t *testing.T, addr string, raw []byte, c *hzCase) (*http.Response, []byte, error) {
+// exchange writes raw (pausing as a slow client) while reading the first answer.
+func exchange(t *testing.T, addr string, raw []byte, c *hostileCase) (*http.Response, []byte, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
@@ -333,12 +333,12 @@ func hzExchange(t *testing.T, addr string, raw []byte, c *hzCase) (*http.Respons
 	return resp, body, err
 }
 
-func hzLoadCases(t *testing.T) []hzCase {
+func loadCases(t *testing.T) []hostileCase {
 	data, err := os.ReadFile("testdata/hostile/cases.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cases []hzCase
+	var cases []hostileCase
 	if _, err := yamlscenario.DecodeStrict(data, &cases); err != nil {
 		t.Fatalf("cases.yaml: %v", err)
 	}
@@ -355,7 +355,7 @@ func hzLoadCases(t *testing.T) []hzCase {
 // Ensure hostile requests over a real socket get the envelope with the right code
 // (or net/http's refusal), leave the server healthy and move no token they should not.
 func TestHostileInputs(t *testing.T) {
-	cases := hzLoadCases(t)
+	cases := loadCases(t)
 	if len(cases) < 40 {
 		t.Fatalf("%d hostile cases, want at least 40", len(cases))
 	}
@@ -363,9 +363,9 @@ func TestHostileInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &hzHostileEnv{rsaKey: key, servers: map[string]*hzLive{
-		"":       hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0}),
-		"mapped": hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0, MappedErrors: true}),
+	env := &hostileEnv{rsaKey: key, servers: map[string]*liveServer{
+		"":       listen(t, Options{JWTSecret: []byte(fixedSecret), Start: t0}),
+		"mapped": listen(t, Options{JWTSecret: []byte(fixedSecret), Start: t0, MappedErrors: true}),
 	}}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
@@ -381,37 +381,37 @@ func TestHostileInputs(t *testing.T) {
 			if _, err := m.SetVersion(version); err != nil {
 				t.Fatal(err)
 			}
-			funcs := env.hzFuncs(t, m)
-			raw := c.hzBuild(t, funcs, m.BasePath())
+			funcs := env.caseFuncs(t, m)
+			raw := c.build(t, funcs, m.BasePath())
 			before := m.Tokens()
 
-			resp, body, err := hzExchange(t, live.addr, raw, &c)
+			resp, body, err := exchange(t, live.addr, raw, &c)
 			switch {
 			case c.Expect.Refused:
 				if err == nil && (resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusRequestTimeout ||
 					strings.Contains(string(body), `"status"`)) {
-					t.Fatalf("want net/http's refusal or a close, got %d %s", resp.StatusCode, hzClip(body))
+					t.Fatalf("want net/http's refusal or a close, got %d %s", resp.StatusCode, clipBody(body))
 				}
 			case c.Expect.Closed:
 				if err == nil {
-					t.Fatalf("want the connection closed without an answer, got %d %s", resp.StatusCode, hzClip(body))
+					t.Fatalf("want the connection closed without an answer, got %d %s", resp.StatusCode, clipBody(body))
 				}
 			case err != nil:
 				t.Fatalf("no answer: %v", err)
 			default:
 				if resp.StatusCode != c.Expect.HTTP {
-					t.Errorf("HTTP %d, want %d (%s)", resp.StatusCode, c.Expect.HTTP, hzClip(body))
+					t.Errorf("HTTP %d, want %d (%s)", resp.StatusCode, c.Expect.HTTP, clipBody(body))
 				}
 				if c.Expect.Code != "" {
-					code, _, err := hzEnvelope(body)
+					code, _, err := parseEnvelope(body)
 					if err != nil {
 						t.Fatalf("not the envelope: %v", err)
 					}
 					if code != c.Expect.Code {
-						t.Errorf("status.code %s, want %s (%s)", code, c.Expect.Code, hzClip(body))
+						t.Errorf("status.code %s, want %s (%s)", code, c.Expect.Code, clipBody(body))
 					}
-				} else if hzIsEnvelope(body) {
-					t.Errorf("want no envelope (net/http's refusal or the control API's JSON), got %s", hzClip(body))
+				} else if isEnvelope(body) {
+					t.Errorf("want no envelope (net/http's refusal or the control API's JSON), got %s", clipBody(body))
 				}
 				if h := c.Expect.Header; h != "" {
 					k, v, _ := strings.Cut(h, ":")
@@ -420,8 +420,8 @@ func TestHostileInputs(t *testing.T) {
 					}
 				}
 			}
-			live.hzHealthy(t)
-			hzTokensMoved(t, before, m.Tokens(), c.Expect.Tokens)
+			live.healthy(t)
+			tokensMoved(t, before, m.Tokens(), c.Expect.Tokens)
 		})
 	}
 	for name, l := range env.servers {
@@ -431,10 +431,10 @@ func TestHostileInputs(t *testing.T) {
 	}
 }
 
-// hzIsEnvelope tells a Web API envelope (an object with status and data) from the
+// isEnvelope tells a Web API envelope (an object with status and data) from the
 // control API's JSON (whose journal entries have a status of their own) and from
 // net/http's plain-text refusals.
-func hzIsEnvelope(body []byte) bool {
+func isEnvelope(body []byte) bool {
 	var v map[string]json.RawMessage
 	if json.Unmarshal(body, &v) != nil {
 		return false
@@ -444,9 +444,9 @@ func hzIsEnvelope(body []byte) bool {
 	return status && data
 }
 
-// hzTokensMoved checks how the store changed: unchanged, one token issued, or one
+// tokensMoved checks how the store changed: unchanged, one token issued, or one
 // live token released; every other token keeps its state.
-func hzTokensMoved(t *testing.T, before, after []Token, want string) {
+func tokensMoved(t *testing.T, before, after []Token, want string) {
 	t.Helper()
 	if want == "" {
 		want = "unchanged"
@@ -486,19 +486,19 @@ func hzTokensMoved(t *testing.T, before, after []Token, want string) {
 // the panic is logged, and the server keeps serving. A scenario method compiled to a
 // nil answer (impossible through compile) makes otherMethod panic.
 func TestPanicRecoveredAsInternalError(t *testing.T) {
-	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0})
+	live := listen(t, Options{JWTSecret: []byte(fixedSecret), Start: t0})
 	m := live.m
 	w := *m.snap.Load().world
 	w.methods = map[string]*methodAnswer{"GET boom/now": nil}
 	m.swap(func(s snapshot) snapshot { s.world = &w; return s })
-	tok := hzIssue(t, m, m.BasePath())
+	tok := issueToken(t, m, m.BasePath())
 	resp, err := http.Get("http://" + live.addr + m.BasePath() + "/boom/now?token=" + tok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	code, _, err := hzEnvelope(body)
+	code, _, err := parseEnvelope(body)
 	if err != nil || code != string(CodeInternal) {
 		t.Fatalf("got %q %v, want INTERNAL_ERROR", body, err)
 	}
@@ -508,7 +508,7 @@ func TestPanicRecoveredAsInternalError(t *testing.T) {
 	if j := m.Journal(); len(j) == 0 || j[len(j)-1].Code != string(CodeInternal) {
 		t.Errorf("journal does not record the INTERNAL_ERROR: %+v", j)
 	}
-	live.hzHealthy(t)
+	live.healthy(t)
 }
 
 // Ensure the CLI's server limits are the documented ones.
@@ -523,10 +523,10 @@ func TestNewHTTPServerLimits(t *testing.T) {
 // Ensure tokens and jti are unpredictable-looking: 32 uppercase hex from crypto/rand
 // (F6, F10), never repeated.
 func TestTokensAndJTIAreRandom(t *testing.T) {
-	m := hzMock(t, "R10")
+	m := newTestMock(t, "R10")
 	seen := map[string]bool{}
 	for range 2000 {
-		tok := hzIssue(t, m, m.BasePath())
+		tok := issueToken(t, m, m.BasePath())
 		if !jtiPattern.MatchString(tok) || seen[tok] {
 			t.Fatalf("token %q: not 32 uppercase hex, or repeated", tok)
 		}
@@ -536,7 +536,7 @@ func TestTokensAndJTIAreRandom(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 500 {
-		parts := strings.Split(hzIssue(t, m, m.BasePath()), ".")
+		parts := strings.Split(issueToken(t, m, m.BasePath()), ".")
 		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 		var c struct{ JTI string }
 		if err := json.Unmarshal(payload, &c); err != nil || !jtiPattern.MatchString(c.JTI) || seen[c.JTI] {
@@ -550,7 +550,7 @@ func TestTokensAndJTIAreRandom(t *testing.T) {
 // served, one byte over it is REQUEST_TOO_LARGE, over a real socket.
 func TestBodyLimitConfigurable(t *testing.T) {
 	const limit = 4096
-	live := hzListen(t, Options{JWTSecret: []byte(hzSecret), Start: t0, BodyLimit: limit})
+	live := listen(t, Options{JWTSecret: []byte(fixedSecret), Start: t0, BodyLimit: limit})
 	login := `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
 	for _, tc := range []struct {
 		size int
@@ -563,9 +563,9 @@ func TestBodyLimitConfigurable(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if code, _, err := hzEnvelope(b); err != nil || code != string(tc.want) {
+		if code, _, err := parseEnvelope(b); err != nil || code != string(tc.want) {
 			t.Errorf("%d bytes: %s %v, want %s", tc.size, code, err, tc.want)
 		}
 	}
-	live.hzHealthy(t)
+	live.healthy(t)
 }

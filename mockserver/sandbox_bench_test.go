@@ -49,7 +49,7 @@ func BenchmarkSandboxUse(b *testing.B) {
 	}
 	b.Cleanup(func() { m.DeleteSandboxes() })
 	base := sb.Prefix() + sb.BasePath()
-	tok := hzIssue(b, m, base)
+	tok := issueToken(b, m, base)
 	target := base + "/contact_information/show?token=" + tok
 	w := newHZSink()
 	b.ReportAllocs()
@@ -57,7 +57,7 @@ func BenchmarkSandboxUse(b *testing.B) {
 	for range b.N {
 		w.reset()
 		m.ServeHTTP(w, httptest.NewRequest(http.MethodGet, target, nil))
-		if w.code != http.StatusOK || !bytes.Contains(w.body.Bytes(), hzOK) {
+		if w.code != http.StatusOK || !bytes.Contains(w.body.Bytes(), okCode) {
 			b.Fatalf("answered %d %s", w.code, w.body.Bytes())
 		}
 	}

@@ -148,9 +148,9 @@ func TestTokensFilteredGo(t *testing.T) {
 // do not grow with the tokens held (the full listing signs every JWT again).
 func TestTokenListLimitCostsNoFullRebuild(t *testing.T) {
 	const held = 5000
-	small, big := hzMock(t, "R12"), hzMock(t, "R12")
-	hzIssueN(t, small, 100)
-	hzIssueN(t, big, held)
+	small, big := newTestMock(t, "R12"), newTestMock(t, "R12")
+	issueN(t, small, 100)
+	issueN(t, big, held)
 	list := func(m *Mock, query string) func() {
 		return func() {
 			rec := httptest.NewRecorder()
@@ -172,8 +172,8 @@ func TestTokenListLimitCostsNoFullRebuild(t *testing.T) {
 // bound), the whole listing against the newest 100 and the newest 1 000 (the dashboard's
 // poll) and the counts of one state.
 func BenchmarkTokenList(b *testing.B) {
-	m := hzMock(b, "R12")
-	hzIssueN(b, m, 100_000)
+	m := newTestMock(b, "R12")
+	issueN(b, m, 100_000)
 	for _, q := range []string{"", "?limit=1000", "?limit=100", "?state=released"} {
 		b.Run("query="+q, func(b *testing.B) {
 			b.ReportAllocs()
@@ -195,8 +195,8 @@ func BenchmarkTokenList(b *testing.B) {
 // Go API's TokenList gives, for every filter, on both token formats.
 func TestTokenListStreamMatchesTokensFiltered(t *testing.T) {
 	for _, version := range []string{"R10", "R12"} {
-		m := hzMock(t, version)
-		hzIssueN(t, m, 300)
+		m := newTestMock(t, version)
+		issueN(t, m, 300)
 		toks := m.Tokens()
 		require.NoError(t, m.ExpireToken(toks[3].Token))
 		_, err := m.Advance(30 * time.Minute)
@@ -216,8 +216,8 @@ func TestTokenListStreamMatchesTokensFiltered(t *testing.T) {
 // and marshalled whole) and streamed: peak-heap-MB is the most live heap seen while it
 // ran, above the store's own.
 func BenchmarkTokenListPeakHeap(b *testing.B) {
-	m := hzMock(b, "R12")
-	hzIssueN(b, m, 100_000)
+	m := newTestMock(b, "R12")
+	issueN(b, m, 100_000)
 	for _, way := range []string{"marshal", "stream"} {
 		b.Run(way, func(b *testing.B) {
 			runtime.GC()
