@@ -11,7 +11,7 @@ const (
 	// ParseScenario argument, a PUT /__admin/scenario body (the Web API's default body
 	// limit). yaml.v3 parses dense YAML at a few MB/s, so this keeps any accepted
 	// scenario well under a second.
-	MaxScenarioSize = yamlscenario.MaxSize
+	MaxScenarioSize = DefaultBodyLimit
 	// MaxExpandedSize bounds a scenario document with its aliases expanded, in bytes
 	// (each node counts its scalar's length plus one).
 	MaxExpandedSize = yamlscenario.MaxExpandedSize
@@ -23,9 +23,9 @@ const (
 	MaxKeyPairs = yamlscenario.MaxKeyPairs
 )
 
-// A scenario document is a Web API body's size at most.
-var _ [MaxScenarioSize - DefaultBodyLimit]struct{}
-var _ [DefaultBodyLimit - MaxScenarioSize]struct{}
+// internal/scenario checks the limit the mock names (a compile error if they part).
+var _ [MaxScenarioSize - yamlscenario.MaxSize]struct{}
+var _ [yamlscenario.MaxSize - MaxScenarioSize]struct{}
 
 func init() {
 	// a scenario embedded in a larger YAML document (a scenario script, see package
