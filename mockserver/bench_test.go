@@ -32,7 +32,7 @@ type sinkWriter struct {
 	body bytes.Buffer
 }
 
-func newHZSink() *sinkWriter { return &sinkWriter{h: http.Header{}} }
+func newSinkWriter() *sinkWriter { return &sinkWriter{h: http.Header{}} }
 
 func (w *sinkWriter) Header() http.Header         { return w.h }
 func (w *sinkWriter) WriteHeader(code int)        { w.code = code }
@@ -259,7 +259,7 @@ func benchPairOn(b *testing.B, transport string, target float64, version string,
 			}
 			b.Cleanup(client.CloseIdleConnections)
 		}
-		w := newHZSink()
+		w := newSinkWriter()
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := range b.N {

@@ -228,7 +228,7 @@ func (a *appLogin) principal() string {
 // consumer application key with an access_token_identifier, or (from R16.2.0, when the
 // contract accepts the fields) an identity-provider jwt with organisation, where the
 // key is needed only with identifier and pass_code.
-func (m *Mock) consumerToken(r *http.Request, body []byte, rel *Release, wd *world, now time.Time) answer {
+func (m *Mock) consumerToken(header http.Header, body []byte, rel *Release, wd *world, now time.Time) answer {
 	var req struct {
 		Identifier   *atIdentifier `json:"access_token_identifier"`
 		Unit         *string       `json:"unit"`
@@ -241,7 +241,7 @@ func (m *Mock) consumerToken(r *http.Request, body []byte, rel *Release, wd *wor
 	var ck *consumerKey
 	var lenient []string // F20: a Basic value without ':' eased the check
 	principal := ""
-	if h := r.Header.Get("Authorization"); h != "" {
+	if h := header.Get("Authorization"); h != "" {
 		key, noColon, aerr := basicKey(h)
 		if aerr != nil {
 			return answer{err: aerr}

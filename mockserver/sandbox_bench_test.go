@@ -51,7 +51,7 @@ func BenchmarkSandboxUse(b *testing.B) {
 	base := sb.Prefix() + sb.BasePath()
 	tok := issueToken(b, m, base)
 	target := base + "/contact_information/show?token=" + tok
-	w := newHZSink()
+	w := newSinkWriter()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {

@@ -262,25 +262,27 @@ func (m *Mock) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 }
 
 // opRequest is a request the contract accepted, as a handler reads it. It is passed
-// by value: a handler called through the table must not make it escape.
+// by value and holds no *http.Request: what a handler called through the table gets
+// escapes to the heap, and a sandbox's request copy would then cost an allocation.
 type opRequest struct {
-	r     *http.Request
-	rest  string     // the path below the base path
-	op    *ops.Op    // the contract operation's row
-	body  []byte     // as the contract accepted it (leniency applied)
-	query url.Values // parsed once; nil when the URL has none
-	rel   *Release
-	wd    *world
-	now   time.Time // after any fault's delay
+	method string
+	header http.Header
+	rest   string     // the path below the base path
+	op     *ops.Op    // the contract operation's row
+	body   []byte     // as the contract accepted it (leniency applied)
+	query  url.Values // parsed once; nil when the URL has none
+	rel    *Release
+	wd     *world
+	now    time.Time // after any fault's delay
 }
 
 // handlers answers each kind of operation of internal/ops's table.
 var handlers = [ops.Kinds]func(m *Mock, q opRequest) answer{
 	ops.UserLogin:     func(m *Mock, q opRequest) answer { return m.userToken(q.body, q.rel, q.wd, q.now) },
-	ops.KeyLogin:      func(m *Mock, q opRequest) answer { return m.keyToken(q.r, q.body, q.rel, q.wd, q.now) },
+	ops.KeyLogin:      func(m *Mock, q opRequest) answer { return m.keyToken(q.header, q.body, q.rel, q.wd, q.now) },
 	ops.TokenRelease:  func(m *Mock, q opRequest) answer { return m.releaseToken(q.body) },
 	ops.OTP:           func(m *Mock, q opRequest) answer { return m.generateOTP(q.body, q.wd, q.now) },
-	ops.ConsumerLogin: func(m *Mock, q opRequest) answer { return m.consumerToken(q.r, q.body, q.rel, q.wd, q.now) },
+	ops.ConsumerLogin: func(m *Mock, q opRequest) answer { return m.consumerToken(q.header, q.body, q.rel, q.wd, q.now) },
 	ops.DeviceLogin:   func(m *Mock, q opRequest) answer { return m.deviceToken(q.body, q.rel, q.wd, q.now) },
 	ops.Other:         (*Mock).otherOp,
 }
@@ -328,7 +330,7 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 // so far carries an error when the request is refused, else its operation's name and
 // what only leniency let through.
 func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Availability, answer) {
-	q := opRequest{r: r, rest: rest, rel: &s.rel, wd: s.world}
+	q := opRequest{method: r.Method, header: r.Header, rest: rest, rel: &s.rel, wd: s.world}
 	routed, route, params, aerr := m.contract().route(r, rest)
 	if aerr != nil {
 		return q, 0, answer{err: aerr}
@@ -378,7 +380,7 @@ func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Avai
 // It answers what only leniency let through.
 func ease(routed *http.Request, route *routers.Route, q *opRequest) []string {
 	var lenient []string
-	if q.r.Method == http.MethodPost {
+	if q.method == http.MethodPost {
 		ct := routed.Header.Get("Content-Type")
 		switch mt, sloppy := jsonMediaType(ct); {
 		case ct == "application/json": // the common case: nothing to do
@@ -407,7 +409,7 @@ func ease(routed *http.Request, route *routers.Route, q *opRequest) []string {
 // otherOp is any other Web API method, its token in the query (GET) or the body (POST).
 func (m *Mock) otherOp(q opRequest) answer {
 	if q.op.Token == ops.QueryToken {
-		return m.otherMethod(q.r, q.rest, q.query.Get("token"), q.wd)
+		return m.otherMethod(q.method, q.rest, q.query.Get("token"), q.wd)
 	}
 	var req struct {
 		Token string `json:"token"`
@@ -415,7 +417,7 @@ func (m *Mock) otherOp(q opRequest) answer {
 	if err := json.Unmarshal(q.body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: field \"token\": %v", err)}
 	}
-	return m.otherMethod(q.r, q.rest, req.Token, q.wd)
+	return m.otherMethod(q.method, q.rest, req.Token, q.wd)
 }
 
 // operationName is a contract operation as a Web API method name (the journal's
@@ -618,8 +620,8 @@ func userUnit(u *user, asked *string) (*unit, *apiError) {
 }
 
 // keyToken is authentication/web_api_key/token (F7): the key is the Basic username.
-func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, now time.Time) answer {
-	key, noColon, aerr := basicKey(r.Header.Get("Authorization"))
+func (m *Mock) keyToken(header http.Header, body []byte, rel *Release, wd *world, now time.Time) answer {
+	key, noColon, aerr := basicKey(header.Get("Authorization"))
 	if aerr != nil {
 		return answer{err: aerr}
 	}
@@ -811,12 +813,12 @@ func (m *Mock) releaseToken(body []byte) answer {
 }
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
-func (m *Mock) otherMethod(r *http.Request, rest, token string, wd *world) answer {
+func (m *Mock) otherMethod(method, rest, token string, wd *world) answer {
 	a := m.checkToken(token, presentUse)
 	if a.err != nil {
 		return a
 	}
-	ma, ok := wd.methods[r.Method+" "+strings.TrimPrefix(rest, "/")]
+	ma, ok := wd.methods[method+" "+strings.TrimPrefix(rest, "/")]
 	switch {
 	case !ok:
 		a.data = emptyObject
