@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -113,7 +114,7 @@ type Mock struct {
 	ctr     *Contract // nil: the process's contract (LoadContract)
 	otps    otpStore  // one-time passwords of generate_otp
 	tokens  *store
-	journal *journal
+	journal *journal.Journal
 	faults  *faults.Set
 
 	wall          clockwork.Clock // sandbox TTL and fault delays (real time by INTERFACE)
@@ -142,9 +143,9 @@ func New(opts Options) (*Mock, error) {
 	}
 	switch {
 	case opts.JournalBudget == 0:
-		m.journal.budget = &memBudget{limit: DefaultJournalBudget}
+		m.journal.Join(journal.NewBudget(DefaultJournalBudget))
 	case opts.JournalBudget > 0:
-		m.journal.budget = &memBudget{limit: opts.JournalBudget}
+		m.journal.Join(journal.NewBudget(opts.JournalBudget))
 	}
 	return m, nil
 }
@@ -168,7 +169,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		secret:    opts.JWTSecret,
 		bodyLimit: opts.BodyLimit,
 		log:       opts.Logger,
-		journal:   newJournal(defaultJournalSize),
+		journal:   journal.New(journal.DefaultSize),
 		faults:    faults.New(),
 		wall:      opts.WallClock,
 		closed:    make(chan struct{}),
@@ -458,13 +459,13 @@ func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
 }
 
 // Journal is the requests received since the last reset (the newest 10 000).
-func (m *Mock) Journal() []JournalEntry { return m.journal.list(journalFilter{}) }
+func (m *Mock) Journal() []JournalEntry { return m.journalEntries(journal.Filter{}) }
 
 // Violations is the journal's requests that broke the contract.
-func (m *Mock) Violations() []JournalEntry { return m.journal.list(journalFilter{violations: true}) }
+func (m *Mock) Violations() []JournalEntry { return m.journalEntries(journal.Filter{Violations: true}) }
 
 // ClearJournal empties the request journal.
-func (m *Mock) ClearJournal() { m.journal.clear() }
+func (m *Mock) ClearJournal() { m.journal.Clear() }
 
 // Close is the mock's shutdown signal: requests held by a delay fault, in it and in
 // its sandboxes, end their delay at once and are answered as the fault would have
@@ -483,7 +484,7 @@ func (m *Mock) Close() {
 func (m *Mock) Reset() {
 	m.tokens.reset()
 	m.otps.reset()
-	m.journal.clear()
+	m.journal.Clear()
 	m.faults.Clear()
 	if m.fake != nil {
 		m.clockMu.Lock()

@@ -163,7 +163,7 @@ func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	delete(s.byID, sb.ID)
 	sb.Close()        // a request still held in one of its delays is answered now
 	sb.tokens.close() // its tokens and journal leave the process-wide budgets
-	sb.journal.close()
+	sb.journal.Close()
 	sb.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
@@ -226,8 +226,8 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	if m.sandboxes == nil {
 		return nil, ErrSandboxNesting
 	}
-	if b := m.journal.budget; b.full() {
-		return nil, fmt.Errorf("%w: the journals' memory budget of %d bytes (--journal-budget) is spent; delete a sandbox or clear journals (DELETE /__admin/requests)", ErrTooManySandboxes, b.limit)
+	if b := m.journal.Budget(); b.Full() {
+		return nil, fmt.Errorf("%w: the journals' memory budget of %d bytes (--journal-budget) is spent; delete a sandbox or clear journals (DELETE /__admin/requests)", ErrTooManySandboxes, b.Limit())
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -265,7 +265,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	// The root's Close ends the sandbox's delays too.
 	child.rootDone = m.closed
 	child.tokens.budget = m.tokens.budget // one budget for the root and its sandboxes
-	child.journal.budget = m.journal.budget
+	child.journal.Join(m.journal.Budget())
 	now := m.wall.Now()
 	sb := &Sandbox{Mock: child, ID: id, created: now}
 	sb.lastUsed.Store(now.UnixNano())

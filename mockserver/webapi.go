@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,7 +26,7 @@ type answer struct {
 	operation  string   // the contract operation as a Web API method name; empty when unrouted
 	presented  string   // the token the request presented, verbatim
 	issued     string   // the token this request issued
-	principal  string   // a login's asker (see JournalEntry.principal)
+	principal  string   // a login's asker (see journal.Entry.Principal)
 	misplaced  string   // where an issued token came when the contract's place had none
 	lenient    []string // what was accepted only for leniency (JournalEntry.Lenient)
 	fault      string   // the fault id that answered (or only delayed the answer)
@@ -106,12 +107,11 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 // answer finds its entry) under the release the request was answered under.
 func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus, s *snapshot) {
 	rel := &s.rel
-	e := JournalEntry{
+	e := journal.Entry{Public: journal.Public{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
-		Fault: a.fault, Misplaced: a.misplaced, Lenient: a.lenient, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
-		injected: a.injected,
-	}
+		Fault: a.fault, Misplaced: a.misplaced, Lenient: a.lenient,
+	}, Principal: a.principal, Catalogue: string(CodeOK), Profile: rel.Profile.Name, Injected: a.injected}
 	// net/http slices the method and the URI out of the request line it read (up to
 	// MaxHeaderBytes), and the path and the operation share that memory: when the line
 	// (or, for a request handed to ServeHTTP in process, the path) is long, the entry
@@ -130,16 +130,16 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus,
 	}
 	level, msg := slog.LevelInfo, "request"
 	if a.err != nil {
-		e.catalogue = a.err.Code
-		e.message = clipAt(st.Message, journalTextLimit) // the catalogue's, the scenario's or a fault's: no copy
+		e.Catalogue = string(a.err.Code)
+		e.Message = clipAt(st.Message, journalTextLimit) // the catalogue's, the scenario's or a fault's: no copy
 		if a.err.Violation {
 			e.Violations = []string{e.Description}
 			level, msg = slog.LevelWarn, "contract violation"
 		}
 	}
-	id := m.journal.add(e)
+	id := m.journal.Add(e)
 	if a.rec != nil && a.ev != evNone {
-		m.tokens.note(a.rec, a.ev, id, a.at, e.catalogue)
+		m.tokens.note(a.rec, a.ev, id, a.at, Code(e.Catalogue))
 	}
 	if ctx := r.Context(); m.log.Enabled(ctx, level) { // no formatting when the level is off
 		tok := a.presented
