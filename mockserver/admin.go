@@ -57,7 +57,7 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		_ = m.tokens.stream(f, w) // a client gone mid-listing is no error of ours
+		_ = m.tokens.Stream(f, w) // a client gone mid-listing is no error of ours
 	}, http.MethodGet)
 	on("/tokens/{token}", func(m *Mock, w http.ResponseWriter, r *http.Request) {
 		tok := mux.Vars(r)["token"]

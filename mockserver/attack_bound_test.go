@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"errors"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"runtime"
 	"strings"
@@ -32,7 +33,7 @@ func TestEvictedLookupOfHugeGarbageToken(t *testing.T) {
 	require.NoError(t, err)
 	garbage := strings.Repeat("A", 1<<20)
 	check := func() {
-		if a := m.checkToken(garbage, presentUse); a.err == nil || a.err.Code != CodeInvalidToken {
+		if a := m.checkToken(garbage, tokens.Use); a.err == nil || a.err.Code != CodeInvalidToken {
 			t.Fatalf("answered %v", a.err)
 		}
 	}
@@ -67,7 +68,7 @@ func BenchmarkEvictAllUsed(b *testing.B) {
 				if a.err != nil {
 					b.Fatal(a.err)
 				}
-				if r := m.checkToken(a.issued, presentUse); r.err != nil {
+				if r := m.checkToken(a.issued, tokens.Use); r.err != nil {
 					b.Fatal(r.err)
 				}
 			}
@@ -98,11 +99,11 @@ func TestTokenStreamStopsWhenClientGone(t *testing.T) {
 	var w failingWriter
 	per := allocatedBy(3, func() {
 		w = failingWriter{}
-		if err := m.tokens.stream(TokenFilter{}, &w); !errors.Is(err, errGone) {
+		if err := m.tokens.Stream(TokenFilter{}, &w); !errors.Is(err, errGone) {
 			t.Fatalf("stream: %v", err)
 		}
 	})
 	require.Equal(t, 1, w.writes)
-	full := allocatedBy(3, func() { _ = m.tokens.stream(TokenFilter{}, io.Discard) })
+	full := allocatedBy(3, func() { _ = m.tokens.Stream(TokenFilter{}, io.Discard) })
 	require.Less(t, per, full/4, "the listing went on building tokens after the client was gone")
 }

@@ -117,12 +117,12 @@ func (b *budgetHarness) check() {
 	var held int64
 	var bytes int64
 	for _, m := range mocks {
-		held += int64(m.tokens.heldCount())
+		held += int64(m.tokens.Held())
 		_, counted, sum, _ := m.journal.Stats()
 		require.Equal(b.t, sum, counted, "a journal's bytes differ from its entries' cost")
 		bytes += counted
 	}
-	require.Equal(b.t, held, b.root.tokens.budget.held.Load(), "the token budget differs from the tokens held")
+	require.Equal(b.t, held, b.root.tokens.Budget().Held(), "the token budget differs from the tokens held")
 	require.Equal(b.t, bytes, b.root.journal.Budget().Used(), "the journal budget differs from the journals' cost")
 	require.GreaterOrEqual(b.t, held, int64(0))
 }
@@ -163,6 +163,6 @@ func TestBudgetsAccountRandomOperations(t *testing.T) {
 	}
 	root.DeleteSandboxes()
 	root.Reset()
-	require.Equal(t, int64(0), root.tokens.budget.held.Load())
+	require.Equal(t, int64(0), root.tokens.Budget().Held())
 	require.Equal(t, int64(0), root.journal.Budget().Used())
 }

@@ -41,7 +41,7 @@ func (m *Mock) lintInput() *lint.Input {
 			known[e.ID] = e.Issued
 		}
 	}
-	in.Tokens = m.tokenSnapshots(known)
+	in.Tokens = m.tokens.LintTokens(known)
 	in.Now = m.clock.Now()
 	return in
 }
