@@ -241,7 +241,7 @@ func (c *Contract) route(r *http.Request, rest string) (*http.Request, *routers.
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
 		allow := c.allowed(rest)
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusMethodNotAllowed, Allow: allow,
+		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Class: ClassWrongMethod, Violation: true, HTTP: http.StatusMethodNotAllowed, Allow: allow,
 			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation): use %s", r.Method, rest, strings.ReplaceAll(allow, ", ", " or "))}
 	case err != nil:
 		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
@@ -278,8 +278,14 @@ func (c *Contract) validate(ctx context.Context, routed *http.Request, route *ro
 		return nil
 	}
 	e := &apiError{Code: CodeInvalidRequest, Violation: true, Description: describeViolation(err)}
-	if strings.Contains(e.Description, "Content-Type") {
+	switch {
+	case strings.Contains(e.Description, "Content-Type"):
 		e.Mapped = http.StatusUnsupportedMediaType
+		e.Class = ClassWrongContentType
+	case strings.Contains(e.Description, "failed to decode"):
+		e.Class = ClassMalformedJSON
+	case strings.Contains(e.Description, "missing"):
+		e.Class = ClassMissingField
 	}
 	return e
 }

@@ -48,7 +48,7 @@ func loginCredentialsMissing(body []byte) *apiError {
 	}
 	for _, name := range [...]string{"username", "password"} {
 		if _, ok := fields[name]; !ok {
-			return &apiError{Code: CodeInvalidRequest, Violation: true,
+			return &apiError{Code: CodeInvalidRequest, Violation: true, Class: ClassMissingField,
 				Description: fmt.Sprintf("request body: field %q: property %q is missing", name, name)}
 		}
 	}
@@ -72,7 +72,7 @@ func (m *Mock) findAccessToken(g *org, id *atIdentifier, otp bool, now time.Time
 		return found, nil
 	case id.Identifier != "":
 		if id.PassCode == nil {
-			return nil, &apiError{Code: CodeInvalidRequest, Violation: true,
+			return nil, &apiError{Code: CodeInvalidRequest, Violation: true, Class: ClassMissingField,
 				Description: "request body: field \"access_token_identifier.pass_code\": mandatory with identifier"}
 		}
 		t, ok := g.byIdentifier[id.Identifier]

@@ -53,10 +53,71 @@ func Codes() []Code {
 
 func knownCode(c Code) bool { _, ok := catalogue[c]; return ok }
 
+// Class is a failure class: what went wrong, finer than a catalogue code (several
+// classes share INVALID_REQUEST or INVALID_CREDENTIALS). A scenario's `errors` may be
+// keyed by class to imitate an installation that tells them apart (README "Scenario
+// file"); a class without an entry falls back to its code's.
+type Class string
+
+// The failure classes, each with the catalogue code it answers by default.
+const (
+	ClassWrongPassword      Class = "wrong_password"
+	ClassUnknownUser        Class = "unknown_user"
+	ClassUnknownOrg         Class = "unknown_organisation"
+	ClassUnknownUnit        Class = "unknown_unit"
+	ClassMissingField       Class = "missing_field"
+	ClassMalformedJSON      Class = "malformed_json"
+	ClassWrongContentType   Class = "wrong_content_type"
+	ClassWrongMethod        Class = "wrong_method"
+	ClassUnknownKey         Class = "unknown_key"
+	ClassKeyWithPassword    Class = "key_with_password"
+	ClassInvalidToken       Class = "invalid_token"
+	ClassTruncatedToken     Class = "truncated_token"
+	ClassExpiredToken       Class = "expired_token"
+	ClassReleasedToken      Class = "released_token"
+	ClassMethodNotAvailable Class = "method_not_available"
+)
+
+// classCodes is each class's catalogue code, in the order the README lists them.
+var classCodes = []struct {
+	Class Class
+	Code  Code
+}{
+	{ClassWrongPassword, CodeInvalidCredentials}, {ClassUnknownUser, CodeInvalidCredentials},
+	{ClassUnknownOrg, CodeInvalidOrg}, {ClassUnknownUnit, CodeInvalidUnit},
+	{ClassMissingField, CodeInvalidRequest}, {ClassMalformedJSON, CodeInvalidRequest},
+	{ClassWrongContentType, CodeInvalidRequest}, {ClassWrongMethod, CodeInvalidRequest},
+	{ClassUnknownKey, CodeInvalidKey}, {ClassKeyWithPassword, CodeInvalidKey},
+	{ClassInvalidToken, CodeInvalidToken}, {ClassTruncatedToken, CodeInvalidToken},
+	{ClassExpiredToken, CodeTokenExpired}, {ClassReleasedToken, CodeTokenReleased},
+	{ClassMethodNotAvailable, CodeNotAvailable},
+}
+
+// Classes lists the failure classes.
+func Classes() []Class {
+	out := make([]Class, len(classCodes))
+	for i, c := range classCodes {
+		out[i] = c.Class
+	}
+	return out
+}
+
+// ClassCode is the catalogue code a failure class answers unless a scenario says otherwise.
+func ClassCode(c Class) (Code, bool) {
+	for _, cc := range classCodes {
+		if cc.Class == c {
+			return cc.Code, true
+		}
+	}
+	return "", false
+}
+
 // apiError is an error answer: a catalogue code and a description naming the field.
 type apiError struct {
 	Code        Code
 	Description string
+	// Class is the failure class, when the error is one (see Class); "" otherwise.
+	Class Class
 	// HTTP, when non-zero, is the status regardless of --error-status
 	// (METHOD_NOT_AVAILABLE is always 404; an unknown path is always 404).
 	HTTP int
@@ -73,6 +134,9 @@ func (e *apiError) Error() string { return string(e.Code) + ": " + e.Description
 func errorf(code Code, format string, args ...any) *apiError {
 	return &apiError{Code: code, Description: fmt.Sprintf(format, args...)}
 }
+
+// classed sets the error's failure class.
+func (e *apiError) classed(c Class) *apiError { e.Class = c; return e }
 
 // status is the HTTP status of an error answer.
 func (e *apiError) status(mapped bool) int {

@@ -54,6 +54,9 @@ func (r reply) token(t *testing.T) string {
 type harness struct {
 	t *testing.T
 	*Server
+	// offContract skips the answer's check against openapi.yaml: for a scenario that
+	// shapes tokens as an installation does, not as the contract's pattern says.
+	offContract bool
 }
 
 func start(t *testing.T, opts Options) *harness {
@@ -85,7 +88,9 @@ func (h *harness) do(req *http.Request) reply {
 	r.HTTP, r.Header, r.Raw = resp.StatusCode, resp.Header, body
 	require.NoError(h.t, json.Unmarshal(body, &r), "answer is not JSON: %s", body)
 	require.Equal(h.t, "application/json", resp.Header.Get("Content-Type"))
-	checkAnswer(h.t, h.Mock, req, reqBody, resp.StatusCode, resp.Header, body)
+	if !h.offContract {
+		checkAnswer(h.t, h.Mock, req, reqBody, resp.StatusCode, resp.Header, body)
+	}
 	return r
 }
 

@@ -1,13 +1,16 @@
 package mockserver
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -21,53 +24,102 @@ var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
 // {"typ":"JWT","alg":"HS256"}, base64url-encoded.
 var jwtHeader = base64.RawURLEncoding.EncodeToString([]byte(`{"typ":"JWT","alg":"HS256"}`))
 
-// The claims in the order a real staging token carries them (F21): usr, org, oun, exp,
-// iat, jti (encoding/json writes struct fields in declaration order), with iat/exp as
-// strings (F10) or as numbers (jwt: {numeric_dates: true}).
-type jwtClaims struct {
-	Usr string `json:"usr"`
-	Org string `json:"org"`
-	Oun string `json:"oun"`
-	Exp string `json:"exp"`
-	Iat string `json:"iat"`
-	Jti string `json:"jti"`
+// claimNames are the claims of a token, in the order a real staging token carries them
+// (F21): the order the mock writes them in unless a scenario's jwt.claims_order says
+// otherwise.
+var (
+	claimNames         = []string{"usr", "org", "oun", "exp", "iat", "jti"}
+	defaultClaimsOrder = claimNames
+)
+
+// jwtShape is how a world's JWTs look: claim order, date type, lifetime. Shared by
+// every token the world issued (a record points at it).
+type jwtShape struct {
+	header  string // base64url of the header JSON
+	order   []string
+	numeric bool          // iat/exp as JSON numbers (jwt: {numeric_dates: true}), else strings (F10)
+	life    time.Duration // 0: the release's rule
 }
 
-type jwtClaimsNumeric struct {
-	Usr string `json:"usr"`
-	Org string `json:"org"`
-	Oun string `json:"oun"`
-	Exp int64  `json:"exp"`
-	Iat int64  `json:"iat"`
-	Jti string `json:"jti"`
+var defaultJWTShape = &jwtShape{header: jwtHeader, order: defaultClaimsOrder}
+
+// compileJWT checks a scenario's jwt key.
+func compileJWT(s JWTSpec) (*jwtShape, error) {
+	sh := &jwtShape{header: jwtHeader, order: defaultClaimsOrder, numeric: s.NumericDates, life: time.Duration(s.Lifetime)}
+	if s.Header != "" {
+		var h map[string]any
+		if err := json.Unmarshal([]byte(s.Header), &h); err != nil || h["alg"] != "HS256" {
+			return nil, fmt.Errorf("header %q: want a JSON object with \"alg\":\"HS256\" (the mock signs HS256), e.g. {\"alg\":\"HS256\",\"typ\":\"JWT\"}", s.Header)
+		}
+		sh.header = base64.RawURLEncoding.EncodeToString([]byte(s.Header))
+	}
+	if sh.life < 0 || (sh.life > 0 && sh.life < time.Second) || sh.life%time.Second != 0 {
+		return nil, fmt.Errorf("lifetime %s: want whole seconds, at least 1s", sh.life)
+	}
+	if s.ClaimsOrder != nil {
+		seen := map[string]bool{}
+		for _, c := range s.ClaimsOrder {
+			if !slices.Contains(claimNames, c) || seen[c] {
+				return nil, fmt.Errorf("claims_order %v: want each of %v once", s.ClaimsOrder, claimNames)
+			}
+			seen[c] = true
+		}
+		if len(seen) != len(claimNames) {
+			return nil, fmt.Errorf("claims_order %v: want each of %v once", s.ClaimsOrder, claimNames)
+		}
+		sh.order = s.ClaimsOrder
+	}
+	return sh, nil
 }
 
 // mintJWT signs an R12 token with golang-jwt's HS256. The same arguments give the same
 // token (the store rebuilds JWTs from them instead of keeping the string).
-func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, numericDates bool, app *appLogin) (string, error) {
-	var payload []byte
-	var err error
-	if numericDates {
-		payload, err = json.Marshal(jwtClaimsNumeric{Exp: iat + life, Iat: iat, Jti: upperHex(jti), Oun: x.oun, Org: u.org.name, Usr: u.username})
-	} else {
-		payload, err = json.Marshal(jwtClaims{Exp: strconv.FormatInt(iat+life, 10), Iat: strconv.FormatInt(iat, 10),
-			Jti: upperHex(jti), Oun: x.oun, Org: u.org.name, Usr: u.username})
+func mintJWT(secret []byte, u *user, x *unit, iat int64, life int64, jti [16]byte, shape *jwtShape, app *appLogin) (string, error) {
+	if shape == nil {
+		shape = defaultJWTShape
 	}
-	if err != nil {
-		return "", err
+	var p bytes.Buffer
+	p.WriteByte('{')
+	for i, c := range shape.order {
+		if i > 0 {
+			p.WriteByte(',')
+		}
+		writeJSONString(&p, c)
+		p.WriteByte(':')
+		switch c {
+		case "usr":
+			writeJSONString(&p, u.username)
+		case "org":
+			writeJSONString(&p, u.org.name)
+		case "oun":
+			writeJSONString(&p, x.oun)
+		case "jti":
+			writeJSONString(&p, upperHex(jti))
+		case "exp", "iat":
+			v := iat
+			if c == "exp" {
+				v += life
+			}
+			if shape.numeric {
+				p.WriteString(strconv.FormatInt(v, 10))
+			} else {
+				writeJSONString(&p, strconv.FormatInt(v, 10))
+			}
+		}
 	}
 	if app != nil && app.at != nil { // F16: consumer tokens add cii and acr (or ari) after the others
-		payload = payload[:len(payload)-1]
 		for _, c := range [...][2]string{{"cii", app.at.contact}, {app.arClaim, app.at.receivable}} {
-			k, _ := json.Marshal(c[0])
-			v, _ := json.Marshal(c[1])
-			payload = append(append(append(append(payload, ','), k...), ':'), v...)
+			p.WriteByte(',')
+			writeJSONString(&p, c[0])
+			p.WriteByte(':')
+			writeJSONString(&p, c[1])
 		}
-		payload = append(payload, '}')
 	}
+	p.WriteByte('}')
+	payload := p.Bytes()
 	enc := base64.RawURLEncoding
-	buf := make([]byte, 0, len(jwtHeader)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sha256.Size))
-	buf = append(buf, jwtHeader...)
+	buf := make([]byte, 0, len(shape.header)+2+enc.EncodedLen(len(payload))+enc.EncodedLen(sha256.Size))
+	buf = append(buf, shape.header...)
 	buf = append(buf, '.')
 	buf = enc.AppendEncode(buf, payload)
 	sig, err := jwt.SigningMethodHS256.Sign(string(buf), secret)

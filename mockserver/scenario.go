@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,11 +17,14 @@ import (
 
 // Scenario is the fixtures file of INTERFACE §4 (YAML, or the same keys in JSON).
 type Scenario struct {
-	Version       string                 `yaml:"version,omitempty" json:"version,omitempty"`
-	Clock         ClockSpec              `yaml:"clock,omitempty" json:"clock,omitempty"`
-	JWT           JWTSpec                `yaml:"jwt,omitempty" json:"jwt,omitempty"`
-	Contract      ContractSpec           `yaml:"contract,omitempty" json:"contract,omitempty"`
-	Limits        LimitsSpec             `yaml:"limits,omitempty" json:"limits,omitempty"`
+	Version  string       `yaml:"version,omitempty" json:"version,omitempty"`
+	Clock    ClockSpec    `yaml:"clock,omitempty" json:"clock,omitempty"`
+	JWT      JWTSpec      `yaml:"jwt,omitempty" json:"jwt,omitempty"`
+	Token    TokenSpec    `yaml:"token,omitempty" json:"token,omitempty"`
+	Contract ContractSpec `yaml:"contract,omitempty" json:"contract,omitempty"`
+	Limits   LimitsSpec   `yaml:"limits,omitempty" json:"limits,omitempty"`
+	// Errors is keyed by catalogue code (INVALID_CREDENTIALS) or by failure class
+	// (wrong_password, see Classes); a class's entry wins over its code's, field by field.
 	Errors        map[Code]ErrorOverride `yaml:"errors,omitempty" json:"errors,omitempty"`
 	OTP           OTPSpec                `yaml:"otp,omitempty" json:"otp,omitempty"`
 	Organisations []Organisation         `yaml:"organisations" json:"organisations"`
@@ -37,6 +41,15 @@ type JWTSpec struct {
 	// NumericDates makes iat/exp JSON numbers instead of strings (F10: strings in every
 	// published token).
 	NumericDates bool `yaml:"numeric_dates,omitempty" json:"numeric_dates,omitempty"`
+	// Lifetime is exp - iat, and how long a JWT lives after issue (Go duration or
+	// seconds; default 2h, F9/F10).
+	Lifetime Duration `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
+	// Header is the JWT header, verbatim JSON (default {"typ":"JWT","alg":"HS256"},
+	// F10); alg must stay HS256.
+	Header string `yaml:"header,omitempty" json:"header,omitempty"`
+	// ClaimsOrder is the order the claims are serialised in: a permutation of usr,
+	// org, oun, exp, iat, jti (default: that order, F21).
+	ClaimsOrder []string `yaml:"claims_order,omitempty" json:"claims_order,omitempty"`
 	// AccountsReceivableClaim names the consumer tokens' accounts receivable claim:
 	// "acr" (default, F16) or "ari" (the spelling of the docs' example token).
 	AccountsReceivableClaim string `yaml:"accounts_receivable_claim,omitempty" json:"accounts_receivable_claim,omitempty"`
@@ -50,6 +63,38 @@ type OTPSpec struct {
 	// Lifetime is how long an OTP is valid on the mock clock (Go duration); default 10m.
 	Lifetime string `yaml:"lifetime,omitempty" json:"lifetime,omitempty"`
 }
+
+// TokenSpec shapes opaque (pre-R12) tokens.
+type TokenSpec struct {
+	// OpaqueLength is the length of an opaque token (default 32, F6).
+	OpaqueLength int `yaml:"opaque_length,omitempty" json:"opaque_length,omitempty"`
+	// Alphabet is the characters an opaque token is drawn from, as ranges and
+	// characters: "0-9A-F" (the default, F6), "0-9a-f", "0-9A-Za-z".
+	Alphabet string `yaml:"alphabet,omitempty" json:"alphabet,omitempty"`
+}
+
+// Duration is a Go duration ("2h", "90m") or a number of seconds in a scenario.
+type Duration time.Duration
+
+// UnmarshalYAML reads "2h" or 7200.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration (\"2h\") or seconds (7200)", n.Line)
+	}
+	if secs, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+		*d = Duration(time.Duration(secs) * time.Second)
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q: want a duration (\"2h\") or seconds (7200)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as Go writes it ("2h0m0s").
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
 // ContractSpec switches the contract's assumed strictness.
 type ContractSpec struct {
@@ -69,10 +114,15 @@ type LimitsSpec struct {
 	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
 }
 
-// ErrorOverride replaces the code and/or message an error answers with.
+// ErrorOverride replaces what an error answers with; each field left out keeps the
+// code's entry (for a class) or the mock's own.
 type ErrorOverride struct {
 	Code    string `yaml:"code,omitempty" json:"code,omitempty"`
 	Message string `yaml:"message,omitempty" json:"message,omitempty"`
+	// Description, when set (even to ""), replaces the mock's reason.
+	Description *string `yaml:"description,omitempty" json:"description,omitempty"`
+	// HTTPStatus, when set, is the HTTP status whatever --error-status says.
+	HTTPStatus int `yaml:"http_status,omitempty" json:"http_status,omitempty"`
 }
 
 // Organisation holds units, users and Web API keys.
@@ -177,10 +227,22 @@ func ParseScenario(data []byte) (*Scenario, error) {
 	return sc, err
 }
 
+// ParseScenarioEnv is ParseScenario for a scenario file: each `${VAR}` or
+// `${VAR:-default}` in a value is expanded through lookup (os.LookupEnv for a file the
+// user names), so secrets stay out of files. A variable that is unset and has no
+// default is a load error naming the line. (Scenarios sent to the control API are not
+// expanded: a client must not read the server's environment back.)
+func ParseScenarioEnv(data []byte, lookup func(string) (string, bool)) (*Scenario, error) {
+	sc, _, err := parseScenarioWith(data, lookup)
+	return sc, err
+}
+
 // parseScenario is ParseScenario with the compiled fixtures, ready to install.
-func parseScenario(data []byte) (*Scenario, *world, error) {
+func parseScenario(data []byte) (*Scenario, *world, error) { return parseScenarioWith(data, nil) }
+
+func parseScenarioWith(data []byte, lookup func(string) (string, bool)) (*Scenario, *world, error) {
 	var sc Scenario
-	root, err := DecodeStrict(data, &sc)
+	root, err := decodeStrict(data, &sc, lookup)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,7 +258,9 @@ func parseScenario(data []byte) (*Scenario, *world, error) {
 // MaxScenarioSize bytes, or whose aliases expand past MaxExpandedSize, or with more
 // keys than MaxMappingKeys / MaxKeyPairs, is refused before anything is expanded. The
 // YAML is parsed once.
-func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
+func DecodeStrict(data []byte, v any) (*yaml.Node, error) { return decodeStrict(data, v, nil) }
+
+func decodeStrict(data []byte, v any, lookup func(string) (string, bool)) (*yaml.Node, error) {
 	if len(data) > MaxScenarioSize {
 		return nil, fmt.Errorf("the document is %d bytes: a scenario may be at most %d bytes", len(data), MaxScenarioSize)
 	}
@@ -211,6 +275,9 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 		return nil, err
 	}
 	var msgs []string
+	if lookup != nil {
+		expandVars(&root, lookup, &msgs)
+	}
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
 		unknownKeys(&root, rv.Type().Elem(), &msgs)
 	}
@@ -226,6 +293,38 @@ func DecodeStrict(data []byte, v any) (*yaml.Node, error) {
 		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return &root, nil
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expandVars replaces ${VAR} and ${VAR:-default} in every scalar value (never in keys).
+func expandVars(n *yaml.Node, lookup func(string) (string, bool), msgs *[]string) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		n.Value = varRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := varRef.FindStringSubmatch(ref)
+			if v, ok := lookup(m[1]); ok && (v != "" || m[2] == "") {
+				return v
+			}
+			if m[2] != "" {
+				return m[3]
+			}
+			*msgs = append(*msgs, fmt.Sprintf("line %d: ${%s} is not set (set the variable, or write ${%s:-default})", n.Line, m[1], m[1]))
+			return ref
+		})
+		n.Tag = "!!str" // an expanded value is a string, as written in quotes
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			expandVars(n.Content[i], lookup, msgs)
+		}
+	default:
+		for _, c := range n.Content {
+			expandVars(c, lookup, msgs)
+		}
+	}
 }
 
 var yamlNotFound = regexp.MustCompile(`field (\S+) not found in type \S+`)
@@ -286,7 +385,8 @@ type world struct {
 	keys         map[string]*apiKey
 	methods      map[string]*methodAnswer // "GET contact_information/show"
 	errors       map[Code]ErrorOverride
-	numericDates bool
+	jwtShape     *jwtShape
+	opaque       opaqueShape
 	arClaim      string // the consumer tokens' accounts receivable claim: acr or ari
 	consumerKeys map[string]*consumerKey
 	items        map[string]*installedItem
@@ -376,7 +476,6 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		keys:         map[string]*apiKey{},
 		methods:      map[string]*methodAnswer{},
 		errors:       map[Code]ErrorOverride{},
-		numericDates: sc.JWT.NumericDates,
 		arClaim:      "acr",
 		consumerKeys: map[string]*consumerKey{},
 		items:        map[string]*installedItem{},
@@ -421,10 +520,22 @@ func compile(sc *Scenario, root *yaml.Node) (*world, error) {
 		w.otpLife = d
 	}
 	for code, o := range sc.Errors {
-		if !knownCode(code) {
-			return nil, lineErr(root, "errors: unknown error code %q (want one of %v)", code, Codes())("errors", string(code))
+		if _, class := ClassCode(Class(code)); !knownCode(code) && !class {
+			return nil, lineErr(root, "errors: unknown error code %q (want one of %v, or a failure class: %v)", code, Codes(), Classes())("errors", string(code))
+		}
+		if o.HTTPStatus != 0 && (o.HTTPStatus < 200 || o.HTTPStatus > 599) {
+			return nil, lineErr(root, "errors: %s: http_status %d: want 200 to 599", code, o.HTTPStatus)("errors", string(code), "http_status")
 		}
 		w.errors[code] = o
+	}
+	var err error
+	if w.jwtShape, err = compileJWT(sc.JWT); err != nil {
+		key, _, _ := strings.Cut(err.Error(), " ") // the error starts with the key
+		return nil, lineErr(root, "jwt: %v", err)("jwt", key)
+	}
+	if w.opaque, err = compileOpaque(sc.Token); err != nil {
+		key, _, _ := strings.Cut(err.Error(), " ")
+		return nil, lineErr(root, "token: %v", err)("token", key)
 	}
 	if len(sc.Organisations) == 0 {
 		return nil, lineErr(root, "organisations: at least one organisation is needed")("organisations")

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/crmmock/crmmock/internal/tokens"
@@ -73,6 +74,9 @@ type owner struct {
 	user *user
 	unit *unit
 	app  *appLogin // a key, consumer or device token's login; nil for a user token
+	// jwt is a JWT's shape (claim order, date type, lifetime): the issuing world's;
+	// nil for an opaque token.
+	jwt *jwtShape
 }
 
 type (
@@ -87,9 +91,13 @@ func (o owner) Kind() Kind {
 	return KindUser
 }
 
-// Rule is the token's expiry rule: a user token's is the release's user rule; every
-// key's (Web API, consumer and device application keys) the key rule (2 h absolute).
+// Rule is the token's expiry rule: a scenario's jwt.lifetime for a JWT when it sets
+// one, else a user token's is the release's user rule; every key's (Web API, consumer
+// and device application keys) the key rule (2 h absolute).
 func (o owner) Rule() tokens.Rule {
+	if o.jwt != nil && o.jwt.life > 0 { // a scenario's jwt.lifetime
+		return tokens.Rule{After: o.jwt.life}
+	}
 	if o.app != nil {
 		return tokens.Rule(o.rel.Profile.KeyRule)
 	}
@@ -109,8 +117,8 @@ func (o owner) Names() (release, profile, user, organisation, unit string) {
 
 // newStore is a token store on the clock now that rebuilds JWTs with secret.
 func newStore(now func() int64, secret []byte) *store {
-	return tokens.New(now, func(o owner, iat, life int64, jti [16]byte, numeric bool) (string, error) {
-		return mintJWT(secret, o.user, o.unit, iat, life, jti, numeric, o.app)
+	return tokens.New(now, func(o owner, iat, life int64, jti [16]byte) (string, error) {
+		return mintJWT(secret, o.user, o.unit, iat, life, jti, o.jwt, o.app)
 	})
 }
 
@@ -128,9 +136,9 @@ func init() { // the catalogue's codes always fit in a timeline event's byte
 func judgementError(j tokens.Judgement) *apiError {
 	switch j.Verdict {
 	case tokens.Released:
-		return &apiError{Code: CodeTokenReleased, Description: j.Text}
+		return (&apiError{Code: CodeTokenReleased, Description: j.Text}).classed(ClassReleasedToken)
 	case tokens.Expired:
-		return &apiError{Code: CodeTokenExpired, Description: j.Text}
+		return (&apiError{Code: CodeTokenExpired, Description: j.Text}).classed(ClassExpiredToken)
 	}
 	return nil
 }
@@ -178,6 +186,92 @@ func parseTokenFilter(q map[string][]string) (TokenFilter, error) {
 }
 
 func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// opaqueShape is a world's opaque tokens: length and alphabet (zero: 32 uppercase hex, F6).
+type opaqueShape struct {
+	length   int
+	alphabet string
+}
+
+// compileOpaque checks a scenario's token key; the alphabet is ranges and characters.
+func compileOpaque(s TokenSpec) (opaqueShape, error) {
+	if s.OpaqueLength == 0 && s.Alphabet == "" {
+		return opaqueShape{}, nil
+	}
+	sh := opaqueShape{length: s.OpaqueLength}
+	if sh.length == 0 {
+		sh.length = 32
+	}
+	if sh.length < 8 || sh.length > 512 {
+		return sh, fmt.Errorf("opaque_length %d: want 8 to 512", s.OpaqueLength)
+	}
+	spec := s.Alphabet
+	if spec == "" {
+		spec = "0-9A-F"
+	}
+	seen := map[byte]bool{}
+	for i := 0; i < len(spec); i++ {
+		lo, hi := spec[i], spec[i]
+		if i+2 < len(spec) && spec[i+1] == '-' {
+			hi = spec[i+2]
+			i += 2
+		}
+		if lo <= ' ' || hi >= 0x7f || lo > hi || strings.ContainsRune(".\"", rune(lo)) {
+			return sh, fmt.Errorf("alphabet %q: want printable ASCII ranges and characters other than . and \", e.g. 0-9A-F", s.Alphabet)
+		}
+		for c := lo; ; c++ {
+			if !seen[c] {
+				seen[c] = true
+				sh.alphabet += string(c)
+			}
+			if c == hi {
+				break
+			}
+		}
+	}
+	if len(sh.alphabet) < 2 {
+		return sh, fmt.Errorf("alphabet %q: want at least 2 characters", s.Alphabet)
+	}
+	return sh, nil
+}
+
+// random is an opaque token of the shape, from crypto/rand.
+func (sh opaqueShape) random() string {
+	if sh.length == 0 {
+		return randomHex()
+	}
+	out := make([]byte, sh.length)
+	limit := 256 - 256%len(sh.alphabet) // rejection sampling: no bias
+	var b [64]byte
+	for i := 0; i < len(out); {
+		_, _ = rand.Read(b[:])
+		for _, c := range b {
+			if int(c) < limit && i < len(out) {
+				out[i] = sh.alphabet[int(c)%len(sh.alphabet)]
+				i++
+			}
+		}
+	}
+	return string(out)
+}
+
+// truncated tells whether an unknown token looks like the start of one this shape
+// issues: all its characters in the alphabet, at least 16 and fewer than the length.
+func (sh opaqueShape) truncated(v string) bool {
+	n, alpha := sh.length, sh.alphabet
+	if n == 0 {
+		n, alpha = 32, "0123456789ABCDEF"
+	}
+	if len(v) < 16 || len(v) >= n {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if strings.IndexByte(alpha, v[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // randomHex is 32 uppercase hex characters from crypto/rand: opaque tokens (F6).
 func randomHex() string {

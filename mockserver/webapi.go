@@ -67,12 +67,27 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 		env.Status.Code = string(a.err.Code)
 		env.Status.Message = catalogue[a.err.Code].Message
 		env.Status.Description = a.err.Description
-		if o, ok := wd.errors[a.err.Code]; ok {
-			if o.Code != "" {
+		// the scenario's entry for the failure class, then for the code, field by field
+		class := a.err.Class
+		if class == ClassInvalidToken && looksTruncated(a.presented, wd) {
+			class = ClassTruncatedToken // the start of a token the mock issues
+		}
+		for _, k := range [...]Code{Code(class), a.err.Code} {
+			o, ok := wd.errors[k]
+			if !ok || k == "" {
+				continue
+			}
+			if o.Code != "" && env.Status.Code == string(a.err.Code) {
 				env.Status.Code = o.Code
 			}
-			if o.Message != "" {
+			if o.Message != "" && env.Status.Message == catalogue[a.err.Code].Message {
 				env.Status.Message = o.Message
+			}
+			if o.Description != nil && env.Status.Description == a.err.Description {
+				env.Status.Description = strings.ReplaceAll(*o.Description, "{method}", methodAsked(a.operation, rest))
+			}
+			if o.HTTPStatus != 0 && status == a.err.status(m.mapped) && !a.injected { // a fault's status is its own
+				status = o.HTTPStatus
 			}
 		}
 		if a.message != "" {
@@ -102,6 +117,14 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	m.record(r, a, status, &env.Status, s)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// methodAsked is the Web API method a request asked for, as a description's {method}.
+func methodAsked(operation, rest string) string {
+	if operation != "" {
+		return operation
+	}
+	return strings.TrimPrefix(rest, "/")
 }
 
 // record journals and logs an answer (before it is written: a client that has its
@@ -245,7 +268,7 @@ func (m *Mock) handleAPI(w http.ResponseWriter, r *http.Request, rest string, s 
 	a := answer{operation: operationName(op, rest)}
 	avail, opRel := m.contract().availability(op, rel)
 	if avail == NotAvailable {
-		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from %s)", strings.TrimPrefix(rest, "/"), rel.Name, opRel.from.Name)
+		a.err = errorf(CodeNotAvailable, "%s is not available in %s (from %s)", strings.TrimPrefix(rest, "/"), rel.Name, opRel.from.Name).classed(ClassMethodNotAvailable)
 		return a
 	}
 	body, aerr := m.readBody(r)
@@ -519,15 +542,15 @@ func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (a
 	principal := clip(userPrincipal(req.Username, req.Organisation))
 	g, ok := wd.orgs[req.Organisation]
 	if !ok {
-		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)}, principal
+		return answer{err: errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation).classed(ClassUnknownOrg)}, principal
 	}
 	u, ok := g.users[req.Username]
 	if !ok {
 		_ = subtle.ConstantTimeCompare([]byte(req.Password), []byte(req.Password)) // same work as a known user
-		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation)}, principal
+		return answer{err: errorf(CodeInvalidCredentials, "username: %q is not a user of organisation %q", req.Username, req.Organisation).classed(ClassUnknownUser)}, principal
 	}
 	if subtle.ConstantTimeCompare([]byte(req.Password), []byte(u.password)) != 1 {
-		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username)}, principal
+		return answer{err: errorf(CodeInvalidCredentials, "password: wrong password for user %q", req.Username).classed(ClassWrongPassword)}, principal
 	}
 	x, aerr := userUnit(u, req.Unit)
 	if aerr != nil {
@@ -544,10 +567,10 @@ func userUnit(u *user, asked *string) (*unit, *apiError) {
 	}
 	x, ok := u.org.units[*asked]
 	if !ok {
-		return nil, errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *asked, u.org.name)
+		return nil, errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *asked, u.org.name).classed(ClassUnknownUnit)
 	}
 	if !u.mayUse(x) {
-		return nil, errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *asked)
+		return nil, errorf(CodeInvalidUnit, "unit: user %q may not use unit %q", u.username, *asked).classed(ClassUnknownUnit)
 	}
 	return x, nil
 }
@@ -570,7 +593,7 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 		}
 	}
 	if k == nil {
-		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known"), principal: keyPrincipal(key)}
+		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known").classed(ClassUnknownKey), principal: keyPrincipal(key)}
 	}
 	var req struct {
 		Unit *string `json:"unit"`
@@ -584,10 +607,10 @@ func (m *Mock) keyToken(r *http.Request, body []byte, rel *Release, wd *world, n
 	if req.Unit != nil {
 		var ok bool
 		if x, ok = k.user.org.units[*req.Unit]; !ok {
-			return fail(errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name))
+			return fail(errorf(CodeInvalidUnit, "unit: %q is not a unit of organisation %q", *req.Unit, k.user.org.name).classed(ClassUnknownUnit))
 		}
 		if !k.mayUse(x) {
-			return fail(errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit))
+			return fail(errorf(CodeInvalidUnit, "unit: the Web API key may not use unit %q", *req.Unit).classed(ClassUnknownUnit))
 		}
 	} else if !k.mayUse(x) && k.first != nil {
 		x = k.first // the first of the key's own units, as listed: never a map's order
@@ -614,22 +637,22 @@ func keyPrincipal(key string) string {
 // password, as real clients send it and production accepts it (F20): noColon says so.
 func basicKey(h string) (key string, noColon bool, _ *apiError) {
 	if h == "" {
-		return "", false, errorf(CodeInvalidKey, "Authorization: missing; send the Web API key as the HTTP Basic username")
+		return "", false, errorf(CodeInvalidKey, "Authorization: missing; send the Web API key as the HTTP Basic username").classed(ClassUnknownKey)
 	}
 	scheme, cred, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Basic") {
-		return "", false, errorf(CodeInvalidKey, "Authorization: not HTTP Basic")
+		return "", false, errorf(CodeInvalidKey, "Authorization: not HTTP Basic").classed(ClassUnknownKey)
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 	if err != nil {
-		return "", false, errorf(CodeInvalidKey, "Authorization: the Basic credentials are not base64")
+		return "", false, errorf(CodeInvalidKey, "Authorization: the Basic credentials are not base64").classed(ClassUnknownKey)
 	}
 	key, pass, ok := strings.Cut(string(raw), ":")
 	switch {
 	case key == "":
-		return "", false, errorf(CodeInvalidKey, "Authorization: the Web API key (Basic username) is empty")
+		return "", false, errorf(CodeInvalidKey, "Authorization: the Web API key (Basic username) is empty").classed(ClassUnknownKey)
 	case pass != "":
-		return "", false, errorf(CodeInvalidKey, "Authorization: the Basic password must be empty")
+		return "", false, errorf(CodeInvalidKey, "Authorization: the Basic password must be empty").classed(ClassKeyWithPassword)
 	}
 	return key, !ok, nil
 }
@@ -652,13 +675,14 @@ func (m *Mock) issueRecord(o owner, wd *world, now time.Time) answer {
 		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
 		iat := now.Unix()
 		jti := randomID()
+		o.jwt = wd.jwtShape
 		var err error
-		if value, err = mintJWT(m.secret, o.user, o.unit, iat, int64(o.Rule().After/time.Second), jti, wd.numericDates, o.app); err != nil {
+		if value, err = mintJWT(m.secret, o.user, o.unit, iat, int64(o.Rule().After/time.Second), jti, o.jwt, o.app); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
-		r = m.tokens.AddJWT(o, iat*int64(time.Second), jti, wd.numericDates, value)
+		r = m.tokens.AddJWT(o, iat*int64(time.Second), jti, value)
 	} else {
-		value = randomHex() // F6
+		value = wd.opaque.random() // F6, or the scenario's token shape
 		r = m.tokens.AddOpaque(o, now.UnixNano(), value)
 	}
 	return answer{data: tokenData{Token: value}, issued: value, rec: r, ev: tokens.EvIssued}
@@ -674,7 +698,7 @@ type tokenData struct {
 func (m *Mock) checkToken(value string, p tokens.Presentation) answer {
 	a := answer{presented: value}
 	if value == "" {
-		a.err = errorf(CodeInvalidToken, "token: missing")
+		a.err = errorf(CodeInvalidToken, "token: missing").classed(ClassInvalidToken)
 		return a
 	}
 	d := tokens.KeyOf(value)
@@ -692,22 +716,41 @@ func (m *Mock) checkToken(value string, p tokens.Presentation) answer {
 		return a
 	}
 	if why := m.tokens.EvictedWhy(value, d); why != "" {
-		a.err = errorf(CodeInvalidToken, "%s", why)
+		a.err = errorf(CodeInvalidToken, "%s", why).classed(ClassInvalidToken)
 		return a
 	}
 	switch {
 	case d != nil:
 		if err := checkJWT(m.secret, value); err != nil {
 			a.err = errorf(CodeInvalidToken, "%v", err)
-			return a
+		} else {
+			a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
 		}
-		a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
 	case !jtiPattern.MatchString(value):
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
 	default:
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued")
 	}
+	a.err.Class = ClassInvalidToken // a token no one issued (writeAnswer tells a truncated one)
 	return a
+}
+
+// looksTruncated tells whether an unknown token looks like the start of one the mock
+// issues: a JWT with the mock's header cut before its signature ends, or an opaque
+// token of the scenario's alphabet cut short.
+func looksTruncated(value string, wd *world) bool {
+	header := jwtHeader
+	if wd != nil && wd.jwtShape != nil {
+		header = wd.jwtShape.header
+	}
+	if rest, ok := strings.CutPrefix(value, header+"."); ok {
+		if strings.Count(value, ".") != 2 {
+			return true
+		}
+		_, sig, _ := strings.Cut(rest, ".")
+		return len(sig) < base64.RawURLEncoding.EncodedLen(32) // an HS256 signature is 43 characters
+	}
+	return wd != nil && wd.opaque.truncated(value)
 }
 
 // releaseToken is authentication/token/release (F8).

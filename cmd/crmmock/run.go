@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/crmmock/crmmock/internal/probe"
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/crmmock/crmmock/mockserver/script"
 )
@@ -19,6 +20,8 @@ import (
 type runOptions struct {
 	script.Options
 	format, output string
+	scenario       string            // a learned scenario: the target's names (with --target)
+	creds          probe.Credentials // the target's credentials, over the CRM_* variables
 }
 
 func (o *runOptions) flags(fs *flag.FlagSet) {
@@ -31,6 +34,25 @@ func (o *runOptions) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.InRoot, "in-root", false, "with --target: run the scripts in the target's root mock, one after another, replacing its fixtures, tokens, release and clock (default: each in its own sandbox, the root left as it was)")
 	fs.StringVar(&o.format, "format", "text", "report format: text, json or junit")
 	fs.StringVar(&o.output, "output", "", "write the report to this file (default: stdout)")
+	fs.StringVar(&o.scenario, "scenario", "", "with --target: a scenario crmmock probe learned of it, to expect its codes, HTTP statuses, JWT lifetime and oun instead of the mock's")
+	fs.StringVar(&o.creds.User, "user", "", "with --target: the user name scripts log in with (else CRM_USERNAME)")
+	fs.StringVar(&o.creds.Password, "password", "", "with --target: the user's password (else CRM_PASSWORD)")
+	fs.StringVar(&o.creds.Organisation, "organisation", "", "with --target: the organisation (else CRM_ORGANISATION)")
+	fs.StringVar(&o.creds.Unit, "unit", "", "with --target: the unit (else CRM_UNIT)")
+	fs.StringVar(&o.creds.Key, "key", "", "with --target: the Web API key (else CRM_WEB_API_KEY)")
+}
+
+// credentialEnv is the environment the scripts read, with the credentials given as
+// flags over the CRM_* variables.
+func credentialEnv(c probe.Credentials) func(string) (string, bool) {
+	flags := map[string]string{"CRM_USERNAME": c.User, "CRM_PASSWORD": c.Password, "CRM_ORGANISATION": c.Organisation,
+		"CRM_UNIT": c.Unit, "CRM_WEB_API_KEY": c.Key}
+	return func(k string) (string, bool) {
+		if v := flags[k]; v != "" {
+			return v, true
+		}
+		return os.LookupEnv(k)
+	}
 }
 
 func init() {
@@ -95,6 +117,22 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if len(files) == 0 {
 		return bad("no script given: crmmock run [flags] FILE|DIR... (run `crmmock help`)")
+	}
+	o.LookupEnv = credentialEnv(ro.creds)
+	if ro.scenario != "" {
+		if o.Target == "" {
+			return bad("--scenario needs --target: it names a real installation's codes")
+		}
+		data, err := os.ReadFile(ro.scenario)
+		if err != nil {
+			return bad("--scenario: %v", err)
+		}
+		// the translation needs no secret: an unset ${VAR} is empty
+		sc, err := mockserver.ParseScenarioEnv(data, func(k string) (string, bool) { v, _ := o.LookupEnv(k); return v, true })
+		if err != nil {
+			return bad("--scenario %s: %v", ro.scenario, err)
+		}
+		o.Installation = script.NewInstallation(sc)
 	}
 	paths, err := expandFiles(files)
 	if err != nil {

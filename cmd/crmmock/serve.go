@@ -117,7 +117,7 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("%s: %v", c.src("scenario"), err)
 		}
-		if o.Scenario, err = mockserver.ParseScenario(data); err != nil {
+		if o.Scenario, err = mockserver.ParseScenarioEnv(data, os.LookupEnv); err != nil {
 			return o, fmt.Errorf("%s %s: %v", c.src("scenario"), c.scenario, err)
 		}
 	}
@@ -212,7 +212,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "crmmock: %s: %q: want debug, info, warn or error\n", c.src("log-level"), c.logLevel)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logOut := newLogWriter(stderr)
+	defer logOut.Close() // every line is out before serve returns
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
 	opts, err := c.options(logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "crmmock: %v\n", err)

@@ -69,10 +69,10 @@ type Owner interface {
 	Names() (release, profile, user, organisation, unit string)
 }
 
-// Mint rebuilds a JWT the store issued: its owner, its iat (Unix seconds), its life
-// (seconds), its jti and whether its dates are JSON numbers. HS256 signatures are
+// Mint rebuilds a JWT the store issued: its owner (which knows the JWT's shape), its
+// iat (Unix seconds), its life (seconds) and its jti. HS256 signatures are
 // deterministic, so the token is the one issued.
-type Mint[O Owner] func(o O, iat, life int64, jti [16]byte, numeric bool) (string, error)
+type Mint[O Owner] func(o O, iat, life int64, jti [16]byte) (string, error)
 
 // DefaultKeepDead is how many dead (expired or released) tokens the store keeps for
 // the control API and the lint; older dead ones are dropped and counted.
@@ -141,9 +141,8 @@ type Record[O Owner] struct {
 // jwtPart is what a JWT record keeps instead of the token: the rest is the record's
 // owner, issue time and the mock's secret.
 type jwtPart struct {
-	digest  [32]byte // SHA-256 of the token: the key of Store.jwts
-	jti     [16]byte
-	numeric bool // iat/exp as JSON numbers
+	digest [32]byte // SHA-256 of the token: the key of Store.jwts
+	jti    [16]byte
 }
 
 // Owner is the login that issued the token.
@@ -339,10 +338,10 @@ func (s *Store[O]) AddOpaque(o O, issued int64, value string) *Record[O] {
 }
 
 // AddJWT stores the JWT value of o, issued at issued (Unix nanoseconds, whole
-// seconds), minted with jti and numeric: the store keeps its digest and rebuilds it
-// with the store's Mint when it is listed.
-func (s *Store[O]) AddJWT(o O, issued int64, jti [16]byte, numeric bool, value string) *Record[O] {
-	r := &Record[O]{jwt: &jwtPart{digest: sha256.Sum256([]byte(value)), jti: jti, numeric: numeric}, owner: o, issued: issued, lastUsed: issued}
+// seconds), minted with jti: the store keeps its digest and rebuilds it with the
+// store's Mint when it is listed.
+func (s *Store[O]) AddJWT(o O, issued int64, jti [16]byte, value string) *Record[O] {
+	r := &Record[O]{jwt: &jwtPart{digest: sha256.Sum256([]byte(value)), jti: jti}, owner: o, issued: issued, lastUsed: issued}
 	s.add(r, value)
 	return r
 }
@@ -565,7 +564,7 @@ func (s *Store[O]) Value(r *Record[O]) string {
 	if r.jwt == nil {
 		return r.value
 	}
-	v, err := s.mint(r.owner, r.issued/int64(time.Second), int64(r.owner.Rule().After/time.Second), r.jwt.jti, r.jwt.numeric)
+	v, err := s.mint(r.owner, r.issued/int64(time.Second), int64(r.owner.Rule().After/time.Second), r.jwt.jti)
 	if err != nil {
 		return ""
 	}

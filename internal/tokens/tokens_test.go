@@ -19,7 +19,7 @@ func (o testOwner) Names() (release, profile, user, organisation, unit string) {
 }
 
 func newTestStore(now func() int64) *Store[testOwner] {
-	return New(now, func(testOwner, int64, int64, [16]byte, bool) (string, error) { return "", nil })
+	return New(now, func(testOwner, int64, int64, [16]byte) (string, error) { return "", nil })
 }
 
 // Ensure the sweep is amortised: after one, the store grows by at least a quarter (and

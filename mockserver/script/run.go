@@ -41,6 +41,9 @@ type Options struct {
 	// In-process each suite has its own mock anyway; against a target each suite runs
 	// in its own sandbox, or one after another when the target has no sandbox API.
 	Parallel int
+	// Installation, with a Target, translates the scripts' expected codes, HTTP statuses
+	// of errors, JWT lifetime and oun into the target's (see NewInstallation).
+	Installation *Installation
 	// InRoot runs the scripts in the root mock of a target with a control API, as
 	// before sandboxes: each suite loads its fixtures there, resets it and sets its
 	// release and clock, so the target's own clock, release, tokens and fixtures are
@@ -251,7 +254,7 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	root := strings.TrimRight(o.Target, "/")
-	r := &runner{ctx: ctx, client: client, root: root, adminToken: o.AdminToken, env: o.LookupEnv, fixtures: s.Fixtures}
+	r := &runner{ctx: ctx, client: client, root: root, adminToken: o.AdminToken, env: o.LookupEnv, fixtures: s.Fixtures, inst: o.Installation}
 	t, err := r.probe()
 	if err != nil {
 		return []Suite{{File: s.File, Release: strings.Join(releases, ","), Target: root, Error: err.Error()}}
@@ -264,8 +267,11 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		suite := Suite{File: s.File, Release: rel, Target: root, Notes: []string{fmt.Sprintf(
 			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--release says which release it runs)", rel)}}
 		r.main = &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
-		r.plainEnv = true
+		r.plainEnv, r.obtained = true, map[string]bool{}
 		r.run(s, &suite)
+		if note := r.releaseObtained(rel); note != "" {
+			suite.Notes = append(suite.Notes, note)
+		}
 		return []Suite{suite}
 	}
 	var out []Suite
@@ -329,6 +335,38 @@ type runner struct {
 	vars       map[string]any
 	unsaved    map[string]string // name → why a save found nothing
 	tainted    string            // why every later request is skipped
+	inst       *Installation     // a real target's names for the catalogue's, or nil
+	// obtained holds the tokens a login gave on a target without control API (a real
+	// installation), to release when the script ends; nil elsewhere.
+	obtained map[string]bool
+	order    []string // obtained, in order
+}
+
+// releaseObtained releases, on a real installation of R10 or later (the learned
+// scenario's release, else the one the script is taken to run), every token the script
+// obtained there, so a run leaves no live session behind. It says how many.
+func (r *runner) releaseObtained(rel string) string {
+	if len(r.order) == 0 {
+		return ""
+	}
+	if r.inst != nil && r.inst.Release != "" {
+		rel = r.inst.Release
+	}
+	if v, err := mockserver.ParseRelease(rel); err != nil || v.Major < 10 {
+		return ""
+	}
+	released := 0
+	for _, tok := range r.order {
+		body, _ := json.Marshal(map[string]string{"token": tok})
+		x, err := r.send(http.MethodPost, r.main.api+"/authentication/token/release", nil, body,
+			http.Header{"Content-Type": {"application/json"}})
+		if err == nil {
+			if code, _ := lookup(x.json, "status.code"); code == "OK" {
+				released++
+			}
+		}
+	}
+	return fmt.Sprintf("released %d of the %d tokens the script obtained on the target (the others were released or dead already)", released, len(r.order))
 }
 
 func (r *runner) adminHeader() http.Header {
@@ -850,6 +888,14 @@ func (r *runner) send(method, u string, q url.Values, body []byte, h http.Header
 	x := &exchange{url: u, status: resp.StatusCode, header: resp.Header, body: b}
 	if err := json.Unmarshal(b, &x.json); err != nil {
 		x.json = nil
+	}
+	if r.obtained != nil && strings.HasSuffix(u, "/token") { // a login on a real installation
+		if tok, ok := lookup(x.json, "data.token"); ok {
+			if s, _ := tok.(string); s != "" && !r.obtained[s] {
+				r.obtained[s] = true
+				r.order = append(r.order, s)
+			}
+		}
 	}
 	return x, nil
 }

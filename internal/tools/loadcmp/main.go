@@ -35,6 +35,7 @@ var (
 	loadCPU   = flag.String("load-cpu", "1", "CPU list for wrk (taskset -c)")
 	only      = flag.String("run", "", "run only the cases whose name contains this")
 	args      = flag.String("crmmock-args", "", "extra crmmock serve flags, e.g. --log-level warn")
+	before    = flag.String("before", "", "another crmmock binary (e.g. built from an older commit) run in the same rounds: its req/s and x-bare too")
 )
 
 const login = `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`
@@ -52,20 +53,32 @@ func main() {
 	build(dir, "crmmock", "./cmd/crmmock")
 	build(dir, "bare", "./internal/tools/bareauth")
 	fmt.Printf("loadcmp: wrk -c%d -d%s, server on CPU %s, wrk on CPU %s, %d rounds (median)\n", *conns, *dur, *serverCPU, *loadCPU, *rounds)
-	fmt.Printf("%-10s %14s %14s %8s\n", "case", "crmmock req/s", "bare req/s", "x-bare")
+	fmt.Printf("%-10s %14s %14s %8s", "case", "crmmock req/s", "bare req/s", "x-bare")
+	if *before != "" {
+		fmt.Printf(" %14s %8s", "before req/s", "x-bare")
+	}
+	fmt.Println()
 	for _, c := range []struct{ name, release, op string }{
 		{"use R10", "R10", "use"}, {"use R12", "R12", "use"}, {"issue R10", "R10", "issue"}, {"issue R12", "R12", "issue"},
 	} {
 		if *only != "" && !strings.Contains(c.name, *only) {
 			continue
 		}
-		var mock, bare []float64
+		var mock, bare, old []float64
+		serveArgs := append([]string{"serve", "--addr", "127.0.0.1:0", "--version", c.release, "--log-level", "info"}, strings.Fields(*args)...)
 		for range *rounds {
-			mock = append(mock, run(dir, filepath.Join(dir, "crmmock"), append([]string{"serve", "--addr", "127.0.0.1:0", "--version", c.release, "--log-level", "info"}, strings.Fields(*args)...), c.op))
+			mock = append(mock, run(dir, filepath.Join(dir, "crmmock"), serveArgs, c.op))
 			bare = append(bare, run(dir, filepath.Join(dir, "bare"), []string{"-release", c.release}, c.op))
+			if *before != "" {
+				old = append(old, run(dir, *before, serveArgs, c.op))
+			}
 		}
 		m, b := median(mock), median(bare)
-		fmt.Printf("%-10s %14.0f %14.0f %8.2f\n", c.name, m, b, m/b)
+		fmt.Printf("%-10s %14.0f %14.0f %8.2f", c.name, m, b, m/b)
+		if *before != "" {
+			fmt.Printf(" %14.0f %8.2f", median(old), median(old)/b)
+		}
+		fmt.Println()
 	}
 }
 
