@@ -99,9 +99,9 @@ func (o owner) Rule() tokens.Rule {
 		return tokens.Rule{After: o.jwt.life}
 	}
 	if o.app != nil {
-		return tokens.Rule(o.rel.Profile.KeyRule)
+		return o.rel.Profile.KeyRule
 	}
-	return tokens.Rule(o.rel.Profile.UserRule)
+	return o.rel.Profile.UserRule
 }
 
 func (o owner) Principal() string {

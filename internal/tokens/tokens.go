@@ -42,7 +42,8 @@ const (
 	StateReleased State = "released"
 )
 
-// Rule is a token's expiry rule.
+// Rule is a token's expiry rule (a release's user or key rule, or a scenario's JWT
+// lifetime).
 type Rule struct {
 	// Idle: the token is live while now < last use + After.
 	// Otherwise (absolute): live while now < issue + After.
