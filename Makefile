@@ -3,7 +3,7 @@ BIN := bin/crmmock
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: run test build bench loadtest fuzz vet clean generate image examples testcontainers
+.PHONY: run test build bench loadtest soak fuzz vet clean generate image examples testcontainers
 
 ## run: start the mock on the built-in default scenario (http://127.0.0.1:8080)
 run:
@@ -69,6 +69,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(BENCHFLAGS) ./...
 	@if command -v wrk >/dev/null && command -v taskset >/dev/null; then $(MAKE) --no-print-directory loadtest; \
 	else echo "SKIP loadtest: wrk missing (apt-get install wrk)"; fi
+
+## soak: a login flood at full speed against serve --release R12 for SOAKTIME (default 10m), RSS every 10 s and its maximum (the token bound keeps it flat)
+SOAKTIME ?= 10m
+soak: build
+	$(GO) run ./internal/tools/rssload -bin $(BIN) -dur $(SOAKTIME) -advance 0
 
 ## loadtest: wrk against crmmock and a bare net/http token server, each pinned apart from wrk (LOADFLAGS e.g. -rounds 5 -dur 10s)
 loadtest:

@@ -26,7 +26,7 @@ const adminBodyLimit = MaxScenarioSize
 // mockKey carries the *Mock to the process-wide control router.
 type mockKey struct{}
 
-// adminRouter is the control API of INTERFACE §3, built once per process (a router per
+// adminRouter is the control API of docs/control-api.md, built once per process (a router per
 // instance would cost most of a test server's start); handlers find their Mock in the
 // request context.
 var adminRouter = sync.OnceValue(func() *mux.Router {
@@ -115,7 +115,7 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		writeYAML(w, crmmock.AdminOpenAPI)
 	}, http.MethodGet)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		adminError(w, http.StatusNotFound, "no control call %s %s (see README: Control API)", r.Method, r.URL.Path)
+		adminError(w, http.StatusNotFound, "no control call %s %s (see docs/control-api.md)", r.Method, r.URL.Path)
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		allowed := strings.Join(allowedMethods(r, req), ", ")

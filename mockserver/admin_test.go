@@ -34,7 +34,7 @@ func (h *harness) admin(method, path, body string, hdr ...string) (int, map[stri
 }
 
 // Ensure the control API moves the clock, switches the release, lists tokens and
-// requests, and resets (INTERFACE §3).
+// requests, and resets (docs/control-api.md).
 func TestControlAPI(t *testing.T) {
 	h := startVersion(t, "R10")
 	st, v := h.admin("GET", "/__admin/health", "")
@@ -174,7 +174,7 @@ func TestAdminToken(t *testing.T) {
 	assert.Equal(t, "OK", h.post("authentication/token", creds()).Status.Code)
 }
 
-// Ensure a Go suite can share its own clockwork fake clock with the mock (INTERFACE §6).
+// Ensure a Go suite can share its own clockwork fake clock with the mock (docs/go-api.md).
 func TestGoAPISharedClock(t *testing.T) {
 	fc := clockwork.NewFakeClockAt(t0)
 	h := start(t, Options{Version: "R9", Clock: fc})

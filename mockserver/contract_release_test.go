@@ -103,7 +103,7 @@ func TestContractReleaseDataErrors(t *testing.T) {
 	}
 }
 
-// Ensure the README's release table ("Releases as data") is openapi.yaml's release
+// Ensure the README's release table ("Releases") is openapi.yaml's release
 // data: every operation's x-available-from / x-deprecated-from and every gated request
 // field, no more, no less (F7, F8, F12, F15, F17, F18).
 func TestReadmeReleaseTableIsTheContracts(t *testing.T) {

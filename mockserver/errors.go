@@ -8,7 +8,7 @@ import (
 // Code is a status.code of the envelope.
 type Code string
 
-// The error catalogue (INTERFACE §2). The real CRM.COM values are unknown (assumed);
+// The error catalogue (docs/web-api.md). The real CRM.COM values are unknown (assumed);
 // a scenario's `errors` map may replace code and message per error.
 const (
 	CodeOK                 Code = "OK"
@@ -55,8 +55,7 @@ func knownCode(c Code) bool { _, ok := catalogue[c]; return ok }
 
 // Class is a failure class: what went wrong, finer than a catalogue code (several
 // classes share INVALID_REQUEST or INVALID_CREDENTIALS). A scenario's `errors` may be
-// keyed by class to imitate an installation that tells them apart (README "Scenario
-// file"); a class without an entry falls back to its code's.
+// keyed by class to imitate an installation that tells them apart (docs/scenarios.md); a class without an entry falls back to its code's.
 type Class string
 
 // The failure classes, each with the catalogue code it answers by default.
@@ -78,7 +77,7 @@ const (
 	ClassMethodNotAvailable Class = "method_not_available"
 )
 
-// classCodes is each class's catalogue code, in the order the README lists them.
+// classCodes is each class's catalogue code, in the order docs/scenarios.md lists them.
 var classCodes = []struct {
 	Class Class
 	Code  Code

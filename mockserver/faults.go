@@ -17,7 +17,7 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// Faults (INTERFACE §9): the set lives in internal/faults; the mock gathers a request's
+// Faults (docs/faults-and-sandboxes.md): the set lives in internal/faults; the mock gathers a request's
 // facts, asks the set once per request the contract accepted, and applies the firing.
 
 // FaultSpec describes a fault (the body of POST /__admin/faults).
@@ -316,7 +316,7 @@ func (m *Mock) deleteFault(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"deleted": id})
 }
 
-// Control API: token faults (INTERFACE §9), on the store's ExpireToken, RevokeToken
+// Control API: token faults (docs/faults-and-sandboxes.md), on the store's ExpireToken, RevokeToken
 // and RevokeAllTokens.
 
 func (m *Mock) expireToken(w http.ResponseWriter, r *http.Request) {

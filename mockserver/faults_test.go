@@ -63,7 +63,7 @@ func TestFaultDefaultAnswerOnLogin(t *testing.T) {
 	id := h.addFault(`{"operation":"authentication/token"}`)
 
 	r := h.post("authentication/token", creds())
-	assert.Equal(t, http.StatusOK, r.HTTP, "INTERFACE §2: errors answer HTTP 200 by default")
+	assert.Equal(t, http.StatusOK, r.HTTP, "docs/web-api.md: errors answer HTTP 200 by default")
 	assert.Equal(t, "INTERNAL_ERROR", r.Status.Code, "%s", r.Raw)
 	assert.Contains(t, *r.Status.Description, id)
 	assert.Equal(t, "null", string(r.Data))

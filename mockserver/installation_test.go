@@ -13,7 +13,7 @@ import (
 )
 
 // The scenario keys that make the mock answer as a particular installation does
-// (README "Scenario file": errors by failure class, token, jwt), as crmmock probe
+// (docs/scenarios.md: errors by failure class, token, jwt), as crmmock probe
 // writes them.
 
 // Ensure errors keyed by failure class tell apart what one catalogue code covers (a

@@ -112,7 +112,7 @@ func TestJournalKeepsNoSecrets(t *testing.T) {
 	assert.NotContains(t, string(raw), "principal")
 }
 
-// Ensure a presented token is kept verbatim but cut at 512 characters (INTERFACE §7),
+// Ensure a presented token is kept verbatim but cut at 512 characters (docs/lint.md),
 // not bytes: a multi-byte token keeps its first 512 characters whole, and ?token=
 // finds each long token by the value the client sent.
 func TestJournalCutsLongTokens(t *testing.T) {

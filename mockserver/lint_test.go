@@ -67,7 +67,7 @@ func noErrorsOrWarnings(t *testing.T, r LintReport) {
 	}
 }
 
-// Ensure the lint over HTTP has the shape of INTERFACE §7 and is empty on a fresh mock.
+// Ensure the lint over HTTP has the shape of docs/lint.md and is empty on a fresh mock.
 func TestLintEmpty(t *testing.T) {
 	h := startVersion(t, "R12")
 	resp, err := h.Client().Get(h.URL + "/__admin/lint")
@@ -432,7 +432,7 @@ func TestLintConcurrent(t *testing.T) {
 	require.NotEmpty(t, findings(h.Lint(), "truncated-token"))
 }
 
-// Ensure each sandbox has its own lint (INTERFACE §8): a truncated token in a sandbox
+// Ensure each sandbox has its own lint (docs/faults-and-sandboxes.md): a truncated token in a sandbox
 // shows under its admin_url and in its Lint, not at the root; and a token of the root
 // presented in the sandbox is no truncation of anything there.
 func TestLintPerSandbox(t *testing.T) {
@@ -467,7 +467,7 @@ func TestLintPerSandbox(t *testing.T) {
 }
 
 // Ensure injected faults are judged as what the client saw, not as the release's
-// rules (INTERFACE §9): a fault's TOKEN_EXPIRED on a live token makes no
+// rules (docs/faults-and-sandboxes.md): a fault's TOKEN_EXPIRED on a live token makes no
 // idle-rule-assumed, but resending that token is still expired-token-reused; a fault
 // that only delays leaves the answer, and its judgement, alone.
 func TestLintFaults(t *testing.T) {

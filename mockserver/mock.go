@@ -117,7 +117,7 @@ type Mock struct {
 	journal *journal.Journal
 	faults  *faults.Set
 
-	wall          clockwork.Clock // sandbox TTL and fault delays (real time by INTERFACE)
+	wall          clockwork.Clock // sandbox TTL and fault delays (real time, docs/faults-and-sandboxes.md)
 	startScenario *Scenario       // the scenario given at New: a sandbox's default
 	startWorld    *world          // startScenario compiled (read-only; shared with sandboxes)
 	sandboxes     *sandboxSet     // nil in a sandbox: sandboxes do not nest

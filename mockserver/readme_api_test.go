@@ -54,10 +54,10 @@ func exportedSignatures(t *testing.T) []string {
 	return sigs
 }
 
-// Ensure the README's Go API section lists the signature of every exported function
+// Ensure docs/go-api.md lists the signature of every exported function
 // and method (CRMMOCK_PRINT_API=1 prints them all).
 func TestReadmeListsGoAPI(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/go-api.md")
 	require.NoError(t, err)
 	sigs := exportedSignatures(t)
 	if os.Getenv("CRMMOCK_PRINT_API") != "" {
@@ -69,5 +69,5 @@ func TestReadmeListsGoAPI(t *testing.T) {
 			missing = append(missing, s)
 		}
 	}
-	assert.Empty(t, missing, "README's Go API section lacks these signatures")
+	assert.Empty(t, missing, "docs/go-api.md lacks these signatures")
 }

@@ -14,13 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// readmeErrorRows reads the README's "Error codes" table: code → {when, mapped HTTP}.
+// readmeErrorRows reads the "Error codes" table of docs/web-api.md: code → {when, mapped HTTP}.
 func readmeErrorRows(t *testing.T) map[string][2]string {
 	t.Helper()
-	raw, err := os.ReadFile("../README.md")
+	raw, err := os.ReadFile("../docs/web-api.md")
 	require.NoError(t, err)
 	_, section, ok := strings.Cut(string(raw), "\n## Error codes\n")
-	require.True(t, ok, "README has no Error codes section")
+	require.True(t, ok, "docs/web-api.md has no Error codes section")
 	section, _, _ = strings.Cut(section, "\n## ")
 	rows := map[string][2]string{}
 	for _, line := range strings.Split(section, "\n") {
@@ -34,7 +34,7 @@ func readmeErrorRows(t *testing.T) map[string][2]string {
 	return rows
 }
 
-// Ensure every row of the README's error-code table is true of the server: for each
+// Ensure every row of the error-code table of docs/web-api.md is true of the server: for each
 // reason a row gives, a request for that reason gets the row's code and, under
 // --error-status mapped, its HTTP status; every catalogue code has its row. A missing
 // token is INVALID_REQUEST (the contract requires it, F5), not INVALID_TOKEN.
@@ -48,7 +48,7 @@ func TestReadmeErrorTableIsTrue(t *testing.T) {
 	for c := range rows {
 		documented = append(documented, c)
 	}
-	assert.ElementsMatch(t, codes, documented, "the README's table lists the catalogue's codes")
+	assert.ElementsMatch(t, codes, documented, "the table of docs/web-api.md lists the catalogue's codes")
 
 	sc := *DefaultScenario()
 	sc.Organisations = append(slices.Clone(sc.Organisations), Organisation{Name: "ACME",
@@ -129,18 +129,18 @@ func TestReadmeErrorTableIsTrue(t *testing.T) {
 	checked := map[string]bool{}
 	for _, c := range cases {
 		row, ok := rows[c.code]
-		if !assert.True(t, ok, "README has no row for %s", c.code) {
+		if !assert.True(t, ok, "docs/web-api.md has no row for %s", c.code) {
 			continue
 		}
 		checked[c.code] = true
-		assert.Contains(t, row[0], c.phrase, "README row %s", c.code)
-		assert.Contains(t, row[1], strconv.Itoa(c.http), "README row %s: mapped HTTP", c.code)
+		assert.Contains(t, row[0], c.phrase, "docs/web-api.md row %s", c.code)
+		assert.Contains(t, row[1], strconv.Itoa(c.http), "docs/web-api.md row %s: mapped HTTP", c.code)
 		r := c.send()
 		assert.Equal(t, c.code, r.Status.Code, "%s (%s): %s", c.code, c.phrase, r.Raw)
 		assert.Equal(t, c.http, r.HTTP, "%s (%s): %s", c.code, c.phrase, r.Raw)
 	}
 	for _, c := range codes {
-		assert.True(t, checked[c], "no request checks the README's row %s", c)
+		assert.True(t, checked[c], "no request checks the row %s of docs/web-api.md", c)
 	}
 	// The token rows name no reason that is answered otherwise.
 	assert.False(t, slices.ContainsFunc(strings.Split(rows["INVALID_TOKEN"][0], ","), func(s string) bool {

@@ -19,7 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// Sandboxes (INTERFACE §8): isolated mocks on the root's port. A sandbox is a *Mock
+// Sandboxes (docs/faults-and-sandboxes.md): isolated mocks on the root's port. A sandbox is a *Mock
 // made by newMock (the process-wide contract and control router, its own clock,
 // release, fixtures, tokens, JWT secret, journal and faults), kept in the root's
 // sandboxSet and served by the root's ServeHTTP under /sandboxes/{id}/ with the

@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkSandboxCreate is the cost of one sandbox with the default scenario
-// (INTERFACE §8 target: ≤ 1 ms and ≤ 100 KB): ns/op and B/op of NewSandbox, and
+// (docs/faults-and-sandboxes.md target: ≤ 1 ms and ≤ 100 KB): ns/op and B/op of NewSandbox, and
 // retained-B/sandbox, the heap a live sandbox holds (measured over b.N live ones).
 func BenchmarkSandboxCreate(b *testing.B) {
 	m, err := New(Options{MaxSandboxes: 1 << 30, Start: t0})

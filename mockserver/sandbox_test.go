@@ -254,7 +254,7 @@ func (s *sandboxSet) size() int {
 }
 
 // Ensure the root's reset, faults and clock leave sandboxes alone and the other way
-// round (INTERFACE §8: POST /__admin/reset at the root leaves sandboxes alone).
+// round (docs/faults-and-sandboxes.md: POST /__admin/reset at the root leaves sandboxes alone).
 func TestSandboxIsolation(t *testing.T) {
 	h := startVersion(t, "R10")
 	s := h.createSandbox(`{}`)

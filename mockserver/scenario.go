@@ -15,7 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Scenario is the fixtures file of INTERFACE §4 (YAML, or the same keys in JSON).
+// Scenario is the fixtures file of docs/scenarios.md (YAML, or the same keys in JSON).
 type Scenario struct {
 	Version  string       `yaml:"version,omitempty" json:"version,omitempty"`
 	Clock    ClockSpec    `yaml:"clock,omitempty" json:"clock,omitempty"`

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Ensure the built-in scenario holds the documentation's example fixtures (INTERFACE §4).
+// Ensure the built-in scenario holds the documentation's example fixtures (docs/scenarios.md).
 func TestDefaultScenario(t *testing.T) {
 	sc := DefaultScenario()
 	require.NotEmpty(t, sc.Organisations)

@@ -146,7 +146,7 @@ func TestTokenTimelineBounded(t *testing.T) {
 }
 
 // Ensure GET /__admin/tokens/{token} is a 404 JSON error for a token never issued,
-// and carries the §3 fields, uses and events otherwise.
+// and carries the fields of docs/lint.md ("Token timelines"), uses and events otherwise.
 func TestTokenTimelineHTTP(t *testing.T) {
 	h := startVersion(t, "R12")
 	st, _, msg := h.timelineOf("4AD9C84FA60F9FE407140E20F707726A")

@@ -251,8 +251,7 @@ func (s *Sandbox) Now(ctx context.Context) (time.Time, error) { return s.admin()
 // Lint is the sandbox's client lint report.
 func (s *Sandbox) Lint(ctx context.Context) (*LintReport, error) { return s.admin().lint(ctx) }
 
-// LintReport is the answer of GET /__admin/lint (the README's "Why did my client
-// fail?" lists the rules).
+// LintReport is the answer of GET /__admin/lint (docs/lint.md lists the rules).
 type LintReport struct {
 	Findings []Finding `json:"findings"`
 	Summary  struct {

@@ -39,7 +39,7 @@ func oneLine(t *testing.T, s string) {
 	assert.True(t, strings.HasSuffix(s, "\n"), "%q", s)
 }
 
-// Ensure a stray argument is an error naming it, before anything listens (INTERFACE §1;
+// Ensure a stray argument is an error naming it, before anything listens (docs/cli.md;
 // issue 8, item 5: `serve extra --addr …` ignored `extra` and every flag after it).
 func TestCLIStrayArguments(t *testing.T) {
 	t.Setenv("CRMMOCK_ADDR", "127.0.0.1:0") // were the error missed: a free port, never 8080
@@ -128,7 +128,7 @@ func TestCLIEnvErrorsNameTheVariable(t *testing.T) {
 }
 
 // Ensure `crmmock health` exits 0 against a running mock (also under --admin-token)
-// and 1 with one line against nothing listening or something else (INTERFACE §1).
+// and 1 with one line against nothing listening or something else (docs/cli.md).
 func TestCLIHealth(t *testing.T) {
 	srv := mockserver.Start(t, mockserver.Options{AdminToken: "s3cret"})
 	code, _, errOut := cliCtx(context.Background(), "health", "--url", srv.URL)
@@ -193,7 +193,7 @@ func TestBinaryHealthBareEnvironment(t *testing.T) {
 }
 
 // Ensure the listening line keeps the host --addr asked for (0.0.0.0, not the [::] the
-// listener reports) with the real port (INTERFACE §1: the real port for :0).
+// listener reports) with the real port (docs/cli.md: the real port for :0).
 func TestListenURLHost(t *testing.T) {
 	for _, c := range []struct{ asked, got, want string }{
 		{"0.0.0.0:8080", "[::]:8080", "0.0.0.0:8080"},
@@ -312,10 +312,10 @@ func TestCLIHelpDocumentsRelease(t *testing.T) {
 	assert.Contains(t, out, "--version and -v alone")
 }
 
-// Ensure the README's serve flag table has a row for every serve flag under the name
+// Ensure the serve flag table of docs/cli.md has a row for every serve flag under the name
 // help shows (--release, not its alias --version).
 func TestREADMEServeFlagTable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/cli.md")
 	require.NoError(t, err)
 	fs := newFlagSet("serve", new(serveConfig).flags)
 	fs.VisitAll(func(f *flag.Flag) {

@@ -9,14 +9,14 @@ import (
 	"text/tabwriter"
 )
 
-// helpOrder is the order of `crmmock help`, with each command's synopsis (INTERFACE §1).
+// helpOrder is the order of `crmmock help`, with each command's synopsis (docs/cli.md).
 var helpOrder = []struct{ name, synopsis, flagsNote string }{
 	{"serve", "crmmock [serve] [flags]        start the mock (the default command)",
 		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADDR; the flag wins"},
 	{"run", "crmmock run [flags] FILE...    run scenario scripts (files or directories) against an in-process mock, or --target URL (a crmmock: in sandboxes, its own state kept)", ""},
 	{"lint", "crmmock lint --target URL      print a running mock's client-lint report; exit 1 at --fail-on",
 		"each also read from CRMMOCK_<NAME>, e.g. CRMMOCK_ADMIN_TOKEN; the flag wins"},
-	{"probe", "crmmock probe --target URL     learn an installation and write a matching scenario (see README)",
+	{"probe", "crmmock probe --target URL     learn an installation and write a matching scenario (see docs/probe.md)",
 		"credentials also from CRM_USERNAME, CRM_PASSWORD, CRM_ORGANISATION, CRM_UNIT, CRM_WEB_API_KEY"},
 	{"verify", "crmmock verify --target URL    compare an installation with the mock under a scenario; exit 1 on any difference",
 		"credentials as for probe"},

@@ -35,7 +35,7 @@ func init() {
 // lintTimeout bounds the whole exchange with the target.
 const lintTimeout = 30 * time.Second
 
-// lintCommand is `crmmock lint` (INTERFACE §7): it prints the client-lint report of a
+// lintCommand is `crmmock lint` (docs/lint.md): it prints the client-lint report of a
 // running mock (GET /__admin/lint). Exit 0: no finding at or above --fail-on; 1: some;
 // 2: bad usage, or the report could not be read.
 func lintCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {

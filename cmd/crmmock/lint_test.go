@@ -185,7 +185,7 @@ func TestServeLintReportBadDir(t *testing.T) {
 	}
 }
 
-// Ensure --target may be a sandbox's URL or its admin_url (INTERFACE §8): each has its
+// Ensure --target may be a sandbox's URL or its admin_url (docs/faults-and-sandboxes.md): each has its
 // own lint, apart from the root's.
 func TestLintCommandSandbox(t *testing.T) {
 	srv := mockserver.Start(t, mockserver.Options{Version: "R12"})

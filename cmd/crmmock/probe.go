@@ -31,8 +31,7 @@ func (h *headerList) Set(v string) error {
 	return nil
 }
 
-// targetFlags are the flags probe and verify share (README "Make the mock match your
-// installation"): the target, how to reach it, the credentials and the plan's bounds.
+// targetFlags are the flags probe and verify share (docs/probe.md): the target, how to reach it, the credentials and the plan's bounds.
 type targetFlags struct {
 	target, caCert, method string
 	headers                headerList

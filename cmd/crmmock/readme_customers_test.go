@@ -11,9 +11,9 @@ import (
 	"testing"
 )
 
-// Ensure the README's customer-login curl lines run as written against
+// Ensure the customer-login curl lines of docs/web-api.md run as written against
 // `crmmock serve --release R16.2`: a consumer token from an authentication code, from
-// an OTP generated a moment before and from the identity-provider JWT the README gives
+// an OTP generated a moment before and from the identity-provider JWT the doc gives
 // (F15, F16, F17), a device token (F18); on R14 the consumer calls answer HTTP 404
 // METHOD_NOT_AVAILABLE, on R18 generate_otp carries Deprecation: true.
 func TestReadmeCustomerLogins(t *testing.T) {
@@ -24,13 +24,13 @@ func TestReadmeCustomerLogins(t *testing.T) {
 		}
 		t.Skip("curl is not installed")
 	}
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile("../../docs/web-api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, rest, ok := strings.Cut(string(data), "<!-- curl-example: customers -->\n```sh\n")
 	if !ok {
-		t.Fatal("README.md has no curl-example customers")
+		t.Fatal("docs/web-api.md has no curl-example customers")
 	}
 	block, _, _ := strings.Cut(rest, "```\n")
 
@@ -40,7 +40,7 @@ func TestReadmeCustomerLogins(t *testing.T) {
 	script := "set -eu -o pipefail\n" + strings.ReplaceAll(block, "http://127.0.0.1:8080", root)
 	out, err := exec.Command("bash", "-c", script).CombinedOutput()
 	if err != nil {
-		t.Fatalf("the README's commands failed: %v\n%s", err, out)
+		t.Fatalf("the commands of docs/web-api.md failed: %v\n%s", err, out)
 	}
 	text := string(out)
 

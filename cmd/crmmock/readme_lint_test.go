@@ -12,12 +12,12 @@ import (
 	"time"
 )
 
-// readmeBlock is the fenced block after "<!-- lint-example: name -->" in README.md.
+// readmeBlock is the fenced block after "<!-- lint-example: name -->" in docs/lint.md.
 func readmeBlock(t *testing.T, readme, name string) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(readme, "<!-- lint-example: "+name+" -->\n")
 	if !ok {
-		t.Fatalf("README.md has no lint-example %q", name)
+		t.Fatalf("docs/lint.md has no lint-example %q", name)
 	}
 	_, rest, _ = strings.Cut(rest, "\n") // the opening fence
 	block, _, ok := strings.Cut(rest, "```\n")
@@ -30,15 +30,15 @@ func readmeBlock(t *testing.T, readme, name string) string {
 // jwtEnds masks the per-run part of a token as the text report shows it.
 var jwtEnds = regexp.MustCompile(`Token …[A-Za-z0-9_-]{8} `)
 
-// Ensure the README's "Why did my client fail?" example runs as written: the R10-era
-// client against R12 prints what the README shows, its lint report is the README's,
-// and so is the fixed client's.
+// Ensure the worked example of docs/lint.md runs as written: the R10-era client against
+// R12 prints what the doc shows, its lint report is the doc's, and so is the fixed
+// client's.
 func TestReadmeLintExample(t *testing.T) {
 	python, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("python3 is not installed")
 	}
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile("../../docs/lint.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestReadmeLintExample(t *testing.T) {
 		t.Errorf("the client printed:\n%s", got)
 	}
 	if got := lintOut(); got != want("report") {
-		t.Errorf("crmmock lint printed:\n%s\nREADME shows:\n%s", got, want("report"))
+		t.Errorf("crmmock lint printed:\n%s\ndocs/lint.md shows:\n%s", got, want("report"))
 	}
 
 	resp, err := http.Post(root+"/__admin/reset", "application/json", nil)
@@ -98,7 +98,7 @@ func TestReadmeLintExample(t *testing.T) {
 		t.Errorf("the fixed client printed:\n%s", got)
 	}
 	if got := lintOut(); got != want("fix-report") {
-		t.Errorf("crmmock lint printed after the fix:\n%s\nREADME shows:\n%s", got, want("fix-report"))
+		t.Errorf("crmmock lint printed after the fix:\n%s\ndocs/lint.md shows:\n%s", got, want("fix-report"))
 	}
 	cancel()
 	select {

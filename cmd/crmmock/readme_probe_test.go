@@ -11,11 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// readmeProbeBlock is the fenced block after "<!-- probe-example: name -->" in README.md.
+// readmeProbeBlock is the fenced block after "<!-- probe-example: name -->" in docs/probe.md.
 func readmeProbeBlock(t *testing.T, readme, name string) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(readme, "<!-- probe-example: "+name+" -->\n")
-	require.True(t, ok, "README.md has no probe-example %q", name)
+	require.True(t, ok, "docs/probe.md has no probe-example %q", name)
 	_, rest, _ = strings.Cut(rest, "\n") // the opening fence
 	block, _, ok := strings.Cut(rest, "```\n")
 	require.True(t, ok, "probe-example %q: no closing fence", name)
@@ -24,14 +24,14 @@ func readmeProbeBlock(t *testing.T, readme, name string) string {
 
 var elapsed = regexp.MustCompile(`in [0-9.]+m?s`)
 
-// Ensure the README's "Make the mock match your installation" shows what crmmock probe
-// really answers for the stand-in installation (testdata/standin): its report and its
+// Ensure docs/probe.md (README: "Make the mock match your installation") shows what
+// crmmock probe really answers for the stand-in installation (testdata/standin): its report and its
 // scenario, which verify then finds no difference with. CRMMOCK_PRINT_README=1 prints
 // both.
 func TestReadmeProbeExample(t *testing.T) {
 	standinEnv(t)
 	_, ts := startStandin(t)
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile("../../docs/probe.md")
 	require.NoError(t, err)
 	readme := string(data)
 	out := filepath.Join(t.TempDir(), "learned.yaml")

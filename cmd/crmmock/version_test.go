@@ -35,8 +35,8 @@ func TestVersionOf(t *testing.T) {
 	}
 }
 
-// Ensure `go install github.com/crmmock/crmmock/cmd/crmmock@VERSION` (the README's
-// install line) builds a binary whose `crmmock version` prints VERSION. The module is
+// Ensure `go install github.com/crmmock/crmmock/cmd/crmmock@VERSION` (the install
+// line of docs/cli.md) builds a binary whose `crmmock version` prints VERSION. The module is
 // served from a file:// module proxy holding this working tree under a fresh version;
 // its dependencies come from the usual GOPROXY.
 func TestGoInstallReportsModuleVersion(t *testing.T) {

@@ -257,7 +257,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		waitFor(t, ctx, "+1 m", `document.getElementById("clock").textContent === "2024-01-01 10:02:00 UTC"`)
 
 		// A retry with the expired token: a second red mark and an expired-token-reused
-		// lint finding (README: "The lint rules") linked to the token.
+		// lint finding (docs/lint.md: "The lint rules") linked to the token.
 		require.Equal(t, "TOKEN_EXPIRED", use(t, srv, user).Status.Code)
 		waitFor(t, ctx, "second red mark", fmt.Sprintf(`document.querySelectorAll('.tl-row[data-token="%s"] .mark-reject').length === 2`, user))
 		waitFor(t, ctx, "lint finding", fmt.Sprintf(`!document.getElementById("lint").hidden &&

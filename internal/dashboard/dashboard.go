@@ -1,4 +1,4 @@
-// Package dashboard is the page at GET /__admin/ui (README: "Dashboard"): the mock clock and
+// Package dashboard is the page at GET /__admin/ui (docs/dashboard.md): the mock clock and
 // release with the controls that move them, one timeline row per token, the journal
 // and the lint findings.
 //

@@ -1,4 +1,4 @@
-// Package faults is the fault set of one mock instance (INTERFACE §9): which Web API
+// Package faults is the fault set of one mock instance (docs/faults-and-sandboxes.md): which Web API
 // requests to answer with an error, slow down or drop, and how often each fault fired.
 //
 // The mock asks the set once per request the contract accepts (Set.Fire) and applies

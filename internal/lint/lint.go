@@ -222,7 +222,7 @@ type Rule struct {
 	Check    func(*Input) []Finding
 }
 
-// Rules are every rule, in the order of the README's lint table.
+// Rules are every rule, in the order of the rule table in docs/lint.md.
 var Rules = []*Rule{
 	TruncatedToken,
 	ExpiredTokenReused,

@@ -78,7 +78,7 @@ func TestR10ClientOnR12(t *testing.T) {
 	require.True(t, r.Fails(Error))
 }
 
-// Ensure the report's JSON is the shape of INTERFACE §7, with [] and zeros when clean.
+// Ensure the report's JSON is the shape of docs/lint.md, with [] and zeros when clean.
 func TestReportJSON(t *testing.T) {
 	b, err := json.Marshal(Run(&Input{}))
 	require.NoError(t, err)
@@ -137,7 +137,7 @@ func TestParseSeverity(t *testing.T) {
 // Ensure every rule is a complete value: a unique kebab-case id, a severity, a doc
 // whose first line says what to do, a check.
 func TestRulesAreComplete(t *testing.T) {
-	require.Len(t, Rules, 15) // the README's lint table (TestReadmeListsRules keeps them equal)
+	require.Len(t, Rules, 15) // the rule table of docs/lint.md (TestReadmeListsRules keeps them equal)
 	seen := map[string]bool{}
 	id := regexp.MustCompile(`^[a-z]+(-[a-z]+)+$`)
 	for _, r := range Rules {
@@ -182,12 +182,12 @@ func TestWriteText(t *testing.T) {
 	}
 }
 
-// Ensure the README's rule table lists every rule with its severity, in order.
+// Ensure the rule table of docs/lint.md lists every rule with its severity, in order.
 func TestReadmeListsRules(t *testing.T) {
-	data, err := os.ReadFile("../../README.md")
+	data, err := os.ReadFile("../../docs/lint.md")
 	require.NoError(t, err)
 	_, table, ok := strings.Cut(string(data), "### The lint rules")
-	require.True(t, ok, "README.md has no \"### The lint rules\"")
+	require.True(t, ok, "docs/lint.md has no \"### The lint rules\"")
 	row := regexp.MustCompile("(?m)^\\| `([a-z-]+)` \\| (error|warning|info) \\|")
 	var got []string
 	for _, m := range row.FindAllStringSubmatch(table, -1) {

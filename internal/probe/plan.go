@@ -1,8 +1,8 @@
 // Package probe learns how a CRM.COM Web API installation answers, with a fixed,
 // bounded, non-destructive plan of requests, and writes a scenario that makes crmmock
 // answer alike (crmmock probe); it also runs the same plan against an installation and
-// a mock loaded with such a scenario and lists the differences (crmmock verify). See the
-// README section "Make the mock match your installation".
+// a mock loaded with such a scenario and lists the differences (crmmock verify). See
+// docs/probe.md.
 //
 // Secrets (the password, the Web API key, every token the target issued) never leave
 // this package: observations are scrubbed as they are read, and the scenario names the
@@ -303,8 +303,8 @@ func Plan(cfg Config) []Step {
 	return steps
 }
 
-// laterMethods are the authentication methods of later releases (README "Later
-// releases"): the plan asks only whether each exists.
+// laterMethods are the authentication methods of later releases (docs/web-api.md,
+// "Releases as data"): the plan asks only whether each exists.
 var laterMethods = []struct {
 	path string
 	from int // the release major it exists from

@@ -13,9 +13,9 @@ import (
 	"github.com/crmmock/crmmock/mockserver"
 )
 
-// fakeControl stands for a crmmock whose lint, fault and sandbox APIs (INTERFACE §7–§9)
+// fakeControl stands for a crmmock whose lint, fault and sandbox APIs (docs/lint.md, docs/faults-and-sandboxes.md)
 // are the engine's counterpart: a real mock serves the Web API and the control API of
-// §3; the fake answers GET /__admin/lint with a canned report, keeps faults and applies
+// docs/control-api.md; the fake answers GET /__admin/lint with a canned report, keeps faults and applies
 // the first one that matches an operation (answer, delay, drop), records token
 // expire/revoke calls, and serves sandboxes as further real mocks.
 type fakeControl struct {
@@ -28,7 +28,7 @@ type fakeControl struct {
 	noFaults  bool   // /__admin/faults answers 404
 	faults    []fakeFault
 	nextID    int
-	calls     []string // control calls of §7–§9, as "METHOD path"
+	calls     []string // lint, fault and sandbox control calls, as "METHOD path"
 	sandboxes map[string]*mockserver.Mock
 	created   int
 	noSandbox bool

@@ -30,7 +30,7 @@ func findingText(f mockserver.LintFinding) string {
 	return s + "): " + f.Message
 }
 
-// decodeLint reads the answer of GET /__admin/lint (INTERFACE §7).
+// decodeLint reads the answer of GET /__admin/lint (docs/lint.md).
 func decodeLint(x *exchange) (*mockserver.LintReport, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(x.body, &raw); err != nil || raw["findings"] == nil {

@@ -21,7 +21,7 @@ import (
 type Script struct {
 	// File is where the script was read from (its name in reports).
 	File string
-	// Description says what the script checks; Facts names the CRMCOM-FACTS it covers.
+	// Description says what the script checks; Facts names the facts (docs/crmcom-facts.md) it covers.
 	Description string
 	Facts       []string
 	// Releases are the releases the script runs on, as written (e.g. pre-R10, R10, R12).
@@ -37,7 +37,7 @@ type Script struct {
 	Fixtures *mockserver.Scenario
 }
 
-// file is the YAML document: the scenario keys of INTERFACE §4 inline, plus the
+// file is the YAML document: the scenario keys of docs/scenarios.md inline, plus the
 // script's own.
 type file struct {
 	Description         string   `yaml:"description,omitempty"`
@@ -106,7 +106,7 @@ type Step struct {
 	required string // what the step needs of a target (a Requirements key), if anything
 }
 
-// LintExpect is what the mock's client lint (INTERFACE §7) must show.
+// LintExpect is what the mock's client lint (docs/lint.md) must show.
 type LintExpect struct {
 	// Fired: rules (by id, e.g. truncated-token) with at least one finding.
 	Fired []string `yaml:"fired,omitempty" json:"fired,omitempty"`
@@ -117,7 +117,7 @@ type LintExpect struct {
 	None []string `yaml:"none,omitempty" json:"none,omitempty"`
 }
 
-// Fault is the body of POST /__admin/faults (INTERFACE §9).
+// Fault is the body of POST /__admin/faults (docs/faults-and-sandboxes.md).
 type Fault struct {
 	// Operation: authentication/token, authentication/web_api_key/token,
 	// authentication/token/release, <resource>/<action>, or * for every method.
@@ -142,7 +142,7 @@ type FaultMatch = mockserver.FaultMatch
 // FaultAnswer is what a fault answers: the control API's own type.
 type FaultAnswer = mockserver.FaultAnswer
 
-// SandboxSpec creates a sandbox (INTERFACE §8) with the script's fixtures.
+// SandboxSpec creates a sandbox (docs/faults-and-sandboxes.md) with the script's fixtures.
 type SandboxSpec struct {
 	// Name is how later steps refer to it (in: NAME); ${NAME} is its id.
 	Name string `yaml:"name" json:"name"`
@@ -233,7 +233,7 @@ var Requirements = map[string]string{
 	"sandboxes": "the mock's sandboxes, POST /__admin/sandboxes",
 }
 
-// LintRules are the rule ids of the client lint (INTERFACE §7), in its order.
+// LintRules are the rule ids of the client lint (docs/lint.md), in its order.
 var LintRules = func() []string {
 	ids := make([]string, len(lint.Rules))
 	for i, r := range lint.Rules {
@@ -250,7 +250,7 @@ var severities = func() []string {
 	return out
 }()
 
-// FaultKinds name the client-visible faults of INTERFACE §9 (for the catalogue):
+// FaultKinds name the client-visible faults of docs/faults-and-sandboxes.md (for the catalogue):
 // an error answer, a delay, a dropped connection, an expired token, a revoked token.
 var FaultKinds = []string{"answer", "delay", "drop_connection", "expire_token", "revoke_token"}
 
@@ -300,7 +300,7 @@ func Parse(data []byte) (*Script, error) {
 	}
 	for _, fact := range f.Facts {
 		if !factName.MatchString(fact) {
-			return nil, errAt(at("facts"), "facts: %q: want fact numbers like F6 (see CRMCOM-FACTS)", fact)
+			return nil, errAt(at("facts"), "facts: %q: want fact numbers like F6 (see docs/crmcom-facts.md)", fact)
 		}
 	}
 	sc := f.Scenario

@@ -56,8 +56,8 @@ func TestCatalogueCoversFacts(t *testing.T) {
 	}
 }
 
-// Ensure the catalogue has, for every lint rule of INTERFACE §7, a script whose lint
-// step expects it fired, and for every fault kind of §9 a script that makes it and
+// Ensure the catalogue has, for every lint rule of docs/lint.md, a script whose lint
+// step expects it fired, and for every fault kind of docs/faults-and-sandboxes.md a script that makes it and
 // checks what the client sees.
 func TestCatalogueCoversRulesAndFaults(t *testing.T) {
 	files, _ := filepath.Glob(shipped)

@@ -1,5 +1,5 @@
-// crmmock dashboard: a client of the control API (README: "Control API", "The lint rules"), nothing more.
-// It polls (see README: "Dashboard") and renders; every call goes to the control API
+// crmmock dashboard: a client of the control API (docs/control-api.md, docs/lint.md), nothing more.
+// It polls (see docs/dashboard.md) and renders; every call goes to the control API
 // of the instance this page was served by, found from the page's own path.
 "use strict";
 (() => {

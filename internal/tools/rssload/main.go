@@ -2,12 +2,14 @@
 // its resident set size every 10 s (issue #8 item 3: RSS stays flat once dead tokens
 // hit --keep-dead). Linux only (/proc). Not part of the product; a measuring tool.
 //
+//	go run ./internal/tools/rssload -bin bin/crmmock -dur 10m -advance 0   # starts the server itself: a login flood (make soak)
 //	crmmock serve --addr 127.0.0.1:0 --version R12 --log-level warn &
 //	go run ./internal/tools/rssload -url http://127.0.0.1:PORT -pid $! -dur 4m -advance 5s
 //	go run ./internal/tools/rssload -url … -pid … -dur 150s -advance 0 -release   # R10: issue + release
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -15,17 +17,25 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
+var maxRSS int64 // kB
+
 func rss(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(l, "VmRSS:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+			v := strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+			var kb int64
+			if _, err := fmt.Sscanf(v, "%d kB", &kb); err == nil && kb > maxRSS {
+				maxRSS = kb
+			}
+			return v
 		}
 	}
 	return "?"
@@ -38,7 +48,27 @@ func main() {
 	workers := flag.Int("workers", 4, "")
 	advance := flag.Duration("advance", 5*time.Second, "advance the mock clock 2h this often (0: never)")
 	release := flag.Bool("release", false, "release each token after issue")
+	bin := flag.String("bin", "", "start this crmmock binary (serve --addr 127.0.0.1:0 --release R12 --log-level warn, plus -args) instead of -url/-pid")
+	args := flag.String("args", "", "more serve flags with -bin, e.g. --max-tokens 300000")
 	flag.Parse()
+	if *bin != "" {
+		cmd := exec.Command(*bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--release", "R12", "--log-level", "warn"}, strings.Fields(*args)...)...)
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			panic(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			panic(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		line, err := bufio.NewReader(out).ReadString('\n')
+		if err != nil {
+			panic(err)
+		}
+		*url = strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
+		*pid = cmd.Process.Pid
+	}
 	login := []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers}}
 	var n atomic.Int64
@@ -91,7 +121,8 @@ func main() {
 				_ = json.NewDecoder(resp.Body).Decode(&held)
 				resp.Body.Close()
 			}
-			fmt.Printf("end t=%3.0fs issued=%d rss=%s held=%v dropped=%d\n", time.Since(start).Seconds(), n.Load(), rss(*pid), held.Counts, held.Dropped)
+			last := rss(*pid) // before maxRSS is read
+			fmt.Printf("end t=%3.0fs issued=%d rss=%s held=%v dropped=%d max-rss=%d MB\n", time.Since(start).Seconds(), n.Load(), last, held.Counts, held.Dropped, maxRSS/1024)
 			return
 		case <-tick.C:
 			fmt.Printf("t=%3.0fs issued=%d rss=%s\n", time.Since(start).Seconds(), n.Load(), rss(*pid))
