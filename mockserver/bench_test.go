@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"maps"
 	"net/http"
@@ -61,16 +62,42 @@ type hzBaseline struct {
 type hzStore struct {
 	mu  sync.Mutex
 	now func() int64
-	m   map[string]*record
+	m   map[string]*hzRecord
 }
 
-func (s *hzStore) add(r *record, value string) {
+// hzRecord is the baseline's token: its owner, issue and last use, and whether it was
+// released.
+type hzRecord struct {
+	owner
+	issued, lastUsed int64
+	released         bool
+}
+
+func (r *hzRecord) expiresAt() int64 {
+	if rule := r.Rule(); rule.Idle {
+		return r.lastUsed + int64(rule.After)
+	} else {
+		return r.issued + int64(rule.After)
+	}
+}
+
+func (r *hzRecord) state(now int64) State {
+	switch {
+	case r.released:
+		return StateReleased
+	case now >= r.expiresAt():
+		return StateExpired
+	}
+	return StateLive
+}
+
+func (s *hzStore) add(r *hzRecord, value string) {
 	s.mu.Lock()
 	s.m[value] = r
 	s.mu.Unlock()
 }
 
-func (s *hzStore) use(value string, touch bool) (*record, *apiError) {
+func (s *hzStore) use(value string, touch bool) (*hzRecord, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -82,7 +109,7 @@ func (s *hzStore) use(value string, touch bool) (*record, *apiError) {
 	case StateReleased:
 		return nil, errorf(CodeTokenReleased, "token: released")
 	case StateExpired:
-		return nil, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.rule())
+		return nil, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.Rule())
 	}
 	if touch && now > r.lastUsed {
 		r.lastUsed = now
@@ -96,7 +123,7 @@ func (s *hzStore) release(value string) *apiError {
 		return aerr
 	}
 	s.mu.Lock()
-	r.flags |= flagReleased
+	r.released = true
 	s.mu.Unlock()
 	return nil
 }
@@ -111,7 +138,7 @@ func hzMintMapClaims(secret []byte, u *user, x *unit, iat, life int64) string {
 }
 
 func newHZBaseline(m *Mock) *hzBaseline {
-	b := &hzBaseline{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &hzStore{now: m.nowNano, m: map[string]*record{}}, secret: m.secret, now: m.Now}
+	b := &hzBaseline{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &hzStore{now: m.nowNano, m: map[string]*hzRecord{}}, secret: m.secret, now: m.Now}
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token", b.issue)
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token/release", b.release)
 	b.mux.HandleFunc("GET /crmapi/rest/v2/{resource}/{action}", b.use)
@@ -166,7 +193,7 @@ func (b *hzBaseline) mint(u *user) string {
 		value = hzMintMapClaims(b.secret, u, u.defaultUnit, now.Unix(), int64(rule.After/time.Second))
 	}
 	n := now.UnixNano()
-	b.tokens.add(&record{rel: &b.rel, user: u, unit: u.defaultUnit, issued: n, lastUsed: n}, value)
+	b.tokens.add(&hzRecord{owner: owner{rel: &b.rel, user: u, unit: u.defaultUnit}, issued: n, lastUsed: n}, value)
 	return value
 }
 
@@ -388,7 +415,7 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 				before := hzHeap()
 				hzIssueN(b, m, hzMillion)
 				after := hzHeap()
-				if got := m.tokens.heldCount(); got != hzMillion {
+				if got := m.tokens.Held(); got != hzMillion {
 					b.Fatalf("%d tokens", got)
 				}
 				perToken += float64(after-before) / hzMillion
@@ -410,7 +437,7 @@ func BenchmarkAdvance1M(b *testing.B) {
 		if _, err := m.Advance(time.Second); err != nil {
 			b.Fatal(err)
 		}
-		if aerr := m.checkToken(tok, presentUse).err; aerr != nil {
+		if aerr := m.checkToken(tok, tokens.Use).err; aerr != nil {
 			b.Fatal(aerr)
 		}
 	}

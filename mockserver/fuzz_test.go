@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"maps"
 	"net/http"
 	"net/url"
@@ -65,7 +66,7 @@ func hzFill(tb testing.TB, m *Mock, s string) string {
 	}
 	if strings.Contains(s, "@REL@") {
 		tok := hzIssue(tb, m, m.BasePath())
-		if aerr := m.tokens.release(tok); aerr != nil {
+		if aerr := storeRelease(m.tokens, tok); aerr != nil {
 			tb.Fatalf("release: %v", aerr)
 		}
 		s = strings.ReplaceAll(s, "@REL@", tok)
@@ -419,9 +420,9 @@ func FuzzTokenCheck(f *testing.F) {
 		m := fm.pick(ver)
 		token = hzFill(t, m, token)
 		_ = checkJWT(m.secret, token)
-		p := presentCheck
+		p := tokens.Check
 		if touch {
-			p = presentUse
+			p = tokens.Use
 		}
 		aerr := m.checkToken(token, p).err
 		tok, held := m.Token(token)

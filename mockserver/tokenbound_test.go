@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"github.com/crmmock/crmmock/internal/journal"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -96,9 +97,9 @@ func TestJournalBudgetAcrossSandboxes(t *testing.T) {
 	}
 	n := len(h.sandboxJournal(a.id))
 	require.Less(t, n, 1501, "sandbox a kept every entry past the budget")
-	require.GreaterOrEqual(t, n, journalFloor)
+	require.GreaterOrEqual(t, n, journal.Floor)
 	require.Len(t, h.Journal(), rootEntries, "a sandbox's traffic dropped the root's journal entries")
-	require.LessOrEqual(t, h.journal.budget.used.Load(), int64(budget))
+	require.LessOrEqual(t, h.journal.Budget().Used(), int64(budget))
 
 	var busy []sb
 	for {
@@ -111,7 +112,7 @@ func TestJournalBudgetAcrossSandboxes(t *testing.T) {
 		require.Less(t, len(busy), 50, "the budget never filled")
 		s := sb{h: h, id: v["id"].(string), base: v["base_url"].(string), adminU: v["admin_url"].(string)}
 		stok := s.login()
-		for range 2 * journalFloor {
+		for range 2 * journal.Floor {
 			s.use(stok)
 		}
 		busy = append(busy, s)
