@@ -129,3 +129,19 @@ func (h *harness) sandboxJournal(id string) []JournalEntry {
 	require.True(h.t, ok)
 	return s.Journal()
 }
+
+// Ensure an evicted opaque token of a scenario's own length (token.opaque_length) is
+// still answered with the eviction's reason, not as never issued.
+func TestEvictedTokenOfScenarioLength(t *testing.T) {
+	sc := *DefaultScenario()
+	sc.Token.OpaqueLength = 48
+	sc.Limits.MaxTokens = 1
+	h := start(t, Options{Version: "R10", Scenario: &sc})
+	h.offContract = true // the contract's token pattern is the default shape
+	first := h.login()
+	require.Len(t, first, 48)
+	h.login() // past limits.max_tokens 1: first is evicted
+	r := h.use(first)
+	require.Equal(t, "INVALID_TOKEN", h.code(r))
+	require.Equal(t, "evicted: token store full (scenario limits.max_tokens 1)", *r.Status.Description)
+}
