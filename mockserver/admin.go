@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
 	"io"
 	"net/http"
 	"slices"
@@ -56,7 +57,7 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		_ = m.tokens.stream(f, w) // a client gone mid-listing is no error of ours
+		_ = m.tokens.Stream(f, w) // a client gone mid-listing is no error of ours
 	}, http.MethodGet)
 	on("/tokens/{token}", func(m *Mock, w http.ResponseWriter, r *http.Request) {
 		tok := mux.Vars(r)["token"]
@@ -70,12 +71,12 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		return r.URL.Path != "/__admin/tokens/revoke" // POST /tokens/revoke's path: GET there is a 405, as documented
 	})
 	on("/requests", func(m *Mock, w http.ResponseWriter, r *http.Request) {
-		f, err := parseJournalFilter(r.URL.Query())
+		f, err := journal.ParseFilter(r.URL.Query())
 		if err != nil {
 			adminError(w, http.StatusBadRequest, "%v", err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"requests": m.journal.list(f)})
+		writeJSON(w, http.StatusOK, map[string]any{"requests": m.journalEntries(f)})
 	}, http.MethodGet)
 	on("/requests", func(m *Mock, w http.ResponseWriter, _ *http.Request) {
 		m.ClearJournal()

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -337,25 +338,26 @@ func TestTokenTimelineMillionPresentations(t *testing.T) {
 	}
 	h := startVersion(t, "R10")
 	tok := h.login()
-	r := h.tokens.holding(tok)
+	r := h.tokens.Holding(tok)
 	require.NotNil(t, r)
 	for i := range n {
-		kind, code := evUsed, CodeOK
+		kind, code := tokens.EvUsed, CodeOK
 		if i%10 == 9 {
-			kind, code = evRejected, CodeInternal // a fault's answer on a live token
+			kind, code = tokens.EvRejected, CodeInternal // a fault's answer on a live token
 		}
-		h.tokens.note(r, kind, uint64(i+2), t0.UnixNano()+int64(i), code)
+		h.tokens.Note(r, kind, uint64(i+2), t0.UnixNano()+int64(i), eventCode(code))
 	}
-	require.Len(t, r.ev.first, eventKeep)
-	require.Len(t, r.ev.last, eventKeep)
-	assert.LessOrEqual(t, cap(r.ev.first)+cap(r.ev.last), 4*eventKeep, "the lists never grow past their bound")
+	first, last, capacity, _ := h.tokens.EventsKept(r)
+	require.Equal(t, tokens.EventKeep, first)
+	require.Equal(t, tokens.EventKeep, last)
+	assert.LessOrEqual(t, capacity, 4*tokens.EventKeep, "the lists never grow past their bound")
 	h.advance(2 * time.Hour)
 	tl, ok := h.TokenTimeline(tok)
 	require.True(t, ok)
 	assert.Equal(t, n-n/10, tl.Uses)
 	assert.Equal(t, n/10, tl.Rejections)
-	assert.Equal(t, n-2*eventKeep, tl.Omitted)
-	require.Len(t, tl.Events, 1+2*eventKeep+1, "issued, 16 + 16 kept, expired")
+	assert.Equal(t, n-2*tokens.EventKeep, tl.Omitted)
+	require.Len(t, tl.Events, 1+2*tokens.EventKeep+1, "issued, 16 + 16 kept, expired")
 	for i := 1; i < len(tl.Events); i++ {
 		assert.False(t, tl.Events[i].Time.Before(tl.Events[i-1].Time), "events out of order at %d", i)
 	}

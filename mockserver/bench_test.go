@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"maps"
 	"net/http"
@@ -61,16 +62,42 @@ type baselineServer struct {
 type baselineStore struct {
 	mu  sync.Mutex
 	now func() int64
-	m   map[string]*record
+	m   map[string]*baselineRecord
 }
 
-func (s *baselineStore) add(r *record, value string) {
+// baselineRecord is the baseline's token: its owner, issue and last use, and whether it was
+// released.
+type baselineRecord struct {
+	owner
+	issued, lastUsed int64
+	released         bool
+}
+
+func (r *baselineRecord) expiresAt() int64 {
+	if rule := r.Rule(); rule.Idle {
+		return r.lastUsed + int64(rule.After)
+	} else {
+		return r.issued + int64(rule.After)
+	}
+}
+
+func (r *baselineRecord) state(now int64) State {
+	switch {
+	case r.released:
+		return StateReleased
+	case now >= r.expiresAt():
+		return StateExpired
+	}
+	return StateLive
+}
+
+func (s *baselineStore) add(r *baselineRecord, value string) {
 	s.mu.Lock()
 	s.m[value] = r
 	s.mu.Unlock()
 }
 
-func (s *baselineStore) use(value string, touch bool) (*record, *apiError) {
+func (s *baselineStore) use(value string, touch bool) (*baselineRecord, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -82,7 +109,7 @@ func (s *baselineStore) use(value string, touch bool) (*record, *apiError) {
 	case StateReleased:
 		return nil, errorf(CodeTokenReleased, "token: released")
 	case StateExpired:
-		return nil, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.rule())
+		return nil, errorf(CodeTokenExpired, "token: expired at %s (%s)", nanoTime(r.expiresAt()).Format(time.RFC3339Nano), r.Rule())
 	}
 	if touch && now > r.lastUsed {
 		r.lastUsed = now
@@ -96,7 +123,7 @@ func (s *baselineStore) release(value string) *apiError {
 		return aerr
 	}
 	s.mu.Lock()
-	r.flags |= flagReleased
+	r.released = true
 	s.mu.Unlock()
 	return nil
 }
@@ -110,8 +137,8 @@ func mintMapClaims(secret []byte, u *user, x *unit, iat, life int64) string {
 	return v
 }
 
-func newHZBaseline(m *Mock) *baselineServer {
-	b := &baselineServer{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &baselineStore{now: m.nowNano, m: map[string]*record{}}, secret: m.secret, now: m.Now}
+func newBaselineServer(m *Mock) *baselineServer {
+	b := &baselineServer{mux: http.NewServeMux(), world: m.snap.Load().world, rel: m.Version(), tokens: &baselineStore{now: m.nowNano, m: map[string]*baselineRecord{}}, secret: m.secret, now: m.Now}
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token", b.issue)
 	b.mux.HandleFunc("POST /crmapi/rest/v2/authentication/token/release", b.release)
 	b.mux.HandleFunc("GET /crmapi/rest/v2/{resource}/{action}", b.use)
@@ -166,7 +193,7 @@ func (b *baselineServer) mint(u *user) string {
 		value = mintMapClaims(b.secret, u, u.defaultUnit, now.Unix(), int64(rule.After/time.Second))
 	}
 	n := now.UnixNano()
-	b.tokens.add(&record{rel: &b.rel, user: u, unit: u.defaultUnit, issued: n, lastUsed: n}, value)
+	b.tokens.add(&baselineRecord{owner: owner{rel: &b.rel, user: u, unit: u.defaultUnit}, issued: n, lastUsed: n}, value)
 	return value
 }
 
@@ -234,7 +261,7 @@ func benchPairOn(b *testing.B, transport string, target float64, version string,
 	op func(i int, prepared []string) *http.Request) {
 	b.Run(version+"/"+transport, func(b *testing.B) {
 		m := newTestMock(b, version)
-		bl := newHZBaseline(m)
+		bl := newBaselineServer(m)
 		u := m.snap.Load().world.orgs[docOrg].users[docUser]
 		issueBase := func() string { return bl.mint(u) }
 		issueMock := func() string { // the Mock's issue path without HTTP
@@ -390,7 +417,7 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 				before := heap()
 				issueN(b, m, million)
 				after := heap()
-				if got := m.tokens.heldCount(); got != million {
+				if got := m.tokens.Held(); got != million {
 					b.Fatalf("%d tokens", got)
 				}
 				perToken += float64(after-before) / million
@@ -412,7 +439,7 @@ func BenchmarkAdvance1M(b *testing.B) {
 		if _, err := m.Advance(time.Second); err != nil {
 			b.Fatal(err)
 		}
-		if aerr := m.checkToken(tok, presentUse).err; aerr != nil {
+		if aerr := m.checkToken(tok, tokens.Use).err; aerr != nil {
 			b.Fatal(aerr)
 		}
 	}

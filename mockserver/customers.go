@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"math/big"
 	"net/http"
 	"strings"
@@ -192,11 +193,11 @@ func (m *Mock) generateOTP(body []byte, wd *world, now time.Time) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
-	a := m.checkToken(req.Token, presentUse)
+	a := m.checkToken(req.Token, tokens.Use)
 	if a.err != nil {
 		return a
 	}
-	g := a.rec.user.org
+	g := a.rec.Owner().user.org
 	if wg, ok := wd.orgs[g.name]; ok {
 		g = wg // the fixtures in force (the token may predate a scenario swap)
 	}
@@ -309,7 +310,7 @@ func (m *Mock) consumerToken(header http.Header, body []byte, rel *Release, wd *
 		return fail(aerr)
 	}
 	app := &appLogin{kind: KindConsumer, at: t, ckey: ck, arClaim: wd.arClaim}
-	a := m.issueRecord(&record{rel: rel, user: t.user, unit: x, app: app}, wd, now)
+	a := m.issueRecord(owner{rel: rel, user: t.user, unit: x, app: app}, wd, now)
 	a.principal, a.lenient = app.principal(), lenient
 	return a
 }
@@ -336,7 +337,7 @@ func (m *Mock) deviceToken(body []byte, rel *Release, wd *world, now time.Time) 
 	if aerr != nil {
 		return answer{err: aerr, principal: app.principal()}
 	}
-	a := m.issueRecord(&record{rel: rel, user: it.user, unit: it.user.defaultUnit, app: app}, wd, now)
+	a := m.issueRecord(owner{rel: rel, user: it.user, unit: it.user.defaultUnit, app: app}, wd, now)
 	a.principal = app.principal()
 	return a
 }

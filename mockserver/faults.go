@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"net/http"
 	"net/url"
@@ -143,9 +144,9 @@ func (m *Mock) faultRequest(r *http.Request, op *ops.Op, operation string, body 
 	}
 	var rec *record
 	if fr.Token != "" {
-		if rec = m.tokens.holding(fr.Token); rec != nil {
-			fr.User = rec.user.username
-			switch a := rec.app; {
+		if rec = m.tokens.Holding(fr.Token); rec != nil {
+			fr.User = rec.Owner().user.username
+			switch a := rec.Owner().app; {
 			case a != nil && a.key != nil:
 				fr.Key = a.key.key
 			case a != nil && a.ckey != nil:
@@ -200,7 +201,7 @@ func (m *Mock) fault(w http.ResponseWriter, r *http.Request, op *ops.Op, body []
 		a.err = &apiError{Code: Code(f.Answer.Code), HTTP: f.Answer.HTTPStatus,
 			Description: fmt.Sprintf("injected by fault %s (POST /__admin/faults)", f.ID)}
 		if rec != nil { // the token's timeline shows the rejection the client saw
-			a.rec, a.ev, a.at = rec, evRejected, m.nowNano()
+			a.rec, a.ev, a.at = rec, tokens.EvRejected, m.nowNano()
 		}
 		return f.ID, &a
 	}
@@ -347,7 +348,7 @@ func (m *Mock) revokeToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Mock) revokeAllTokens(w http.ResponseWriter, _ *http.Request) {
-	n := m.tokens.heldCount()
+	n := m.tokens.Held()
 	m.RevokeAllTokens()
 	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/crmmock/crmmock/internal/tokens"
+
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/crmmock/crmmock"
@@ -41,7 +43,7 @@ type fuzzMocks struct {
 	n     int
 }
 
-func newHZFuzzMocks(tb testing.TB) *fuzzMocks {
+func newFuzzMocks(tb testing.TB) *fuzzMocks {
 	fm := &fuzzMocks{}
 	for i, v := range fuzzVersions {
 		fm.mocks[i] = newTestMock(tb, v)
@@ -68,7 +70,7 @@ func fill(tb testing.TB, m *Mock, s string) string {
 	}
 	if strings.Contains(s, "@REL@") {
 		tok := issueToken(tb, m, m.BasePath())
-		if aerr := m.tokens.release(tok); aerr != nil {
+		if aerr := storeRelease(m.tokens, tok); aerr != nil {
 			tb.Fatalf("release: %v", aerr)
 		}
 		s = strings.ReplaceAll(s, "@REL@", tok)
@@ -198,7 +200,7 @@ func FuzzAuthenticationToken(f *testing.F) {
 	f.Add(uint8(2), jsonHeader+"\r\nContent-Length: 10", []byte(ok))
 	f.Add(uint8(2), jsonHeader+"\r\nTransfer-Encoding: chunked", []byte("10\r\n{\"username\":\"mpa\r\n0\r\n\r\n"))
 	f.Add(uint8(2), "", []byte(nil))
-	fm := newHZFuzzMocks(f)
+	fm := newFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, headers string, body []byte) {
 		fuzzIssue(t, fm, ver, "/authentication/token", headers, body, KindUser)
 	})
@@ -207,7 +209,7 @@ func FuzzAuthenticationToken(f *testing.F) {
 // FuzzWebAPIKeyToken: POST authentication/web_api_key/token (F7), the key in Basic auth.
 func FuzzWebAPIKeyToken(f *testing.F) {
 	keySeeds(f)
-	fm := newHZFuzzMocks(f)
+	fm := newFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, headers string, body []byte) {
 		fuzzIssue(t, fm, ver, "/authentication/web_api_key/token", headers, body, KindKey)
 	})
@@ -228,7 +230,7 @@ func FuzzReleaseToken(f *testing.F) {
 	f.Add(uint8(1), jsonHeader, []byte(`{"token":"4AD9C84FA60F9FE407140E20F707726A"}`))
 	f.Add(uint8(2), jsonHeader, []byte(`{"token":"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJ1c3IiOiJ4In0."}`))
 	f.Add(uint8(2), "", []byte(`{"token":"@TOK@"}`))
-	fm := newHZFuzzMocks(f)
+	fm := newFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, headers string, body []byte) {
 		m := fm.pick(ver)
 		headers = fill(t, m, headers)
@@ -276,7 +278,7 @@ func FuzzOtherMethod(f *testing.F) {
 	f.Add(uint8(2), "POST", base+"/contact_information/show", "Content-Type: application/xml", []byte(`<token/>`))
 	f.Add(uint8(2), "POST", base+"/contact_information/show?token=@TOK@", jsonHeader, []byte(`{"token":"@REL@"}`))
 	f.Add(uint8(0), "GET", base+"/authentication/token/release?token=@TOK@", "", []byte(nil))
-	fm := newHZFuzzMocks(f)
+	fm := newFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, method, target, headers string, body []byte) {
 		m := fm.pick(ver)
 		target = fill(t, m, target)
@@ -417,14 +419,14 @@ func FuzzTokenCheck(f *testing.F) {
 		f.Add(uint8(i%3), s, i%2 == 0)
 		f.Add(uint8(2), s, true)
 	}
-	fm := newHZFuzzMocks(f)
+	fm := newFuzzMocks(f)
 	f.Fuzz(func(t *testing.T, ver uint8, token string, touch bool) {
 		m := fm.pick(ver)
 		token = fill(t, m, token)
 		_ = checkJWT(m.secret, token)
-		p := presentCheck
+		p := tokens.Check
 		if touch {
-			p = presentUse
+			p = tokens.Use
 		}
 		aerr := m.checkToken(token, p).err
 		tok, held := m.Token(token)

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"github.com/crmmock/crmmock/internal/journal"
 	"github.com/crmmock/crmmock/internal/lint"
 )
 
@@ -34,30 +35,25 @@ func (m *Mock) lintInput() *lint.Input {
 	rel := m.snap.Load().rel
 	in := &lint.Input{Release: rel.Name, Profile: rel.Profile.Name}
 	known := map[uint64]string{} // login id → the token it issued
-	j := m.journal
-	j.mu.Lock()
-	in.Entries = make([]lint.Entry, len(j.entries))
-	for i := range j.entries {
-		e := &j.entries[(j.next+i)%len(j.entries)]
-		in.Entries[i] = lintEntry(e)
-		if e.Issued != "" {
+	in.Entries = journal.Select(m.journal, journal.Filter{}, lintEntry)
+	for i := range in.Entries {
+		if e := &in.Entries[i]; e.Issued != "" {
 			known[e.ID] = e.Issued
 		}
 	}
-	j.mu.Unlock()
-	in.Tokens = m.tokenSnapshots(known)
+	in.Tokens = m.tokens.LintTokens(known)
 	in.Now = m.clock.Now()
 	return in
 }
 
-func lintEntry(e *JournalEntry) lint.Entry {
+func lintEntry(e *journal.Entry) lint.Entry {
 	le := lint.Entry{
 		ID: e.ID, Time: e.Time, Method: e.Method, Path: e.Path, Operation: e.Operation, Status: e.Status,
-		Code: e.Code, CatalogueCode: string(e.catalogue), Message: e.message, Description: e.Description,
-		Release: e.Version, Profile: e.profile, Token: e.Token, Issued: e.Issued, Principal: e.principal,
+		Code: e.Code, CatalogueCode: e.Catalogue, Message: e.Message, Description: e.Description,
+		Release: e.Version, Profile: e.Profile, Token: e.Token, Issued: e.Issued, Principal: e.Principal,
 		Misplaced: e.Misplaced, Violations: e.Violations, Lenient: e.Lenient,
 	}
-	if e.injected { // the lint's Fault is a fault that answered; one that only delayed changed nothing
+	if e.Injected { // the lint's Fault is a fault that answered; one that only delayed changed nothing
 		le.Fault = e.Fault
 	}
 	return le

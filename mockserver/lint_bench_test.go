@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"github.com/crmmock/crmmock/internal/journal"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,7 +60,7 @@ func benchLint(b *testing.B, client func(do func(method, target, body string, he
 	if err != nil {
 		b.Fatal(err)
 	}
-	m.journal = newJournal(100_000)
+	m.journal = journal.New(100_000)
 	do := func(method, target, body string, header ...string) string {
 		req := httptest.NewRequest(method, target, strings.NewReader(body))
 		if body != "" {

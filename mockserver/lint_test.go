@@ -3,6 +3,7 @@ package mockserver
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
 	"io"
 	"net/http"
 	"net/url"
@@ -353,7 +354,7 @@ func TestLintAfterReset(t *testing.T) {
 // value (rebuilt from the store), and the rules point at the journaled rejection.
 func TestLintTokenOutlivesItsLogin(t *testing.T) {
 	h := startVersion(t, "R12")
-	h.journal = newJournal(5)
+	h.journal = journal.New(5)
 	tok := h.login()
 	for h.code(h.use(tok)) == "OK" {
 		h.advance(10 * time.Minute)

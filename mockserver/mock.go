@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,7 +15,6 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/faults"
-	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/jonboulle/clockwork"
 )
 
@@ -113,7 +114,7 @@ type Mock struct {
 	ctr     *apiContract // nil: the process's contract (loadProcessContract)
 	otps    otpStore     // one-time passwords of generate_otp
 	tokens  *store
-	journal *journal
+	journal *journal.Journal
 	faults  *faults.Set
 
 	wall          clockwork.Clock // sandbox TTL and fault delays (real time, docs/faults-and-sandboxes.md)
@@ -136,15 +137,15 @@ func New(opts Options) (*Mock, error) {
 	m.sandboxes = newSandboxSet(opts, m.wall)
 	switch {
 	case opts.TokenBudget == 0:
-		m.tokens.budget = &tokenBudget{limit: DefaultTokenBudget}
+		m.tokens.Join(tokens.NewBudget(DefaultTokenBudget))
 	case opts.TokenBudget > 0:
-		m.tokens.budget = &tokenBudget{limit: int64(opts.TokenBudget)}
+		m.tokens.Join(tokens.NewBudget(int64(opts.TokenBudget)))
 	}
 	switch {
 	case opts.JournalBudget == 0:
-		m.journal.budget = &memBudget{limit: DefaultJournalBudget}
+		m.journal.Join(journal.NewBudget(DefaultJournalBudget))
 	case opts.JournalBudget > 0:
-		m.journal.budget = &memBudget{limit: opts.JournalBudget}
+		m.journal.Join(journal.NewBudget(opts.JournalBudget))
 	}
 	return m, nil
 }
@@ -168,7 +169,7 @@ func newMock(opts Options, w *world) (*Mock, error) {
 		secret:    opts.JWTSecret,
 		bodyLimit: opts.BodyLimit,
 		log:       opts.Logger,
-		journal:   newJournal(defaultJournalSize),
+		journal:   journal.New(journal.DefaultSize),
 		faults:    faults.New(),
 		wall:      opts.WallClock,
 		closed:    make(chan struct{}),
@@ -190,22 +191,22 @@ func newMock(opts Options, w *world) (*Mock, error) {
 	if err := m.initClock(opts, w); err != nil {
 		return nil, err
 	}
-	m.tokens = newStore(m.nowNano)
-	m.tokens.secret = m.secret
+	m.tokens = newStore(m.nowNano, m.secret)
+	keepDead, maxTokens := DefaultKeepDead, 0
 	switch {
 	case opts.KeepDead < 0:
-		m.tokens.keepDead = 0
+		keepDead = 0
 	case opts.KeepDead > 0:
-		m.tokens.keepDead = opts.KeepDead
+		keepDead = opts.KeepDead
 	}
 	switch {
 	case opts.MaxTokens == 0:
-		m.tokens.maxTokens = DefaultMaxTokens
+		maxTokens = DefaultMaxTokens
 	case opts.MaxTokens > 0:
-		m.tokens.maxTokens = opts.MaxTokens
+		maxTokens = opts.MaxTokens
 	}
-	m.tokens.init()
-	m.tokens.setScenarioMax(w.maxTokens)
+	m.tokens.Configure(keepDead, maxTokens)
+	m.tokens.SetScenarioMax(w.maxTokens)
 	return m, nil
 }
 
@@ -396,7 +397,7 @@ func (m *Mock) install(sc *Scenario, w *world) {
 		}
 		return s
 	})
-	m.tokens.setScenarioMax(w.maxTokens)
+	m.tokens.SetScenarioMax(w.maxTokens)
 	m.log.Info("scenario replaced", "organisations", len(sc.Organisations), "methods", len(sc.Methods), "version", s.rel.Name)
 }
 
@@ -407,28 +408,28 @@ func (m *Mock) nowNano() int64 { return m.clock.Now().UnixNano() }
 
 // Tokens lists the tokens issued since the last reset, in issue order: every live
 // one, and the newest Options.KeepDead dead ones (see DroppedTokens).
-func (m *Mock) Tokens() []Token { return m.tokens.list() }
+func (m *Mock) Tokens() []Token { return m.tokens.List(TokenFilter{}).Tokens }
 
 // DroppedTokens is how many dead tokens were dropped (beyond Options.KeepDead) since
 // the last reset.
-func (m *Mock) DroppedTokens() uint64 { return m.tokens.droppedCount() }
+func (m *Mock) DroppedTokens() uint64 { return m.tokens.Dropped() }
 
 // TokensFiltered lists the tokens f selects, in issue order, with every held token
 // counted by state and the dropped count, all at one moment of the mock's clock. Only
 // the listed JWTs are rebuilt: with many tokens held, a Limit keeps a listing cheap.
-func (m *Mock) TokensFiltered(f TokenFilter) TokenList { return m.tokens.listFiltered(f) }
+func (m *Mock) TokensFiltered(f TokenFilter) TokenList { return m.tokens.List(f) }
 
 // Token looks one token up.
-func (m *Mock) Token(value string) (Token, bool) { return m.tokens.get(value) }
+func (m *Mock) Token(value string) (Token, bool) { return m.tokens.Get(value) }
 
 // TokenTimeline is a token's fields and events (issued, used, rejected, released,
 // expired at its exact moment), in time order; false for a token the mock does not hold.
-func (m *Mock) TokenTimeline(value string) (TokenTimeline, bool) { return m.tokens.timeline(value) }
+func (m *Mock) TokenTimeline(value string) (TokenTimeline, bool) { return m.tokens.Timeline(value) }
 
 // ExpireToken makes a live token expire now: TOKEN_EXPIRED from then on. An expired
 // token stays as it is; a released one is ErrTokenReleased; an unknown one ErrUnknownToken.
 func (m *Mock) ExpireToken(value string) error {
-	err := m.tokens.expire(value)
+	err := m.tokens.Expire(value)
 	if err == nil {
 		m.log.Info("token expired by the control API", "token", shortToken(value))
 	}
@@ -437,7 +438,7 @@ func (m *Mock) ExpireToken(value string) error {
 
 // RevokeToken forgets a token, as a server restart would: INVALID_TOKEN from then on.
 func (m *Mock) RevokeToken(value string) error {
-	err := m.tokens.revoke(value)
+	err := m.tokens.Revoke(value)
 	if err == nil {
 		m.log.Info("token revoked", "token", shortToken(value))
 	}
@@ -446,51 +447,18 @@ func (m *Mock) RevokeToken(value string) error {
 
 // RevokeAllTokens forgets every token, as a server restart would.
 func (m *Mock) RevokeAllTokens() {
-	m.tokens.revokeAll()
+	m.tokens.RevokeAll()
 	m.log.Info("every token revoked")
 }
 
-// tokenSnapshots is every held token, in issue order, as the lint reads it. known
-// gives the values of tokens whose login is still journaled (by its id), so that only
-// the others' JWTs are rebuilt (a signature each).
-func (m *Mock) tokenSnapshots(known map[uint64]string) []lint.Token {
-	recs, _ := m.tokens.held()
-	out := make([]lint.Token, len(recs))
-	var rebuild []int
-	m.tokens.mu.Lock()
-	now := m.tokens.now()
-	for i, r := range recs {
-		rule := r.rule()
-		v, ok := known[r.issueReq]
-		if !ok || r.issueReq == 0 {
-			rebuild = append(rebuild, i)
-		}
-		out[i] = lint.Token{Value: v, Kind: string(r.kind()), Principal: r.principal(), Profile: r.rel.Profile.Name,
-			Idle: rule.Idle, Life: rule.After, IssuedAt: nanoTime(r.issued), ExpiresAt: nanoTime(r.expiresAt()),
-			LastUsed: nanoTime(r.lastUsed), State: string(r.state(now)), IssueRequest: r.issueReq}
-		if r.flags&flagReleased != 0 {
-			out[i].ReleasedAt = nanoTime(r.end)
-		}
-		if r.ev != nil {
-			out[i].Uses = r.ev.uses
-			out[i].ReleaseRequest = r.ev.releaseRequest()
-		}
-	}
-	m.tokens.mu.Unlock()
-	for _, i := range rebuild { // outside the lock: rebuilding a JWT signs it (its fields never change)
-		out[i].Value = m.tokens.value(recs[i])
-	}
-	return out
-}
-
 // Journal is the requests received since the last reset (the newest 10 000).
-func (m *Mock) Journal() []JournalEntry { return m.journal.list(journalFilter{}) }
+func (m *Mock) Journal() []JournalEntry { return m.journalEntries(journal.Filter{}) }
 
 // Violations is the journal's requests that broke the contract.
-func (m *Mock) Violations() []JournalEntry { return m.journal.list(journalFilter{violations: true}) }
+func (m *Mock) Violations() []JournalEntry { return m.journalEntries(journal.Filter{Violations: true}) }
 
 // ClearJournal empties the request journal.
-func (m *Mock) ClearJournal() { m.journal.clear() }
+func (m *Mock) ClearJournal() { m.journal.Clear() }
 
 // Close is the mock's shutdown signal: requests held by a delay fault, in it and in
 // its sandboxes, end their delay at once and are answered as the fault would have
@@ -507,9 +475,9 @@ func (m *Mock) Close() {
 // release back to the start-up one. The fixtures stay, and so do sandboxes (each
 // resets through its own control API).
 func (m *Mock) Reset() {
-	m.tokens.reset()
+	m.tokens.Reset()
 	m.otps.reset()
-	m.journal.clear()
+	m.journal.Clear()
 	m.faults.Clear()
 	if m.fake != nil {
 		m.clockMu.Lock()

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"fmt"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"strconv"
 	"strings"
 	"time"
@@ -17,20 +18,9 @@ const (
 	FormatJWT TokenFormat = "jwt"
 )
 
-// ExpiryRule says how a token dies.
-type ExpiryRule struct {
-	// Idle: the token is live while now < last use + After.
-	// Otherwise (absolute): live while now < issue + After.
-	Idle  bool
-	After time.Duration
-}
-
-func (r ExpiryRule) String() string {
-	if r.Idle {
-		return fmt.Sprintf("%s idle", r.After)
-	}
-	return fmt.Sprintf("%s after issue", r.After)
-}
+// ExpiryRule says how a token dies: Idle, live while now < last use + After;
+// otherwise (absolute) live while now < issue + After.
+type ExpiryRule = tokens.Rule
 
 var (
 	idleHour      = ExpiryRule{Idle: true, After: time.Hour}

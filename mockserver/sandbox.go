@@ -206,8 +206,8 @@ func (s *sandboxSet) remove(id string) bool {
 func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	delete(s.byID, sb.ID)
 	sb.Close()             // a request still held in one of its delays is answered now
-	sb.mock.tokens.close() // its tokens and journal leave the process-wide budgets
-	sb.mock.journal.close()
+	sb.mock.tokens.Close() // its tokens and journal leave the process-wide budgets
+	sb.mock.journal.Close()
 	sb.mock.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
@@ -270,19 +270,20 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	if m.sandboxes == nil {
 		return nil, ErrSandboxNesting
 	}
-	if b := m.journal.budget; b.full() {
-		return nil, fmt.Errorf("%w: the journals' memory budget of %d bytes (--journal-budget) is spent; delete a sandbox or clear journals (DELETE /__admin/requests)", ErrTooManySandboxes, b.limit)
+	if b := m.journal.Budget(); b.Full() {
+		return nil, fmt.Errorf("%w: the journals' memory budget of %d bytes (--journal-budget) is spent; delete a sandbox or clear journals (DELETE /__admin/requests)", ErrTooManySandboxes, b.Limit())
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
 
+	keepDead, maxTokens := m.tokens.Limits()
 	opts := Options{
 		Version: o.Version, Start: o.Start, Scenario: o.Scenario,
 		RealClock: m.fake == nil, BasePath: m.basePath, MappedErrors: m.mapped, AdminToken: m.adminTok,
-		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: m.tokens.keepDead,
+		BodyLimit: m.bodyLimit, Logger: m.log.With("sandbox", id), WallClock: m.wall, KeepDead: keepDead,
 		contract:  m.ctr,
-		MaxTokens: m.tokens.maxTokens,
+		MaxTokens: maxTokens,
 	}
 	if opts.MaxTokens == 0 {
 		opts.MaxTokens = -1 // the root has no bound
@@ -308,8 +309,8 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	child.forcedVersion = o.Version != "" || inherited && m.forcedVersion // as the root: a scenario's version switches unless forced
 	// The root's Close ends the sandbox's delays too.
 	child.rootDone = m.closed
-	child.tokens.budget = m.tokens.budget // one budget for the root and its sandboxes
-	child.journal.budget = m.journal.budget
+	child.tokens.Join(m.tokens.Budget()) // one budget for the root and its sandboxes
+	child.journal.Join(m.journal.Budget())
 	now := m.wall.Now()
 	sb := &Sandbox{Instance: child, ID: id, mock: child, created: now}
 	sb.lastUsed.Store(now.UnixNano())
@@ -424,7 +425,7 @@ func (sb *Sandbox) info(root string) sandboxInfo {
 	return sandboxInfo{
 		ID: sb.ID, BaseURL: sb.BaseURL(root), AdminURL: sb.AdminURL(root), Version: sb.Version().Name,
 		Now: sb.Now().UTC(), CreatedAt: sb.created.UTC(), LastRequestAt: time.Unix(0, sb.lastUsed.Load()).UTC(),
-		Tokens: sb.mock.tokens.heldCount(), Faults: sb.mock.faults.Len(),
+		Tokens: sb.mock.tokens.Held(), Faults: sb.mock.faults.Len(),
 	}
 }
 

@@ -3,6 +3,7 @@ package mockserver
 import (
 	"encoding/base64"
 	"encoding/json"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,7 +24,7 @@ func TestStoreKeepsLiveDropsOldDead(t *testing.T) {
 	var live []string
 	wd, rel := h.snap.Load().world, &h.snap.Load().rel
 	u := wd.orgs[docOrg].users[docUser]
-	const n = 3 * sweepMin
+	const n = 3 * tokens.SweepMin
 	var lastDead string
 	for i := range n {
 		a := h.issue(nil, u, u.defaultUnit, rel, wd, h.Now())
@@ -32,7 +33,7 @@ func TestStoreKeepsLiveDropsOldDead(t *testing.T) {
 			live = append(live, a.issued)
 			continue
 		}
-		require.Nil(t, h.tokens.release(a.issued))
+		require.Nil(t, storeRelease(h.tokens, a.issued))
 		lastDead = a.issued
 	}
 	toks := h.Tokens()
@@ -47,7 +48,7 @@ func TestStoreKeepsLiveDropsOldDead(t *testing.T) {
 	for _, v := range live {
 		require.Equal(t, StateLive, held[v], "a live token is never dropped")
 	}
-	assert.LessOrEqual(t, dead, 10+sweepMin, "dead tokens beyond the bound are dropped at the amortised sweep")
+	assert.LessOrEqual(t, dead, 10+tokens.SweepMin, "dead tokens beyond the bound are dropped at the amortised sweep")
 	assert.Equal(t, StateReleased, held[lastDead], "the newest dead are kept")
 	dropped := h.DroppedTokens()
 	assert.Equal(t, uint64(n+1-len(live)-dead), dropped)
@@ -61,34 +62,12 @@ func TestStoreKeepsLiveDropsOldDead(t *testing.T) {
 
 	// Expired tokens are dead too; live ones survive any number of sweeps.
 	h.advance(2 * time.Hour)
-	for range 2 * sweepMin {
+	for range 2 * tokens.SweepMin {
 		require.Nil(t, h.issue(nil, u, u.defaultUnit, rel, wd, h.Now()).err)
 	}
 	assert.Greater(t, h.DroppedTokens(), dropped+uint64(len(live))-1)
 	h.Reset()
 	assert.Zero(t, h.DroppedTokens())
-}
-
-// Ensure the sweep is amortised: after one, the store grows by at least a quarter (and
-// sweepMin) before the next.
-func TestStoreSweepAmortised(t *testing.T) {
-	s := newStore(func() int64 { return 0 })
-	s.keepDead = 0
-	s.init()
-	rel := MustParseRelease("R10")
-	sc, _ := compile(DefaultScenario(), nil)
-	u := sc.orgs[docOrg].users[docUser]
-	sweeps := 0
-	for i := range 20000 {
-		before := s.nextSweep
-		s.add(&record{rel: &rel, user: u, unit: u.defaultUnit}, strconv.Itoa(i))
-		if s.nextSweep != before {
-			sweeps++
-			assert.GreaterOrEqual(t, s.nextSweep-len(s.order), max(sweepMin, len(s.order)/4))
-		}
-	}
-	assert.Less(t, sweeps, 20000/sweepMin+1)
-	assert.Len(t, s.order, 20000, "live tokens stay")
 }
 
 // Ensure ExpireToken expires a live token at that moment (TOKEN_EXPIRED, the timeline
@@ -140,11 +119,11 @@ func TestJWTStoredCompactly(t *testing.T) {
 		sc.JWT.NumericDates = numeric
 		h := start(t, Options{Version: "R12", Scenario: &sc})
 		tok := h.login()
-		r, _, _, found := h.tokens.present(tok, keyOf(tok), presentCheck)
+		r, _, _, found := h.tokens.Present(tok, tokens.KeyOf(tok), tokens.Check)
 		require.True(t, found)
-		assert.Empty(t, r.value)
-		require.NotNil(t, r.jwt)
-		assert.Equal(t, tok, h.tokens.value(r))
+		assert.Empty(t, r.Opaque())
+		require.True(t, r.JWT())
+		assert.Equal(t, tok, h.tokens.Value(r))
 		assert.Equal(t, tok, h.Tokens()[0].Token)
 		st, v := h.admin("GET", "/__admin/tokens", "")
 		require.Equal(t, 200, st)
@@ -244,7 +223,7 @@ func TestTokenSnapshots(t *testing.T) {
 	h.keyLogin()
 	h.use(tok)
 	h.use(tok)
-	snaps := h.tokenSnapshots(nil)
+	snaps := h.tokens.LintTokens(nil)
 	require.Len(t, snaps, 2)
 	j := h.Journal()
 	u, k := snaps[0], snaps[1]
@@ -263,23 +242,23 @@ func TestTokenSnapshots(t *testing.T) {
 
 // use checks a token now and, when live, records the use (restarting an idle rule's
 // hour when touch is set). It answers INVALID_TOKEN for a token it does not hold.
-func (s *store) use(value string, touch bool) (*record, *apiError) {
-	p := presentCheck
+func storeUse(s *store, value string, touch bool) (*record, *apiError) {
+	p := tokens.Check
 	if touch {
-		p = presentUse
+		p = tokens.Use
 	}
-	r, _, aerr, found := s.present(value, keyOf(value), p)
+	r, _, j, found := s.Present(value, tokens.KeyOf(value), p)
 	if !found {
 		return nil, errorf(CodeInvalidToken, "token: no such token was issued")
 	}
-	return r, aerr
+	return r, judgementError(j)
 }
 
-// release makes a live token unusable.
-func (s *store) release(value string) *apiError {
-	_, _, aerr, found := s.present(value, keyOf(value), presentRelease)
+// storeRelease makes a live token unusable.
+func storeRelease(s *store, value string) *apiError {
+	_, _, j, found := s.Present(value, tokens.KeyOf(value), tokens.Release)
 	if !found {
 		return errorf(CodeInvalidToken, "token: no such token was issued")
 	}
-	return aerr
+	return judgementError(j)
 }

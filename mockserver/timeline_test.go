@@ -3,6 +3,7 @@ package mockserver
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -137,8 +138,9 @@ func TestTokenTimelineBounded(t *testing.T) {
 	assert.Equal(t, t0.Add(85*time.Second), tl.Events[17].Time.UTC(), "the ring holds the 85th to the 100th")
 	assert.Equal(t, t0.Add(100*time.Second), tl.Events[32].Time.UTC())
 
-	r, _, _, _ := h.tokens.present(idle, keyOf(idle), presentCheck)
-	assert.Nil(t, r.ev, "never presented: no event list")
+	r, _, _, _ := h.tokens.Present(idle, tokens.KeyOf(idle), tokens.Check)
+	_, _, _, listed := h.tokens.EventsKept(r)
+	assert.False(t, listed, "never presented: no event list")
 	tl, _ = h.TokenTimeline(idle)
 	assert.Equal(t, []ev{{0, "issued", ""}}, eventsOf(tl))
 }

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"github.com/crmmock/crmmock/internal/journal"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -96,9 +97,9 @@ func TestJournalBudgetAcrossSandboxes(t *testing.T) {
 	}
 	n := len(h.sandboxJournal(a.id))
 	require.Less(t, n, 1501, "sandbox a kept every entry past the budget")
-	require.GreaterOrEqual(t, n, journalFloor)
+	require.GreaterOrEqual(t, n, journal.Floor)
 	require.Len(t, h.Journal(), rootEntries, "a sandbox's traffic dropped the root's journal entries")
-	require.LessOrEqual(t, h.journal.budget.used.Load(), int64(budget))
+	require.LessOrEqual(t, h.journal.Budget().Used(), int64(budget))
 
 	var busy []sb
 	for {
@@ -111,7 +112,7 @@ func TestJournalBudgetAcrossSandboxes(t *testing.T) {
 		require.Less(t, len(busy), 50, "the budget never filled")
 		s := sb{h: h, id: v["id"].(string), base: v["base_url"].(string), adminU: v["admin_url"].(string)}
 		stok := s.login()
-		for range 2 * journalFloor {
+		for range 2 * journal.Floor {
 			s.use(stok)
 		}
 		busy = append(busy, s)
@@ -127,4 +128,20 @@ func (h *harness) sandboxJournal(id string) []JournalEntry {
 	s, ok := h.Sandbox(id)
 	require.True(h.t, ok)
 	return s.Journal()
+}
+
+// Ensure an evicted opaque token of a scenario's own length (token.opaque_length) is
+// still answered with the eviction's reason, not as never issued.
+func TestEvictedTokenOfScenarioLength(t *testing.T) {
+	sc := *DefaultScenario()
+	sc.Token.OpaqueLength = 48
+	sc.Limits.MaxTokens = 1
+	h := start(t, Options{Version: "R10", Scenario: &sc})
+	h.offContract = true // the contract's token pattern is the default shape
+	first := h.login()
+	require.Len(t, first, 48)
+	h.login() // past limits.max_tokens 1: first is evicted
+	r := h.use(first)
+	require.Equal(t, "INVALID_TOKEN", h.code(r))
+	require.Equal(t, "evicted: token store full (scenario limits.max_tokens 1)", *r.Status.Description)
 }

@@ -203,7 +203,7 @@ func TestTokenListStreamMatchesTokensFiltered(t *testing.T) {
 		require.NoError(t, err)
 		for _, f := range []TokenFilter{{}, {Limit: 7}, {State: StateExpired}, {State: StateLive, Limit: 250}, {State: StateReleased}} {
 			var got bytes.Buffer
-			require.NoError(t, m.tokens.stream(f, &got))
+			require.NoError(t, m.tokens.Stream(f, &got))
 			want, err := json.Marshal(m.TokensFiltered(f))
 			require.NoError(t, err)
 			require.Equal(t, string(want)+"\n", got.String(), "%s %+v", version, f)
@@ -248,7 +248,7 @@ func BenchmarkTokenListPeakHeap(b *testing.B) {
 						b.Fatal(err)
 					}
 					_, _ = io.Discard.Write(body)
-				} else if err := m.tokens.stream(TokenFilter{}, io.Discard); err != nil {
+				} else if err := m.tokens.Stream(TokenFilter{}, io.Discard); err != nil {
 					b.Fatal(err)
 				}
 			}

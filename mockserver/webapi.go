@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"log/slog"
 	"net/http"
@@ -29,7 +31,7 @@ type answer struct {
 	operation  string   // the contract operation as a Web API method name; empty when unrouted
 	presented  string   // the token the request presented, verbatim
 	issued     string   // the token this request issued
-	principal  string   // a login's asker (see JournalEntry.principal)
+	principal  string   // a login's asker (see journal.Entry.Principal)
 	misplaced  string   // where an issued token came when the contract's place had none
 	lenient    []string // what was accepted only for leniency (JournalEntry.Lenient)
 	fault      string   // the fault id that answered (or only delayed the answer)
@@ -38,9 +40,9 @@ type answer struct {
 	injected   bool     // a fault gave the answer (or dropped it), not the handler
 	unanswered string   // why the request gets no answer (the client went away)
 
-	rec *record   // the token issued or presented, when the store holds it
-	ev  eventKind // what this request was in rec's life
-	at  int64     // when the store judged it (mock clock, Unix nanoseconds)
+	rec *record          // the token issued or presented, when the store holds it
+	ev  tokens.EventKind // what this request was in rec's life
+	at  int64            // when the store judged it (mock clock, Unix nanoseconds)
 }
 
 // envelope is the one shape of every Web API answer (F3, F4).
@@ -133,12 +135,11 @@ func methodAsked(operation, rest string) string {
 // answer finds its entry) under the release the request was answered under.
 func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus, s *snapshot) {
 	rel := &s.rel
-	e := JournalEntry{
+	e := journal.Entry{Public: journal.Public{
 		Time: m.clock.Now(), Method: r.Method, Path: r.URL.Path, Operation: a.operation, Status: status,
 		Code: st.Code, Description: clipAt(st.Description, journalTextLimit), Version: rel.Name, Issued: a.issued,
-		Fault: a.fault, Misplaced: a.misplaced, Lenient: a.lenient, principal: a.principal, catalogue: CodeOK, profile: rel.Profile.Name,
-		injected: a.injected,
-	}
+		Fault: a.fault, Misplaced: a.misplaced, Lenient: a.lenient,
+	}, Principal: a.principal, Catalogue: string(CodeOK), Profile: rel.Profile.Name, Injected: a.injected}
 	// net/http slices the method and the URI out of the request line it read (up to
 	// MaxHeaderBytes), and the path and the operation share that memory: when the line
 	// (or, for a request handed to ServeHTTP in process, the path) is long, the entry
@@ -150,23 +151,23 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus,
 	}
 	switch {
 	case a.presented == "":
-	case a.rec != nil && a.rec.value == a.presented:
-		e.Token = a.rec.value // the store's own copy of an opaque token: no allocation
+	case a.rec != nil && a.rec.Opaque() == a.presented:
+		e.Token = a.rec.Opaque() // the store's own copy of an opaque token: no allocation
 	default:
 		e.Token = cutToken(a.presented)
 	}
 	level, msg := slog.LevelInfo, "request"
 	if a.err != nil {
-		e.catalogue = a.err.Code
-		e.message = clipAt(st.Message, journalTextLimit) // the catalogue's, the scenario's or a fault's: no copy
+		e.Catalogue = string(a.err.Code)
+		e.Message = clipAt(st.Message, journalTextLimit) // the catalogue's, the scenario's or a fault's: no copy
 		if a.err.Violation {
 			e.Violations = []string{e.Description}
 			level, msg = slog.LevelWarn, "contract violation"
 		}
 	}
-	id := m.journal.add(e)
-	if a.rec != nil && a.ev != evNone {
-		m.tokens.note(a.rec, a.ev, id, a.at, e.catalogue)
+	id := m.journal.Add(e)
+	if a.rec != nil && a.ev != tokens.EvNone {
+		m.tokens.Note(a.rec, a.ev, id, a.at, eventCode(Code(e.Catalogue)))
 	}
 	if ctx := r.Context(); m.log.Enabled(ctx, level) { // no formatting when the level is off
 		tok := a.presented
@@ -467,7 +468,7 @@ func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body 
 		if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
 			v = strings.TrimSpace(rest)
 		}
-		return v != "" && m.tokens.holding(v) != nil
+		return v != "" && m.tokens.Holding(v) != nil
 	}
 	for _, v := range r.Header.Values("Authorization") {
 		if issued(v) {
@@ -704,32 +705,32 @@ func basicKey(h string) (key string, noColon bool, _ *apiError) {
 // issue mints a token under a release's rule and stores it: a user token, or a key
 // token when k is set.
 func (m *Mock) issue(k *apiKey, u *user, x *unit, rel *Release, wd *world, now time.Time) answer {
-	r := &record{rel: rel, user: u, unit: x}
+	o := owner{rel: rel, user: u, unit: x}
 	if k != nil {
-		r.app = &k.login
+		o.app = &k.login
 	}
-	return m.issueRecord(r, wd, now)
+	return m.issueRecord(o, wd, now)
 }
 
-// issueRecord mints the token of r (its release, user, unit and kind set) and stores it.
-func (m *Mock) issueRecord(r *record, wd *world, now time.Time) answer {
+// issueRecord mints a token of o (its release, user, unit and kind) and stores it.
+func (m *Mock) issueRecord(o owner, wd *world, now time.Time) answer {
 	var value string
-	if r.rel.Profile.Format == FormatJWT {
+	var r *record
+	if o.rel.Profile.Format == FormatJWT {
 		// iat is whole seconds: issued_at is the same second, so expires_at is exp exactly.
 		iat := now.Unix()
-		r.issued = iat * int64(time.Second)
-		r.jwt = &jwtPart{jti: randomID(), shape: wd.jwtShape}
+		jti := randomID()
+		o.jwt = wd.jwtShape
 		var err error
-		if value, err = mintJWT(m.secret, r.user, r.unit, iat, int64(r.rule().After/time.Second), r.jwt.jti, r.jwt.shape, r.app); err != nil {
+		if value, err = mintJWT(m.secret, o.user, o.unit, iat, int64(o.Rule().After/time.Second), jti, o.jwt, o.app); err != nil {
 			return answer{err: errorf(CodeInternal, "token: could not sign: %v", err)}
 		}
+		r = m.tokens.AddJWT(o, iat*int64(time.Second), jti, value)
 	} else {
 		value = wd.opaque.random() // F6, or the scenario's token shape
-		r.issued = now.UnixNano()
+		r = m.tokens.AddOpaque(o, now.UnixNano(), value)
 	}
-	r.lastUsed = r.issued
-	m.tokens.add(r, value)
-	return answer{data: tokenData{Token: value}, issued: value, rec: r, ev: evIssued}
+	return answer{data: tokenData{Token: value}, issued: value, rec: r, ev: tokens.EvIssued}
 }
 
 type tokenData struct {
@@ -739,27 +740,27 @@ type tokenData struct {
 // checkToken judges a presented token and applies p when it is live. A token the
 // store holds is found by exact match (a JWT by its SHA-256, with no signature check:
 // the mock issued it); only a miss is examined further, to say why.
-func (m *Mock) checkToken(value string, p presentation) answer {
+func (m *Mock) checkToken(value string, p tokens.Presentation) answer {
 	a := answer{presented: value}
 	if value == "" {
 		a.err = errorf(CodeInvalidToken, "token: missing").classed(ClassInvalidToken)
 		return a
 	}
-	d := keyOf(value)
-	r, at, aerr, found := m.tokens.present(value, d, p)
+	d := tokens.KeyOf(value)
+	r, at, j, found := m.tokens.Present(value, d, p)
 	if found {
-		a.rec, a.at, a.err = r, at, aerr
+		a.rec, a.at, a.err = r, at, judgementError(j)
 		switch {
-		case aerr != nil:
-			a.ev = evRejected
-		case p == presentRelease:
-			a.ev = evReleased
-		case p == presentUse:
-			a.ev = evUsed
+		case a.err != nil:
+			a.ev = tokens.EvRejected
+		case p == tokens.Release:
+			a.ev = tokens.EvReleased
+		case p == tokens.Use:
+			a.ev = tokens.EvUsed
 		}
 		return a
 	}
-	if why := m.tokens.evictedWhy(value, d); why != "" {
+	if why := m.tokens.EvictedWhy(value, d); why != "" {
 		a.err = errorf(CodeInvalidToken, "%s", why).classed(ClassInvalidToken)
 		return a
 	}
@@ -805,7 +806,7 @@ func (m *Mock) releaseToken(body []byte) answer {
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
-	a := m.checkToken(req.Token, presentRelease)
+	a := m.checkToken(req.Token, tokens.Release)
 	if a.err == nil {
 		a.data = emptyObject
 	}
@@ -814,7 +815,7 @@ func (m *Mock) releaseToken(body []byte) answer {
 
 // otherMethod is any other Web API method (F5): a live token, then the scenario's data.
 func (m *Mock) otherMethod(method, rest, token string, wd *world) answer {
-	a := m.checkToken(token, presentUse)
+	a := m.checkToken(token, tokens.Use)
 	if a.err != nil {
 		return a
 	}

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"github.com/crmmock/crmmock/internal/journal"
 	"sort"
 	"strings"
 )
@@ -11,7 +12,7 @@ import (
 const MinTruncated = 16
 
 // journalCut is where the mock's journal cuts a presented token.
-const journalCut = 512
+const journalCut = journal.TokenLimit
 
 // TruncatedToken: a presented token is a proper prefix of a token the mock issued.
 var TruncatedToken = &Rule{
