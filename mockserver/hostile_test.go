@@ -109,7 +109,7 @@ func listen(tb testing.TB, opts Options) *liveServer {
 	}
 	srv := NewHTTPServer(m, opts.Logger)
 	srv.ReadHeaderTimeout = 300 * time.Millisecond
-	srv.ReadTimeout = time.Second
+	srv.ReadTimeout = 3 * time.Second // a 1 MiB body under -race on a loaded machine must arrive in time
 	srv.WriteTimeout = 5 * time.Second
 	srv.IdleTimeout = 5 * time.Second
 	go func() { _ = srv.Serve(ln) }()
