@@ -23,18 +23,10 @@ var bareBinary = sync.OnceValues(func() (string, error) {
 	return bin, nil
 })
 
-// startToFirstAnswer starts bin with args, waits for the listening line, and returns
-// the time from exec to the first answered GET /__admin/health.
-func startToFirstAnswer(bin string, args ...string) (time.Duration, error) {
-	return startTo(false, bin, args...)
-}
-
-// startToFirstLogin is startToFirstAnswer up to the first answered login (a suite's
-// first need is a token): POST authentication/token with the documentation's user.
-func startToFirstLogin(bin string, args ...string) (time.Duration, error) {
-	return startTo(true, bin, args...)
-}
-
+// startTo starts bin with args, waits for the listening line, and returns the time from
+// exec to the first answered GET /__admin/health, or with login to the first answered
+// login (a suite's first need is a token): POST authentication/token with the
+// documentation's user.
 func startTo(login bool, bin string, args ...string) (time.Duration, error) {
 	begin := time.Now()
 	cmd := exec.Command(bin, args...)
@@ -75,70 +67,47 @@ func median(d []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-// BenchmarkBinaryStartToFirstAnswer measures issue 8 item 8: from exec of the built
-// binary to its first answered /__admin/health, interleaved with a bare net/http server
-// (testdata/bare) in the same run. It reports medians: crmmock-ms, bare-ms and
-// gap-ms (crmmock - bare; the goal is ≤ 6 ms). With CRMMOCK_BENCH_BEFORE set to
-// another crmmock binary (e.g. one built from an older commit) it is run in the same
-// loop too and reported as before-ms. Run with
-// `go test -run '^$' -bench StartToFirstAnswer -benchtime 100x ./cmd/crmmock`.
-func BenchmarkBinaryStartToFirstAnswer(b *testing.B) {
+// BenchmarkBinaryStartToFirstAnswer measures from exec of the built binary to its first
+// answered /__admin/health, interleaved with a bare net/http server (testdata/bare) in
+// the same run. It reports medians: crmmock-ms, bare-ms, gap-ms (crmmock - bare) and
+// x-bare (crmmock ÷ bare). With CRMMOCK_BENCH_BEFORE set to another crmmock binary (e.g.
+// one built from an older commit) it is run in the same loop too and reported as
+// before-ms. Run with `go test -run '^$' -bench StartToFirstAnswer -benchtime 100x ./cmd/crmmock`.
+func BenchmarkBinaryStartToFirstAnswer(b *testing.B) { benchStart(b, false) }
+
+// BenchmarkBinaryStartToFirstLogin is BenchmarkBinaryStartToFirstAnswer up to the first
+// answered login (R12: a signed JWT; the contract validates the request), interleaved
+// with the bare server's login (the goal is x-bare ≤ 1.3). Run with
+// `go test -run '^$' -bench StartToFirstLogin -benchtime 100x ./cmd/crmmock`.
+func BenchmarkBinaryStartToFirstLogin(b *testing.B) { benchStart(b, true) }
+
+func benchStart(b *testing.B, login bool) {
 	bare, err := bareBinary()
 	if err != nil {
 		b.Fatal(err)
 	}
 	before := os.Getenv("CRMMOCK_BENCH_BEFORE")
 	var mock, base, old []time.Duration
-	for b.Loop() {
-		if before != "" {
-			d, err := startToFirstAnswer(before, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
-			if err != nil {
-				b.Fatal(err)
-			}
-			old = append(old, d)
-		}
-		d, err := startToFirstAnswer(binary, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
+	measure := func(into *[]time.Duration, bin string, args ...string) {
+		d, err := startTo(login, bin, args...)
 		if err != nil {
 			b.Fatal(err)
 		}
-		mock = append(mock, d)
-		if d, err = startToFirstAnswer(bare); err != nil {
-			b.Fatal(err)
+		*into = append(*into, d)
+	}
+	for b.Loop() {
+		if before != "" {
+			measure(&old, before, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
 		}
-		base = append(base, d)
+		measure(&mock, binary, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
+		measure(&base, bare)
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(median(mock)), "crmmock-ms")
 	b.ReportMetric(ms(median(base)), "bare-ms")
 	b.ReportMetric(ms(median(mock))-ms(median(base)), "gap-ms")
+	b.ReportMetric(ms(median(mock))/ms(median(base)), "x-bare")
 	if before != "" {
 		b.ReportMetric(ms(median(old)), "before-ms")
 	}
-}
-
-// BenchmarkBinaryStartToFirstLogin is BenchmarkBinaryStartToFirstAnswer up to the first
-// answered login (R12: a signed JWT; the contract validates the request), interleaved
-// with the bare server's login. x-bare = crmmock ÷ bare (the goal is ≤ 1.3). Run with
-// `go test -run '^$' -bench StartToFirstLogin -benchtime 100x ./cmd/crmmock`.
-func BenchmarkBinaryStartToFirstLogin(b *testing.B) {
-	bare, err := bareBinary()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var mock, base []time.Duration
-	for b.Loop() {
-		d, err := startToFirstLogin(binary, "serve", "--addr", "127.0.0.1:0", "--log-level", "error")
-		if err != nil {
-			b.Fatal(err)
-		}
-		mock = append(mock, d)
-		if d, err = startToFirstLogin(bare); err != nil {
-			b.Fatal(err)
-		}
-		base = append(base, d)
-	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	b.ReportMetric(ms(median(mock)), "crmmock-ms")
-	b.ReportMetric(ms(median(base)), "bare-ms")
-	b.ReportMetric(ms(median(mock))/ms(median(base)), "x-bare")
 }
