@@ -67,36 +67,7 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	status := http.StatusOK
 	if a.err != nil {
 		env.Data = nil
-		status = a.err.status(m.mapped)
-		env.Status.Code = string(a.err.Code)
-		env.Status.Message = catalogue[a.err.Code].Message
-		env.Status.Description = a.err.Description
-		// the scenario's entry for the failure class, then for the code, field by field
-		class := a.err.Class
-		if class == ClassInvalidToken && looksTruncated(a.presented, wd) {
-			class = ClassTruncatedToken // the start of a token the mock issues
-		}
-		for _, k := range [...]Code{Code(class), a.err.Code} {
-			o, ok := wd.errors[k]
-			if !ok || k == "" {
-				continue
-			}
-			if o.Code != "" && env.Status.Code == string(a.err.Code) {
-				env.Status.Code = o.Code
-			}
-			if o.Message != "" && env.Status.Message == catalogue[a.err.Code].Message {
-				env.Status.Message = o.Message
-			}
-			if o.Description != nil && env.Status.Description == a.err.Description {
-				env.Status.Description = strings.ReplaceAll(*o.Description, "{method}", methodAsked(a.operation, rest))
-			}
-			if o.HTTPStatus != 0 && status == a.err.status(m.mapped) && !a.injected { // a fault's status is its own
-				status = o.HTTPStatus
-			}
-		}
-		if a.message != "" {
-			env.Status.Message = a.message
-		}
+		env.Status, status = m.failureStatus(a, rest, wd)
 	} else if env.Data == nil {
 		env.Data = emptyObject
 	}
@@ -121,6 +92,39 @@ func (m *Mock) writeAnswer(w http.ResponseWriter, r *http.Request, rest string, 
 	m.record(r, a, status, &env.Status, s)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+// failureStatus is a failed answer's envelope status and HTTP status: the catalogue's,
+// then the scenario's entry for the failure class and for the code, field by field.
+func (m *Mock) failureStatus(a answer, rest string, wd *world) (envelopeStatus, int) {
+	status := a.err.status(m.mapped)
+	st := envelopeStatus{Code: string(a.err.Code), Message: catalogue[a.err.Code].Message, Description: a.err.Description}
+	class := a.err.Class
+	if class == ClassInvalidToken && looksTruncated(a.presented, wd) {
+		class = ClassTruncatedToken // the start of a token the mock issues
+	}
+	for _, k := range [...]Code{Code(class), a.err.Code} {
+		o, ok := wd.errors[k]
+		if !ok || k == "" {
+			continue
+		}
+		if o.Code != "" && st.Code == string(a.err.Code) {
+			st.Code = o.Code
+		}
+		if o.Message != "" && st.Message == catalogue[a.err.Code].Message {
+			st.Message = o.Message
+		}
+		if o.Description != nil && st.Description == a.err.Description {
+			st.Description = strings.ReplaceAll(*o.Description, "{method}", methodAsked(a.operation, rest))
+		}
+		if o.HTTPStatus != 0 && status == a.err.status(m.mapped) && !a.injected { // a fault's status is its own
+			status = o.HTTPStatus
+		}
+	}
+	if a.message != "" {
+		st.Message = a.message
+	}
+	return st, status
 }
 
 // methodAsked is the Web API method a request asked for, as a description's {method}.
@@ -463,70 +467,90 @@ func bodyToken(body []byte) string {
 // where the contract wants it: the Authorization header (Bearer or raw), another
 // header, the query of a POST, the body of a GET. It answers where, or "".
 func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body []byte) string {
-	issued := func(v string) bool {
-		v = strings.TrimSpace(v)
-		if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			v = strings.TrimSpace(rest)
-		}
-		return v != "" && m.tokens.Holding(v) != nil
-	}
-	for _, v := range r.Header.Values("Authorization") {
-		if issued(v) {
-			return "Authorization header"
-		}
-	}
-	names := make([]string, 0, len(r.Header))
-	for name := range r.Header {
-		if name != "Authorization" {
-			names = append(names, name)
-		}
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		for _, v := range r.Header[name] {
-			if issued(v) {
-				return "header " + name
-			}
-		}
+	if where := m.misplacedInHeaders(r.Header); where != "" {
+		return where
 	}
 	if post {
-		for _, vs := range query {
-			for _, v := range vs {
-				if issued(v) {
-					return "query of a POST"
-				}
-			}
+		if m.anyIssued(query) {
+			return "query of a POST"
 		}
 		return ""
 	}
 	if r.Body != nil { // a GET's body is not read on the way in
 		body, _ = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit))
 	}
-	if len(body) == 0 {
-		return ""
-	}
-	if issued(string(body)) {
+	if m.issuedInBody(body) {
 		return "body of a GET"
 	}
-	var fields map[string]any
-	if json.Unmarshal(body, &fields) == nil {
-		for _, v := range fields {
-			if s, ok := v.(string); ok && issued(s) {
-				return "body of a GET"
-			}
-		}
-		return ""
+	return ""
+}
+
+// issuedToken reports whether v, raw or after "Bearer ", is a token the mock holds.
+func (m *Mock) issuedToken(v string) bool {
+	v = strings.TrimSpace(v)
+	if scheme, rest, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Bearer") {
+		v = strings.TrimSpace(rest)
 	}
-	if form, err := url.ParseQuery(string(body)); err == nil {
-		for _, vs := range form {
-			for _, v := range vs {
-				if issued(v) {
-					return "body of a GET"
-				}
+	return v != "" && m.tokens.Holding(v) != nil
+}
+
+// misplacedInHeaders names the header carrying an issued token: Authorization first,
+// then the others in sorted order; "" when none does.
+func (m *Mock) misplacedInHeaders(h http.Header) string {
+	for _, v := range h.Values("Authorization") {
+		if m.issuedToken(v) {
+			return "Authorization header"
+		}
+	}
+	names := make([]string, 0, len(h))
+	for name := range h {
+		if name != "Authorization" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		for _, v := range h[name] {
+			if m.issuedToken(v) {
+				return "header " + name
 			}
 		}
 	}
 	return ""
+}
+
+// anyIssued reports whether any value of a query or form is an issued token.
+func (m *Mock) anyIssued(values url.Values) bool {
+	for _, vs := range values {
+		for _, v := range vs {
+			if m.issuedToken(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// issuedInBody reports whether a GET's body is, or holds as a JSON string field or a
+// form value, an issued token.
+func (m *Mock) issuedInBody(body []byte) bool {
+	if len(body) == 0 {
+		return false
+	}
+	if m.issuedToken(string(body)) {
+		return true
+	}
+	var fields map[string]any
+	if json.Unmarshal(body, &fields) == nil {
+		for _, v := range fields {
+			if s, ok := v.(string); ok && m.issuedToken(s) {
+				return true
+			}
+		}
+		return false
+	}
+	form, err := url.ParseQuery(string(body))
+	return err == nil && m.anyIssued(form)
 }
 
 // respellOrganization renames a login body's `organization` to `organisation` (F14),
