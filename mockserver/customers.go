@@ -230,12 +230,7 @@ func (a *appLogin) principal() string {
 // contract accepts the fields) an identity-provider jwt with organisation, where the
 // key is needed only with identifier and pass_code.
 func (m *Mock) consumerToken(header http.Header, body []byte, rel *Release, wd *world, now time.Time) answer {
-	var req struct {
-		Identifier   *atIdentifier `json:"access_token_identifier"`
-		Unit         *string       `json:"unit"`
-		JWT          string        `json:"jwt"`
-		Organisation string        `json:"organisation"`
-	}
+	var req consumerRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}
 	}
@@ -243,67 +238,19 @@ func (m *Mock) consumerToken(header http.Header, body []byte, rel *Release, wd *
 	var lenient []string // F20: a Basic value without ':' eased the check
 	principal := ""
 	if h := header.Get("Authorization"); h != "" {
-		key, noColon, aerr := basicKey(h)
-		if aerr != nil {
-			return answer{err: aerr}
-		}
-		if noColon {
-			lenient = []string{leniencyBasicNoColon}
-		}
-		for v, cand := range wd.consumerKeys { // constant-time over every key
-			if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
-				ck = cand
-			}
-		}
-		principal = "consumer " + keyPrincipal(key)
-		if ck == nil {
-			return answer{err: errorf(CodeInvalidKey, "Authorization: the consumer application key is not known"), principal: principal}
+		var aerr *apiError
+		if ck, principal, lenient, aerr = consumerKeyOf(h, wd); aerr != nil {
+			return answer{err: aerr, principal: principal}
 		}
 	}
 	fail := func(e *apiError) answer { return answer{err: e, principal: principal, lenient: lenient} }
-	var g *org
-	switch {
-	case req.Organisation != "":
-		var ok bool
-		if g, ok = wd.orgs[req.Organisation]; !ok {
-			return fail(errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation))
-		}
-		if ck != nil && ck.org != g {
-			return fail(errorf(CodeInvalidKey, "Authorization: the consumer application key is not of organisation %q", g.name))
-		}
-	case ck != nil:
-		g = ck.org
-	case req.JWT != "":
-		return fail(&apiError{Code: CodeInvalidRequest, Violation: true,
-			Description: "request body: field \"organisation\": mandatory with jwt"})
-	default:
-		return fail(errorf(CodeInvalidKey, "Authorization: missing; send the consumer application key as the HTTP Basic username"))
+	g, aerr := consumerOrg(&req, ck, wd)
+	if aerr != nil {
+		return fail(aerr)
 	}
-	var t *accessToken
-	switch {
-	case req.JWT != "" && req.Identifier != nil:
-		return fail(&apiError{Code: CodeInvalidRequest, Violation: true,
-			Description: "request body: send either jwt or access_token_identifier, not both"})
-	case req.JWT != "":
-		sub, aerr := verifyIdentityJWT(g, req.JWT, "jwt", now)
-		if aerr != nil {
-			return fail(aerr)
-		}
-		var ok bool
-		if t, ok = g.byIdentifier[sub]; !ok {
-			return fail(errorf(CodeInvalidToken, "jwt: its sub names no access token of organisation %q", g.name))
-		}
-	case req.Identifier == nil:
-		return fail(&apiError{Code: CodeInvalidRequest, Violation: true,
-			Description: "request body: field \"access_token_identifier\": property \"access_token_identifier\" is missing (or, from R16.2, jwt)"})
-	default:
-		if ck == nil && req.Identifier.Identifier != "" { // F15: the key is needed with identifier + pass_code
-			return fail(errorf(CodeInvalidKey, "Authorization: missing; identifier and pass_code need the consumer application key as the HTTP Basic username"))
-		}
-		var aerr *apiError
-		if t, aerr = m.findAccessToken(g, req.Identifier, true, now); aerr != nil {
-			return fail(aerr)
-		}
+	t, aerr := m.consumerAccessToken(&req, ck, g, now)
+	if aerr != nil {
+		return fail(aerr)
 	}
 	x, aerr := userUnit(t.user, req.Unit)
 	if aerr != nil {
@@ -313,6 +260,87 @@ func (m *Mock) consumerToken(header http.Header, body []byte, rel *Release, wd *
 	a := m.issueRecord(owner{rel: rel, user: t.user, unit: x, app: app}, wd, now)
 	a.principal, a.lenient = app.principal(), lenient
 	return a
+}
+
+// consumerRequest is the body of authentication/consumer_application_key/token.
+type consumerRequest struct {
+	Identifier   *atIdentifier `json:"access_token_identifier"`
+	Unit         *string       `json:"unit"`
+	JWT          string        `json:"jwt"`
+	Organisation string        `json:"organisation"`
+}
+
+// consumerKeyOf is the consumer application key a Basic Authorization value names, the
+// principal to journal, and the leniency it needed (F20); an error when it is unknown.
+func consumerKeyOf(h string, wd *world) (ck *consumerKey, principal string, lenient []string, aerr *apiError) {
+	key, noColon, aerr := basicKey(h)
+	if aerr != nil {
+		return nil, "", nil, aerr
+	}
+	if noColon {
+		lenient = []string{leniencyBasicNoColon}
+	}
+	for v, cand := range wd.consumerKeys { // constant-time over every key
+		if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
+			ck = cand
+		}
+	}
+	principal = "consumer " + keyPrincipal(key)
+	if ck == nil {
+		return nil, principal, nil, errorf(CodeInvalidKey, "Authorization: the consumer application key is not known")
+	}
+	return ck, principal, lenient, nil
+}
+
+// consumerOrg is the organisation a consumer login is for: the body's organisation
+// (which the key, if sent, must belong to), else the key's.
+func consumerOrg(req *consumerRequest, ck *consumerKey, wd *world) (*org, *apiError) {
+	switch {
+	case req.Organisation != "":
+		g, ok := wd.orgs[req.Organisation]
+		if !ok {
+			return nil, errorf(CodeInvalidOrg, "organisation: %q is not a known organisation", req.Organisation)
+		}
+		if ck != nil && ck.org != g {
+			return nil, errorf(CodeInvalidKey, "Authorization: the consumer application key is not of organisation %q", g.name)
+		}
+		return g, nil
+	case ck != nil:
+		return ck.org, nil
+	case req.JWT != "":
+		return nil, &apiError{Code: CodeInvalidRequest, Violation: true,
+			Description: "request body: field \"organisation\": mandatory with jwt"}
+	default:
+		return nil, errorf(CodeInvalidKey, "Authorization: missing; send the consumer application key as the HTTP Basic username")
+	}
+}
+
+// consumerAccessToken is the access token a consumer login names in g: by the
+// identity-provider jwt's sub, or by access_token_identifier (F15, F16).
+func (m *Mock) consumerAccessToken(req *consumerRequest, ck *consumerKey, g *org, now time.Time) (*accessToken, *apiError) {
+	switch {
+	case req.JWT != "" && req.Identifier != nil:
+		return nil, &apiError{Code: CodeInvalidRequest, Violation: true,
+			Description: "request body: send either jwt or access_token_identifier, not both"}
+	case req.JWT != "":
+		sub, aerr := verifyIdentityJWT(g, req.JWT, "jwt", now)
+		if aerr != nil {
+			return nil, aerr
+		}
+		t, ok := g.byIdentifier[sub]
+		if !ok {
+			return nil, errorf(CodeInvalidToken, "jwt: its sub names no access token of organisation %q", g.name)
+		}
+		return t, nil
+	case req.Identifier == nil:
+		return nil, &apiError{Code: CodeInvalidRequest, Violation: true,
+			Description: "request body: field \"access_token_identifier\": property \"access_token_identifier\" is missing (or, from R16.2, jwt)"}
+	default:
+		if ck == nil && req.Identifier.Identifier != "" { // F15: the key is needed with identifier + pass_code
+			return nil, errorf(CodeInvalidKey, "Authorization: missing; identifier and pass_code need the consumer application key as the HTTP Basic username")
+		}
+		return m.findAccessToken(g, req.Identifier, true, now)
+	}
 }
 
 // deviceToken is authentication/device_application_key/token (F18): an installed
