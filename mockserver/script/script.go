@@ -283,27 +283,8 @@ func Parse(data []byte) (*Script, error) {
 		return nil, err
 	}
 	at := func(path ...any) int { return yamlscenario.LineOf(root, path...) }
-	errAt := func(line int, format string, args ...any) error {
-		return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
-	}
-	if f.Version != "" {
-		return nil, errAt(at("version"), "version: a script lists the releases it runs on under releases:")
-	}
-	if len(f.Releases) == 0 {
-		return nil, errAt(at("releases"), "releases: list the releases the script applies to (e.g. [pre-R10, R10, R12])")
-	}
-	for i, r := range f.Releases {
-		if _, err := mockserver.ParseRelease(r); err != nil {
-			return nil, errAt(at("releases", i), "releases: %v", err)
-		}
-	}
-	if len(f.Steps) == 0 {
-		return nil, errAt(at("steps"), "steps: a script needs at least one step")
-	}
-	for _, fact := range f.Facts {
-		if !factName.MatchString(fact) {
-			return nil, errAt(at("facts"), "facts: %q: want fact numbers like F6 (see docs/crmcom-facts.md)", fact)
-		}
+	if err := f.checkHeader(at); err != nil {
+		return nil, err
 	}
 	sc := f.Scenario
 	if len(sc.Organisations) == 0 {
@@ -316,26 +297,73 @@ func Parse(data []byte) (*Script, error) {
 	if err := yamlscenario.Check(&sc, root); err != nil {
 		return nil, err
 	}
-	for i, req := range f.Requires {
-		if Requirements[req] == "" {
-			return nil, errAt(at("requires", i), "requires: %q: want %s", req, strings.Join(sortedKeys(Requirements), ", "))
-		}
+	if err := f.checkRequires(at); err != nil {
+		return nil, err
 	}
 	s := &Script{Description: strings.TrimSpace(f.Description), Facts: f.Facts, Releases: f.Releases,
 		Requires: slices.Clone(f.Requires), Steps: f.Steps, Fixtures: &sc}
+	if err := s.checkSteps(at); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkHeader checks a script's top: no version:, known releases, at least one step,
+// fact numbers.
+func (f *file) checkHeader(at func(path ...any) int) error {
+	if f.Version != "" {
+		return lineErr(at("version"), "version: a script lists the releases it runs on under releases:")
+	}
+	if len(f.Releases) == 0 {
+		return lineErr(at("releases"), "releases: list the releases the script applies to (e.g. [pre-R10, R10, R12])")
+	}
+	for i, r := range f.Releases {
+		if _, err := mockserver.ParseRelease(r); err != nil {
+			return lineErr(at("releases", i), "releases: %v", err)
+		}
+	}
+	if len(f.Steps) == 0 {
+		return lineErr(at("steps"), "steps: a script needs at least one step")
+	}
+	for _, fact := range f.Facts {
+		if !factName.MatchString(fact) {
+			return lineErr(at("facts"), "facts: %q: want fact numbers like F6 (see docs/crmcom-facts.md)", fact)
+		}
+	}
+	return nil
+}
+
+// checkRequires checks that a script requires only what Requirements lists.
+func (f *file) checkRequires(at func(path ...any) int) error {
+	for i, req := range f.Requires {
+		if Requirements[req] == "" {
+			return lineErr(at("requires", i), "requires: %q: want %s", req, strings.Join(sortedKeys(Requirements), ", "))
+		}
+	}
+	return nil
+}
+
+// lineErr is an error at a script line.
+func lineErr(line int, format string, args ...any) error {
+	return fmt.Errorf("line %d: %s", line, fmt.Sprintf(format, args...))
+}
+
+// checkSteps checks each step, that in: names an earlier sandbox and no sandbox name is
+// taken twice, and adds each step's requirement to the script's.
+func (s *Script) checkSteps(at func(path ...any) int) error {
 	sandboxes := map[string]bool{}
 	for i := range s.Steps {
 		st := &s.Steps[i]
 		st.line, st.index = at("steps", i), i+1
 		if err := st.check(func(path ...any) int { return at(append([]any{"steps", i}, path...)...) }); err != nil {
-			return nil, err
+			return err
 		}
 		if st.In != "" && !sandboxes[st.In] {
-			return nil, fmt.Errorf("line %d: step %d: in: %q: no earlier sandbox step creates a sandbox of that name", at("steps", i, "in"), st.index, st.In)
+			return fmt.Errorf("line %d: step %d: in: %q: no earlier sandbox step creates a sandbox of that name", at("steps", i, "in"), st.index, st.In)
 		}
 		if st.Sandbox != nil {
 			if sandboxes[st.Sandbox.Name] {
-				return nil, fmt.Errorf("line %d: step %d: sandbox: the name %q is taken by an earlier sandbox step", at("steps", i, "sandbox"), st.index, st.Sandbox.Name)
+				return fmt.Errorf("line %d: step %d: sandbox: the name %q is taken by an earlier sandbox step", at("steps", i, "sandbox"), st.index, st.Sandbox.Name)
 			}
 			sandboxes[st.Sandbox.Name] = true
 		}
@@ -343,13 +371,57 @@ func Parse(data []byte) (*Script, error) {
 			s.Requires = append(s.Requires, st.required)
 		}
 	}
-	return s, nil
+	return nil
 }
 
+// check checks one step where Parse found it, and fills what running it needs.
 func (st *Step) check(at func(path ...any) int) error {
-	errAt := func(line int, format string, args ...any) error {
-		return fmt.Errorf("line %d: step %d: %s", line, st.index, fmt.Sprintf(format, args...))
+	if err := st.checkShape(at); err != nil {
+		return err
 	}
+	if err := st.checkKind(at); err != nil {
+		return err
+	}
+	if r := st.req(); r != nil && r.Body != nil && r.RawBody != nil {
+		return st.errAt(at(), "body and raw_body exclude each other")
+	}
+	for i, name := range st.Releases {
+		if _, err := mockserver.ParseRelease(name); err != nil {
+			return st.errAt(at("releases", i), "releases: %v", err)
+		}
+	}
+	if err := st.checkByRelease(at); err != nil {
+		return err
+	}
+	for _, e := range st.expects() {
+		if err := e.checkRegexps(); err != nil {
+			return st.errAt(at("expect"), "%v", err)
+		}
+		if (e.Dropped || e.TookAtLeast != "") && st.Request == nil {
+			return st.errAt(at("expect"), "dropped and took_at_least go with a request step")
+		}
+		if e.TookAtLeast != "" {
+			if d, err := time.ParseDuration(e.TookAtLeast); err != nil || d < 0 {
+				return st.errAt(at("expect"), "took_at_least: %q is not a positive Go duration (e.g. 200ms)", e.TookAtLeast)
+			}
+		}
+	}
+	for name := range st.Save {
+		if name == "" || strings.ContainsAny(name, "${}.: ") {
+			return st.errAt(at("save"), "save: %q is not a usable name", name)
+		}
+	}
+	return nil
+}
+
+// errAt is a step's error at a script line.
+func (st *Step) errAt(line int, format string, args ...any) error {
+	return fmt.Errorf("line %d: step %d: %s", line, st.index, fmt.Sprintf(format, args...))
+}
+
+// checkShape checks that a step does exactly one thing, and that expect and save go
+// with a step that has an answer.
+func (st *Step) checkShape(at func(path ...any) int) error {
 	kinds := 0
 	for _, set := range []bool{st.Request != nil, st.Admin != nil, st.Advance != "", st.SetClock != "", st.Release != "",
 		st.Lint != nil, st.Fault != nil, st.ClearFaults != "", st.ExpireToken != "", st.RevokeToken != "", st.Sandbox != nil} {
@@ -358,123 +430,116 @@ func (st *Step) check(at func(path ...any) int) error {
 		}
 	}
 	if kinds != 1 {
-		return errAt(at(), "a step does exactly one of request, admin, advance, set_clock, release, lint, fault, clear_faults, expire_token, revoke_token, sandbox")
+		return st.errAt(at(), "a step does exactly one of request, admin, advance, set_clock, release, lint, fault, clear_faults, expire_token, revoke_token, sandbox")
 	}
 	hasAnswer := st.Request != nil || st.Admin != nil || st.Lint != nil
 	if !hasAnswer && (st.Expect != nil || st.ExpectByRelease != nil) {
-		return errAt(at(), "expect and expect_by_release go with a request, admin or lint step")
+		return st.errAt(at(), "expect and expect_by_release go with a request, admin or lint step")
 	}
 	if st.Save != nil && !hasAnswer && st.Fault == nil && st.Sandbox == nil {
-		return errAt(at("save"), "save goes with a request, admin, lint, fault or sandbox step")
+		return st.errAt(at("save"), "save goes with a request, admin, lint, fault or sandbox step")
 	}
+	return nil
+}
+
+// checkKind checks the fields of the one thing the step does, and notes the
+// requirement it needs.
+func (st *Step) checkKind(at func(path ...any) int) error {
 	switch {
 	case st.Advance != "":
 		d, err := time.ParseDuration(st.Advance)
 		if err != nil || d < 0 {
-			return errAt(at("advance"), "advance: %q is not a positive Go duration (e.g. 59m59s, 1h, 30m)", st.Advance)
+			return st.errAt(at("advance"), "advance: %q is not a positive Go duration (e.g. 59m59s, 1h, 30m)", st.Advance)
 		}
 		st.advance = d
 	case st.SetClock != "":
 		t, err := time.Parse(time.RFC3339, st.SetClock)
 		if err != nil {
-			return errAt(at("set_clock"), "set_clock: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", st.SetClock)
+			return st.errAt(at("set_clock"), "set_clock: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", st.SetClock)
 		}
 		st.setTo = t
 	case st.Release != "":
 		if _, err := mockserver.ParseRelease(st.Release); err != nil {
-			return errAt(at("release"), "release: %v", err)
+			return st.errAt(at("release"), "release: %v", err)
 		}
 	case st.Request != nil:
 		r := st.Request
 		if r.Action == "" || r.Path != "" {
-			return errAt(at("request"), "request: give the Web API method as action (e.g. action: authentication/token); path is for admin steps")
+			return st.errAt(at("request"), "request: give the Web API method as action (e.g. action: authentication/token); path is for admin steps")
 		}
 		if err := r.checkMethod(); err != nil {
-			return errAt(at("request", "method"), "request: %v", err)
+			return st.errAt(at("request", "method"), "request: %v", err)
 		}
 	case st.Admin != nil:
 		r := st.Admin
 		if r.Path == "" || r.Action != "" {
-			return errAt(at("admin"), "admin: give the control call as path (e.g. path: violations)")
+			return st.errAt(at("admin"), "admin: give the control call as path (e.g. path: violations)")
 		}
 		if err := r.checkMethod(); err != nil {
-			return errAt(at("admin", "method"), "admin: %v", err)
+			return st.errAt(at("admin", "method"), "admin: %v", err)
 		}
 	case st.Lint != nil:
 		st.required = "lint"
 		if err := st.Lint.check(); err != nil {
-			return errAt(at("lint"), "lint: %v", err)
+			return st.errAt(at("lint"), "lint: %v", err)
 		}
 		if len(st.Lint.Fired)+len(st.Lint.NotFired)+len(st.Lint.None) == 0 && st.Expect == nil && st.ExpectByRelease == nil {
-			return errAt(at("lint"), "lint: say what the report must show: fired, not_fired or none (or an expect)")
+			return st.errAt(at("lint"), "lint: say what the report must show: fired, not_fired or none (or an expect)")
 		}
 	case st.Fault != nil:
 		st.required = "faults"
 		if line, err := st.Fault.check(at); err != nil {
-			return errAt(line, "fault: %v", err)
+			return st.errAt(line, "fault: %v", err)
 		}
 	case st.ClearFaults != "", st.ExpireToken != "", st.RevokeToken != "":
 		st.required = "faults"
 	case st.Sandbox != nil:
 		st.required = "sandboxes"
-		sb := st.Sandbox
-		if sb.Name == "" || strings.ContainsAny(sb.Name, "${}.: ") {
-			return errAt(at("sandbox"), "sandbox: give it a name later steps use with in: (letters, digits, - and _)")
-		}
-		if sb.Version != "" {
-			if _, err := mockserver.ParseRelease(sb.Version); err != nil {
-				return errAt(at("sandbox", "version"), "sandbox: version: %v", err)
-			}
-		}
-		if sb.Start != "" {
-			if _, err := time.Parse(time.RFC3339, sb.Start); err != nil {
-				return errAt(at("sandbox", "start"), "sandbox: start: %q is not RFC 3339", sb.Start)
-			}
-		}
-		if st.In != "" {
-			return errAt(at("in"), "in: a sandbox is created by the script's own mock, not inside another sandbox")
+		return st.checkSandbox(at)
+	}
+	return nil
+}
+
+// checkSandbox checks a sandbox step: a usable name, a known version, an RFC 3339 start,
+// and not inside another sandbox.
+func (st *Step) checkSandbox(at func(path ...any) int) error {
+	sb := st.Sandbox
+	if sb.Name == "" || strings.ContainsAny(sb.Name, "${}.: ") {
+		return st.errAt(at("sandbox"), "sandbox: give it a name later steps use with in: (letters, digits, - and _)")
+	}
+	if sb.Version != "" {
+		if _, err := mockserver.ParseRelease(sb.Version); err != nil {
+			return st.errAt(at("sandbox", "version"), "sandbox: version: %v", err)
 		}
 	}
-	if r := st.req(); r != nil && r.Body != nil && r.RawBody != nil {
-		return errAt(at(), "body and raw_body exclude each other")
-	}
-	for i, name := range st.Releases {
-		if _, err := mockserver.ParseRelease(name); err != nil {
-			return errAt(at("releases", i), "releases: %v", err)
+	if sb.Start != "" {
+		if _, err := time.Parse(time.RFC3339, sb.Start); err != nil {
+			return st.errAt(at("sandbox", "start"), "sandbox: start: %q is not RFC 3339", sb.Start)
 		}
 	}
+	if st.In != "" {
+		return st.errAt(at("in"), "in: a sandbox is created by the script's own mock, not inside another sandbox")
+	}
+	return nil
+}
+
+// checkByRelease checks expect_by_release: known releases, no release twice; it notes
+// each release's profile and line.
+func (st *Step) checkByRelease(at func(path ...any) int) error {
 	st.profile = map[string]string{}
 	st.byLine = map[string]int{}
 	for name := range st.ExpectByRelease {
 		rel, err := mockserver.ParseRelease(name)
 		if err != nil {
-			return errAt(at("expect_by_release", name), "expect_by_release: %v", err)
+			return st.errAt(at("expect_by_release", name), "expect_by_release: %v", err)
 		}
 		for other := range st.profile {
 			if o := mockserver.MustParseRelease(other); o.AtLeast(rel) && rel.AtLeast(o) {
-				return errAt(at("expect_by_release", name), "expect_by_release: %s and %s are the same release", other, name)
+				return st.errAt(at("expect_by_release", name), "expect_by_release: %s and %s are the same release", other, name)
 			}
 		}
 		st.profile[name] = rel.Profile.Name
 		st.byLine[name] = at("expect_by_release", name)
-	}
-	for _, e := range st.expects() {
-		if err := e.checkRegexps(); err != nil {
-			return errAt(at("expect"), "%v", err)
-		}
-		if (e.Dropped || e.TookAtLeast != "") && st.Request == nil {
-			return errAt(at("expect"), "dropped and took_at_least go with a request step")
-		}
-		if e.TookAtLeast != "" {
-			if d, err := time.ParseDuration(e.TookAtLeast); err != nil || d < 0 {
-				return errAt(at("expect"), "took_at_least: %q is not a positive Go duration (e.g. 200ms)", e.TookAtLeast)
-			}
-		}
-	}
-	for name := range st.Save {
-		if name == "" || strings.ContainsAny(name, "${}.: ") {
-			return errAt(at("save"), "save: %q is not a usable name", name)
-		}
 	}
 	return nil
 }
