@@ -13,51 +13,57 @@ import (
 
 // check compares an answer with an expectation; ${name} in expected values is replaced.
 func (r *runner) check(e *Expect, x *exchange) []Failure {
-	var out []Failure
-	add := func(what, want, got string) { out = append(out, Failure{What: what, Want: want, Got: got}) }
+	var out failures
+	r.checkStatus(&out, e, x)
+	r.checkBody(&out, e, x)
+	checkHeaders(&out, e, x)
+	if e.JWT != nil {
+		r.checkJWT(&out, e.JWT, x)
+	}
+	return out
+}
+
+// failures collects an answer's differences from its expectation, in the order found.
+type failures []Failure
+
+func (out *failures) add(what, want, got string) {
+	*out = append(*out, Failure{What: what, Want: want, Got: got})
+}
+
+// checkStatus compares status.code (with the installation's codes) and the HTTP status.
+func (r *runner) checkStatus(out *failures, e *Expect, x *exchange) {
 	wantCode := ""
 	if e.Code != "" {
 		want, err := r.str(e.Code)
 		wantCode = want
 		if err != nil {
-			add("status.code", e.Code, err.Error())
+			out.add("status.code", e.Code, err.Error())
 		} else if got, ok := lookup(x.json, "status.code"); !ok || !r.inst.code(want, plain(got)) {
-			add("status.code", showCodes(want, r.inst), showAt(got, ok))
+			out.add("status.code", showCodes(want, r.inst), showAt(got, ok))
 		}
 	}
 	if e.HTTP != 0 && !r.inst.status(wantCode, e.HTTP, x.status) {
-		add("HTTP status", strconv.Itoa(e.HTTP), strconv.Itoa(x.status))
+		out.add("HTTP status", strconv.Itoa(e.HTTP), strconv.Itoa(x.status))
 	}
+}
+
+// checkBody compares the body's values, JSON types, token shape and patterns.
+func (r *runner) checkBody(out *failures, e *Expect, x *exchange) {
 	for _, p := range sortedKeys(e.JSON) {
 		want, err := r.value(e.JSON[p])
 		if err != nil {
-			add(p, fmt.Sprint(e.JSON[p]), err.Error())
+			out.add(p, fmt.Sprint(e.JSON[p]), err.Error())
 			continue
 		}
 		got, ok := lookup(x.json, p)
 		if !ok || !sameJSON(want, got) {
-			add(p, show(want), showAt(got, ok))
-		}
-	}
-	match := func(what string, pattern string, v any, ok bool) {
-		pat, err := r.str(pattern)
-		if err != nil {
-			add(what, pattern, err.Error())
-			return
-		}
-		re, err := regexp.Compile(pat)
-		if err != nil {
-			add(what, "a regular expression", err.Error())
-			return
-		}
-		if !ok || !re.MatchString(plain(v)) {
-			add(what, "/"+pat+"/", showAt(v, ok))
+			out.add(p, show(want), showAt(got, ok))
 		}
 	}
 	for _, p := range sortedKeys(e.Types) {
 		v, ok := lookup(x.json, p)
 		if !ok || jsonType(v) != e.Types[p] {
-			add(p, "a JSON "+e.Types[p], typeAt(v, ok))
+			out.add(p, "a JSON "+e.Types[p], typeAt(v, ok))
 		}
 	}
 	if e.Token != "" {
@@ -66,91 +72,123 @@ func (r *runner) check(e *Expect, x *exchange) []Failure {
 		if r.inst != nil && r.inst.Opaque != "" && pattern == defaultOpaque {
 			pattern = r.inst.Opaque // the installation's opaque tokens
 		}
-		match("data.token", pattern, v, ok)
+		r.match(out, "data.token", pattern, v, ok)
 	}
 	for _, p := range sortedKeys(e.Match) {
 		v, ok := lookup(x.json, p)
-		match(p, e.Match[p], v, ok)
+		r.match(out, p, e.Match[p], v, ok)
 	}
+}
+
+// match checks v against pattern, a regular expression after ${name} is replaced.
+func (r *runner) match(out *failures, what string, pattern string, v any, ok bool) {
+	pat, err := r.str(pattern)
+	if err != nil {
+		out.add(what, pattern, err.Error())
+		return
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		out.add(what, "a regular expression", err.Error())
+		return
+	}
+	if !ok || !re.MatchString(plain(v)) {
+		out.add(what, "/"+pat+"/", showAt(v, ok))
+	}
+}
+
+// checkHeaders compares the answer's headers: a nil want means absent.
+func checkHeaders(out *failures, e *Expect, x *exchange) {
 	for _, k := range sortedKeys(e.Headers) {
 		want := e.Headers[k]
 		got := x.header.Values(k)
 		switch {
 		case want == nil && len(got) > 0:
-			add("header "+k, "absent", show(strings.Join(got, ", ")))
+			out.add("header "+k, "absent", show(strings.Join(got, ", ")))
 		case want != nil && len(got) == 0:
-			add("header "+k, show(*want), "absent")
+			out.add("header "+k, show(*want), "absent")
 		case want != nil && strings.Join(got, ", ") != *want:
-			add("header "+k, show(*want), show(strings.Join(got, ", ")))
+			out.add("header "+k, show(*want), show(strings.Join(got, ", ")))
 		}
 	}
-	if j := e.JWT; j != nil {
-		of := j.Of
-		if of == "" {
-			of = "data.token"
-		}
-		v, ok := lookup(x.json, of)
-		s, isStr := v.(string)
-		if !ok || !isStr {
-			add("jwt at "+of, "a JWT string", showAt(v, ok))
-			return out
-		}
-		header, claims, err := decodeJWT(s)
+}
+
+// checkJWT decodes the JWT the expectation points at and compares its header, claims
+// and lifetime.
+func (r *runner) checkJWT(out *failures, j *JWTExpect, x *exchange) {
+	of := j.Of
+	if of == "" {
+		of = "data.token"
+	}
+	v, ok := lookup(x.json, of)
+	s, isStr := v.(string)
+	if !ok || !isStr {
+		out.add("jwt at "+of, "a JWT string", showAt(v, ok))
+		return
+	}
+	header, claims, err := decodeJWT(s)
+	if err != nil {
+		out.add("jwt at "+of, "a JWT", fmt.Sprintf("%s (%v)", show(s), err))
+		return
+	}
+	for _, k := range sortedKeys(j.Header) {
+		want, err := r.value(j.Header[k])
 		if err != nil {
-			add("jwt at "+of, "a JWT", fmt.Sprintf("%s (%v)", show(s), err))
-			return out
+			out.add("jwt header "+k, fmt.Sprint(j.Header[k]), err.Error())
+			continue
 		}
-		for _, k := range sortedKeys(j.Header) {
-			want, err := r.value(j.Header[k])
-			if err != nil {
-				add("jwt header "+k, fmt.Sprint(j.Header[k]), err.Error())
-				continue
-			}
-			got, ok := header[k]
-			if !ok || !sameJSON(want, got) {
-				add("jwt header "+k, show(want), showAt(got, ok))
-			}
-		}
-		for _, k := range sortedKeys(j.Claims) {
-			want, err := r.value(j.Claims[k])
-			if err != nil {
-				add("jwt claim "+k, fmt.Sprint(j.Claims[k]), err.Error())
-				continue
-			}
-			if k == "oun" && r.inst != nil && r.inst.OUN != "" {
-				want = r.inst.OUN // the installation's unit, not the script's fixture
-			}
-			got, ok := claims[k]
-			if !ok || !sameJSON(want, got) {
-				add("jwt claim "+k, show(want), showAt(got, ok))
-			}
-		}
-		for _, k := range sortedKeys(j.Match) {
-			got, ok := claims[k]
-			match("jwt claim "+k, j.Match[k], got, ok)
-		}
-		for _, k := range sortedKeys(j.Types) {
-			got, ok := claims[k]
-			if !ok || jsonType(got) != j.Types[k] {
-				add("jwt claim "+k, "a JSON "+j.Types[k], typeAt(got, ok))
-			}
-		}
-		if j.Lifetime != nil {
-			life := *j.Lifetime
-			if r.inst != nil && r.inst.Lifetime != 0 && life == 7200 { // F9's 2 h: the installation's own
-				life = r.inst.Lifetime
-			}
-			iat, err1 := unixSeconds(claims["iat"])
-			exp, err2 := unixSeconds(claims["exp"])
-			switch {
-			case err1 != nil || err2 != nil:
-				add("jwt exp - iat", strconv.FormatInt(life, 10), fmt.Sprintf("iat %s, exp %s: not Unix seconds", show(claims["iat"]), show(claims["exp"])))
-			case exp-iat != life:
-				add("jwt exp - iat", strconv.FormatInt(life, 10), strconv.FormatInt(exp-iat, 10))
-			}
+		got, ok := header[k]
+		if !ok || !sameJSON(want, got) {
+			out.add("jwt header "+k, show(want), showAt(got, ok))
 		}
 	}
-	return out
+	r.checkClaims(out, j, claims)
+	if j.Lifetime != nil {
+		r.checkLifetime(out, *j.Lifetime, claims)
+	}
+}
+
+// checkClaims compares a JWT's claims: values, patterns and JSON types.
+func (r *runner) checkClaims(out *failures, j *JWTExpect, claims map[string]any) {
+	for _, k := range sortedKeys(j.Claims) {
+		want, err := r.value(j.Claims[k])
+		if err != nil {
+			out.add("jwt claim "+k, fmt.Sprint(j.Claims[k]), err.Error())
+			continue
+		}
+		if k == "oun" && r.inst != nil && r.inst.OUN != "" {
+			want = r.inst.OUN // the installation's unit, not the script's fixture
+		}
+		got, ok := claims[k]
+		if !ok || !sameJSON(want, got) {
+			out.add("jwt claim "+k, show(want), showAt(got, ok))
+		}
+	}
+	for _, k := range sortedKeys(j.Match) {
+		got, ok := claims[k]
+		r.match(out, "jwt claim "+k, j.Match[k], got, ok)
+	}
+	for _, k := range sortedKeys(j.Types) {
+		got, ok := claims[k]
+		if !ok || jsonType(got) != j.Types[k] {
+			out.add("jwt claim "+k, "a JSON "+j.Types[k], typeAt(got, ok))
+		}
+	}
+}
+
+// checkLifetime compares a JWT's exp - iat with the expected lifetime in seconds.
+func (r *runner) checkLifetime(out *failures, life int64, claims map[string]any) {
+	if r.inst != nil && r.inst.Lifetime != 0 && life == 7200 { // F9's 2 h: the installation's own
+		life = r.inst.Lifetime
+	}
+	iat, err1 := unixSeconds(claims["iat"])
+	exp, err2 := unixSeconds(claims["exp"])
+	switch {
+	case err1 != nil || err2 != nil:
+		out.add("jwt exp - iat", strconv.FormatInt(life, 10), fmt.Sprintf("iat %s, exp %s: not Unix seconds", show(claims["iat"]), show(claims["exp"])))
+	case exp-iat != life:
+		out.add("jwt exp - iat", strconv.FormatInt(life, 10), strconv.FormatInt(exp-iat, 10))
+	}
 }
 
 // decodeJWT reads a JWT's header and claims without verifying the signature (the
