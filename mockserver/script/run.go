@@ -248,6 +248,8 @@ func (s *Script) lacks(t target) string {
 	return ""
 }
 
+// runTarget runs a script against a server at o.Target: once, as the release it is
+// taken to be, when it has no control API; else once per release.
 func runTarget(ctx context.Context, s *Script, releases []string, o Options) []Suite {
 	client := o.Client
 	if client == nil {
@@ -260,55 +262,65 @@ func runTarget(ctx context.Context, s *Script, releases []string, o Options) []S
 		return []Suite{{File: s.File, Release: strings.Join(releases, ","), Target: root, Error: err.Error()}}
 	}
 	if !t.admin {
-		rel := releases[len(releases)-1]
-		if why := s.lacks(t); why != "" {
-			return []Suite{{File: s.File, Release: rel, Target: root, Steps: []StepResult{}, NotApplicable: why}}
-		}
-		suite := Suite{File: s.File, Release: rel, Target: root, Notes: []string{fmt.Sprintf(
-			"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--release says which release it runs)", rel)}}
-		r.main = &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
-		r.plainEnv, r.obtained = true, map[string]bool{}
-		r.run(s, &suite)
-		if note := r.releaseObtained(rel); note != "" {
-			suite.Notes = append(suite.Notes, note)
-		}
-		return []Suite{suite}
+		return []Suite{r.runPlain(s, t, releases[len(releases)-1], o)}
 	}
 	var out []Suite
 	for _, rel := range releases {
-		suite := Suite{File: s.File, Release: rel, Target: root}
-		if why := s.lacks(t); why != "" {
-			suite.Steps, suite.NotApplicable = []StepResult{}, why
-			out = append(out, suite)
-			continue
-		}
-		rr := *r
-		rr.admin, rr.caps = true, t.caps
-		ep := &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
-		var err error
-		switch {
-		case o.sandboxed || (!o.InRoot && t.caps["sandboxes"]):
-			if ep, err = rr.newSandbox(rel, ""); err != nil {
-				err = fmt.Errorf("%v (the script runs in a sandbox of its own, to keep the target's state; --in-root runs it in the target's root instead, replacing its fixtures, tokens, release and clock)", err)
-			}
-		default:
-			if !o.InRoot {
-				suite.Notes = append(suite.Notes, "the target has no sandbox API (POST /__admin/sandboxes): the script ran in its root, replacing its fixtures, tokens, release and clock")
-			}
-			err = rr.setup(ep, s, rel)
-		}
-		if err != nil {
-			suite.Error = err.Error()
-		} else {
-			rr.main = ep
-			rr.run(s, &suite)
-			if ep.id != "" {
-				rr.dropSandbox(ep, &suite)
-			}
-		}
-		out = append(out, suite)
+		out = append(out, r.runRelease(s, t, rel, o))
 	}
 	return out
+}
+
+// runPlain runs a script against a target without a control API, taken to run rel.
+func (r *runner) runPlain(s *Script, t target, rel string, o Options) Suite {
+	if why := s.lacks(t); why != "" {
+		return Suite{File: s.File, Release: rel, Target: r.root, Steps: []StepResult{}, NotApplicable: why}
+	}
+	suite := Suite{File: s.File, Release: rel, Target: r.root, Notes: []string{fmt.Sprintf(
+		"the target has no control API (/__admin): fixtures not loaded, clock, release and admin steps skipped; the target is taken to be %s (--release says which release it runs)", rel)}}
+	r.main = &endpoint{api: r.root + o.BasePath, adm: r.root + "/__admin", release: mockserver.MustParseRelease(rel)}
+	r.plainEnv, r.obtained = true, map[string]bool{}
+	r.run(s, &suite)
+	if note := r.releaseObtained(rel); note != "" {
+		suite.Notes = append(suite.Notes, note)
+	}
+	return suite
+}
+
+// runRelease runs a script as rel on a target with a control API: in a sandbox of its
+// own when the target offers them (and --in-root is not given), else in its root.
+func (r *runner) runRelease(s *Script, t target, rel string, o Options) Suite {
+	root := r.root
+	suite := Suite{File: s.File, Release: rel, Target: root}
+	if why := s.lacks(t); why != "" {
+		suite.Steps, suite.NotApplicable = []StepResult{}, why
+		return suite
+	}
+	rr := *r
+	rr.admin, rr.caps = true, t.caps
+	ep := &endpoint{api: root + o.BasePath, adm: root + "/__admin", release: mockserver.MustParseRelease(rel)}
+	var err error
+	switch {
+	case o.sandboxed || (!o.InRoot && t.caps["sandboxes"]):
+		if ep, err = rr.newSandbox(rel, ""); err != nil {
+			err = fmt.Errorf("%v (the script runs in a sandbox of its own, to keep the target's state; --in-root runs it in the target's root instead, replacing its fixtures, tokens, release and clock)", err)
+		}
+	default:
+		if !o.InRoot {
+			suite.Notes = append(suite.Notes, "the target has no sandbox API (POST /__admin/sandboxes): the script ran in its root, replacing its fixtures, tokens, release and clock")
+		}
+		err = rr.setup(ep, s, rel)
+	}
+	if err != nil {
+		suite.Error = err.Error()
+	} else {
+		rr.main = ep
+		rr.run(s, &suite)
+		if ep.id != "" {
+			rr.dropSandbox(ep, &suite)
+		}
+	}
+	return suite
 }
 
 // endpoint is a mock the steps talk to: the script's own, or a sandbox.
