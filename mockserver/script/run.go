@@ -596,76 +596,96 @@ func (st *Step) stateStep() bool {
 		st.ClearFaults != "" || st.ExpireToken != "" || st.RevokeToken != "" || st.Sandbox != nil
 }
 
+// step runs one step and says how it went.
 func (r *runner) step(i int, st *Step) StepResult {
 	res := StepResult{Index: i + 1, Name: st.Title(), Line: st.line, Status: Passed}
-	skip := func(reason string) StepResult {
-		res.Status, res.Reason = Skipped, reason
-		res.Unchecked = st.checks()
-		return res
-	}
-	fail := func(what, want, got string) StepResult {
-		res.Status = Failed
-		res.Failures = append(res.Failures, Failure{What: what, Want: want, Got: got})
-		return res
-	}
 	ep := r.main
 	if st.In != "" {
 		if ep = r.sandboxes[st.In]; ep == nil {
-			return fail("sandbox "+st.In, "created by an earlier step", "no such sandbox (its step failed)")
+			return failed(res, "sandbox "+st.In, "created by an earlier step", "no such sandbox (its step failed)")
 		}
 	}
-	// Steps that change the mock's state: through the control API, or skipped, and
-	// then every later request is skipped too (its answer could depend on them).
-	if st.stateStep() {
-		if !r.admin {
-			r.taint(res)
-			return skip("the target has no control API (/__admin)")
-		}
-		x, err := r.control(st, ep)
-		if x != nil && x.status == http.StatusConflict && (st.Advance != "" || st.SetClock != "") {
-			r.taint(res)
-			return skip("the target's clock is real and cannot be moved")
-		}
-		if err != nil {
-			return fail("control call", "HTTP 2xx", err.Error())
-		}
-		r.save(st, res.Index, x)
-		return res
+	switch {
+	case st.stateStep():
+		return r.stateChange(st, ep, res)
+	case st.Lint != nil:
+		return r.lintStep(st, ep, res)
+	default:
+		return r.requestStep(st, ep, res)
 	}
-	if st.Lint != nil {
-		if !r.admin {
-			return skip("the target has no control API (/__admin)")
-		}
-		x, err := r.adminCall(http.MethodGet, ep.adm+"/lint", nil)
-		if err != nil {
-			return fail("lint report", "HTTP 200", err.Error())
-		}
-		res.Failures = append(checkLint(st.Lint, x), r.check(st.forRelease(ep.release), x)...)
-		r.save(st, res.Index, x)
-		if len(res.Failures) > 0 {
-			res.Status = Failed
-			res.Request = "GET " + pathOf(x.url)
-			res.Response = describeLint(x)
-		}
-		return res
+}
+
+// skipped is res skipped for reason, with its expectations unchecked.
+func skipped(res StepResult, st *Step, reason string) StepResult {
+	res.Status, res.Reason = Skipped, reason
+	res.Unchecked = st.checks()
+	return res
+}
+
+// failed is res failed, with one more failure.
+func failed(res StepResult, what, want, got string) StepResult {
+	res.Status = Failed
+	res.Failures = append(res.Failures, Failure{What: what, Want: want, Got: got})
+	return res
+}
+
+// stateChange does a step that changes the mock's state: through the control API, or
+// skipped, and then every later request is skipped too (its answer could depend on it).
+func (r *runner) stateChange(st *Step, ep *endpoint, res StepResult) StepResult {
+	if !r.admin {
+		r.taint(res)
+		return skipped(res, st, "the target has no control API (/__admin)")
 	}
+	x, err := r.control(st, ep)
+	if x != nil && x.status == http.StatusConflict && (st.Advance != "" || st.SetClock != "") {
+		r.taint(res)
+		return skipped(res, st, "the target's clock is real and cannot be moved")
+	}
+	if err != nil {
+		return failed(res, "control call", "HTTP 2xx", err.Error())
+	}
+	r.save(st, res.Index, x)
+	return res
+}
+
+// lintStep reads the lint report and checks it.
+func (r *runner) lintStep(st *Step, ep *endpoint, res StepResult) StepResult {
+	if !r.admin {
+		return skipped(res, st, "the target has no control API (/__admin)")
+	}
+	x, err := r.adminCall(http.MethodGet, ep.adm+"/lint", nil)
+	if err != nil {
+		return failed(res, "lint report", "HTTP 200", err.Error())
+	}
+	res.Failures = append(checkLint(st.Lint, x), r.check(st.forRelease(ep.release), x)...)
+	r.save(st, res.Index, x)
+	if len(res.Failures) > 0 {
+		res.Status = Failed
+		res.Request = "GET " + pathOf(x.url)
+		res.Response = describeLint(x)
+	}
+	return res
+}
+
+// requestStep sends a Web API or admin request and checks its answer.
+func (r *runner) requestStep(st *Step, ep *endpoint, res StepResult) StepResult {
 	req := st.Request
 	var target string
 	if st.Admin != nil {
 		if !r.admin {
-			return skip("the target has no control API (/__admin)")
+			return skipped(res, st, "the target has no control API (/__admin)")
 		}
 		req = st.Admin
 		target = ep.adm + "/" + strings.TrimPrefix(req.Path, "/")
 	} else {
 		if r.tainted != "" {
-			return skip(r.tainted)
+			return skipped(res, st, r.tainted)
 		}
 		target = ep.api + "/" + strings.TrimPrefix(req.Action, "/")
 	}
 	h, body, query, err := r.build(req, st.Admin != nil)
 	if err != nil {
-		return fail("request", "every ${name} defined", err.Error())
+		return failed(res, "request", "every ${name} defined", err.Error())
 	}
 	e := st.forRelease(ep.release)
 	t0 := time.Now()
@@ -676,11 +696,11 @@ func (r *runner) step(i int, st *Step) StepResult {
 		return res // the connection closed without an answer, as expected
 	case err != nil:
 		res.Request = describeRequest(req.Method, target, query, body, h)
-		return fail("answer", "an HTTP answer", err.Error())
+		return failed(res, "answer", "an HTTP answer", err.Error())
 	case e.Dropped:
 		res.Request = describeRequest(req.Method, x.url, nil, body, h)
 		res.Response = x.describe()
-		return fail("answer", "none: the connection closed without an answer", fmt.Sprintf("HTTP %d", x.status))
+		return failed(res, "answer", "none: the connection closed without an answer", fmt.Sprintf("HTTP %d", x.status))
 	}
 	res.Failures = r.check(e, x)
 	if e.TookAtLeast != "" {
@@ -711,22 +731,7 @@ func (r *runner) control(st *Step, ep *endpoint) (*exchange, error) {
 		}
 		return x, err
 	case st.Fault != nil:
-		b, err := json.Marshal(st.Fault)
-		if err != nil {
-			return nil, err
-		}
-		var body any
-		_ = json.Unmarshal(b, &body)
-		if body, err = r.value(body); err != nil {
-			return nil, err
-		}
-		x, err := r.adminCall(http.MethodPost, ep.adm+"/faults", body)
-		if err == nil {
-			if id, ok := lookup(x.json, "id"); !ok || id == "" {
-				return x, fmt.Errorf("POST /__admin/faults: the answer has no id: %s", clip(string(x.body), 300))
-			}
-		}
-		return x, err
+		return r.addFault(st, ep)
 	case st.ClearFaults == "all":
 		return r.adminCall(http.MethodDelete, ep.adm+"/faults", nil)
 	case st.ClearFaults != "":
@@ -750,22 +755,47 @@ func (r *runner) control(st *Step, ep *endpoint) (*exchange, error) {
 		}
 		return r.adminCall(http.MethodPost, ep.adm+"/tokens/"+url.PathEscape(tok)+"/revoke", nil)
 	case st.Sandbox != nil:
-		rel := st.Sandbox.Version
-		if rel == "" {
-			rel = r.main.release.Name
-		}
-		sb, err := r.newSandbox(rel, st.Sandbox.Start)
-		if err != nil {
-			return nil, err
-		}
-		if r.sandboxes == nil {
-			r.sandboxes = map[string]*endpoint{}
-		}
-		r.sandboxes[st.Sandbox.Name] = sb
-		r.setVar(st.Sandbox.Name, sb.id)
-		return &exchange{status: http.StatusCreated, json: map[string]any{"id": sb.id, "base_url": sb.api, "admin_url": sb.adm}}, nil
+		return r.createSandbox(st)
 	}
 	return nil, fmt.Errorf("step %d does nothing", st.index)
+}
+
+// addFault posts a fault step's fault, ${name} replaced, and checks the answer has an id.
+func (r *runner) addFault(st *Step, ep *endpoint) (*exchange, error) {
+	b, err := json.Marshal(st.Fault)
+	if err != nil {
+		return nil, err
+	}
+	var body any
+	_ = json.Unmarshal(b, &body)
+	if body, err = r.value(body); err != nil {
+		return nil, err
+	}
+	x, err := r.adminCall(http.MethodPost, ep.adm+"/faults", body)
+	if err == nil {
+		if id, ok := lookup(x.json, "id"); !ok || id == "" {
+			return x, fmt.Errorf("POST /__admin/faults: the answer has no id: %s", clip(string(x.body), 300))
+		}
+	}
+	return x, err
+}
+
+// createSandbox creates a sandbox step's sandbox and names it for in: and ${name}.
+func (r *runner) createSandbox(st *Step) (*exchange, error) {
+	rel := st.Sandbox.Version
+	if rel == "" {
+		rel = r.main.release.Name
+	}
+	sb, err := r.newSandbox(rel, st.Sandbox.Start)
+	if err != nil {
+		return nil, err
+	}
+	if r.sandboxes == nil {
+		r.sandboxes = map[string]*endpoint{}
+	}
+	r.sandboxes[st.Sandbox.Name] = sb
+	r.setVar(st.Sandbox.Name, sb.id)
+	return &exchange{status: http.StatusCreated, json: map[string]any{"id": sb.id, "base_url": sb.api, "admin_url": sb.adm}}, nil
 }
 
 // save keeps the values a step's save names.
