@@ -434,60 +434,14 @@ func (m *Mock) postSandbox(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "%v", ErrSandboxNesting)
 		return
 	}
-	var req struct {
-		Version  string          `json:"version"`
-		Start    string          `json:"start"`
-		Scenario json.RawMessage `json:"scenario"`
-	}
 	body, ok := readAdminBody(w, r, adminBodyLimit, "a sandbox request")
 	if !ok {
 		return
 	}
-	if len(bytes.TrimSpace(body)) > 0 { // an empty body takes every default
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			adminError(w, http.StatusBadRequest, "body: %v (want {\"version\", \"start\", \"scenario\"}, each optional)", strings.TrimPrefix(err.Error(), "json: "))
-			return
-		}
-	}
-	var o SandboxOptions
-	if req.Version != "" {
-		if _, err := ParseRelease(req.Version); err != nil {
-			adminError(w, http.StatusBadRequest, "version: %v", err)
-			return
-		}
-		o.Version = req.Version
-	}
-	if req.Start != "" {
-		t, err := time.Parse(time.RFC3339Nano, req.Start)
-		if err != nil {
-			adminError(w, http.StatusBadRequest, "start: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", req.Start)
-			return
-		}
-		o.Start = t
-	}
-	if raw := strings.TrimSpace(string(req.Scenario)); raw != "" && raw != "null" {
-		text := []byte(raw) // an object: JSON is YAML, so lines count from its opening brace
-		switch raw[0] {
-		case '"':
-			var s string
-			if err := json.Unmarshal(req.Scenario, &s); err != nil {
-				adminError(w, http.StatusBadRequest, "scenario: %v", err)
-				return
-			}
-			text = []byte(s)
-		case '{':
-		default:
-			adminError(w, http.StatusBadRequest, "scenario: want the scenario as YAML or JSON text (a string) or as an object")
-			return
-		}
-		sc, err := ParseScenario(text)
-		if err != nil {
-			adminError(w, http.StatusBadRequest, "scenario: %v", err)
-			return
-		}
-		o.Scenario = sc
+	o, err := sandboxRequest(body)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
 	}
 	sb, err := m.NewSandbox(o)
 	switch {
@@ -500,6 +454,69 @@ func (m *Mock) postSandbox(w http.ResponseWriter, r *http.Request) {
 	}
 	root := rootURL(r)
 	writeJSON(w, http.StatusCreated, sb.info(root))
+}
+
+// sandboxRequest reads the options of POST /__admin/sandboxes: {"version", "start",
+// "scenario"}, each optional (an empty body takes every default).
+func sandboxRequest(body []byte) (SandboxOptions, error) {
+	var req struct {
+		Version  string          `json:"version"`
+		Start    string          `json:"start"`
+		Scenario json.RawMessage `json:"scenario"`
+	}
+	var o SandboxOptions
+	if len(bytes.TrimSpace(body)) > 0 { // an empty body takes every default
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return o, fmt.Errorf("body: %v (want {\"version\", \"start\", \"scenario\"}, each optional)", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	if req.Version != "" {
+		if _, err := ParseRelease(req.Version); err != nil {
+			return o, fmt.Errorf("version: %v", err)
+		}
+		o.Version = req.Version
+	}
+	if req.Start != "" {
+		t, err := time.Parse(time.RFC3339Nano, req.Start)
+		if err != nil {
+			return o, fmt.Errorf("start: %q is not RFC 3339 (e.g. 2024-01-01T09:00:00Z)", req.Start)
+		}
+		o.Start = t
+	}
+	sc, err := sandboxScenario(req.Scenario)
+	if err != nil {
+		return o, err
+	}
+	o.Scenario = sc
+	return o, nil
+}
+
+// sandboxScenario reads a sandbox request's scenario: YAML or JSON text in a string, or
+// an object; nil when absent or null.
+func sandboxScenario(scenario json.RawMessage) (*Scenario, error) {
+	raw := strings.TrimSpace(string(scenario))
+	if raw == "" || raw == "null" {
+		return nil, nil
+	}
+	text := []byte(raw) // an object: JSON is YAML, so lines count from its opening brace
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(scenario, &s); err != nil {
+			return nil, fmt.Errorf("scenario: %v", err)
+		}
+		text = []byte(s)
+	case '{':
+	default:
+		return nil, errors.New("scenario: want the scenario as YAML or JSON text (a string) or as an object")
+	}
+	sc, err := ParseScenario(text)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %v", err)
+	}
+	return sc, nil
 }
 
 func (m *Mock) getSandboxes(w http.ResponseWriter, r *http.Request) {
