@@ -21,6 +21,41 @@ var otpPattern = regexp.MustCompile(`^[0-9]{6}$`)
 // application keys, installed items and identity provider (F12, F15-F18): duplicates
 // and dangling user references are errors naming the line.
 func compileCustomers(w *world, g *org, o Organisation, root *yaml.Node, at func(p ...any) []any) error {
+	if err := compileAccessTokens(g, o, root, at); err != nil {
+		return err
+	}
+	for i, k := range o.ConsumerApplicationKeys {
+		if k.Key == "" {
+			return lineErr(root, "consumer application key without a key in organisation %q", o.Name)(at("consumer_application_keys", i)...)
+		}
+		if _, dup := w.consumerKeys[k.Key]; dup {
+			return lineErr(root, "duplicate consumer application key")(at("consumer_application_keys", i, "key")...)
+		}
+		w.consumerKeys[k.Key] = &consumerKey{key: k.Key, org: g}
+	}
+	for i, it := range o.InstalledItems {
+		if it.Identifier == "" {
+			return lineErr(root, "installed item without an identifier in organisation %q", o.Name)(at("installed_items", i)...)
+		}
+		if _, dup := w.items[it.Identifier]; dup {
+			return lineErr(root, "duplicate installed item %q", it.Identifier)(at("installed_items", i, "identifier")...)
+		}
+		u, ok := g.users[it.User]
+		if !ok {
+			return lineErr(root, "installed item %q names user %q, who is not a user of organisation %q", it.Identifier, it.User, o.Name)(at("installed_items", i, "user")...)
+		}
+		w.items[it.Identifier] = &installedItem{identifier: it.Identifier, user: u}
+	}
+	if p := o.IdentityProvider; p != nil && p.Secret == "" {
+		return lineErr(root, "identity_provider of organisation %q has no secret", o.Name)(at("identity_provider")...)
+	}
+	return nil
+}
+
+// compileAccessTokens adds an organisation's access tokens to g: each with an
+// authentication_code or identifier (and then a pass_code), a known user, a stable id
+// and number, none twice.
+func compileAccessTokens(g *org, o Organisation, root *yaml.Node, at func(p ...any) []any) error {
 	for i, t := range o.AccessTokens {
 		where := func(p ...any) []any { return at(append([]any{"access_tokens", i}, p...)...) }
 		if t.AuthenticationCode == "" && t.Identifier == "" {
@@ -54,31 +89,6 @@ func compileCustomers(w *world, g *org, o Organisation, root *yaml.Node, at func
 			}
 			g.byIdentifier[t.Identifier] = x
 		}
-	}
-	for i, k := range o.ConsumerApplicationKeys {
-		if k.Key == "" {
-			return lineErr(root, "consumer application key without a key in organisation %q", o.Name)(at("consumer_application_keys", i)...)
-		}
-		if _, dup := w.consumerKeys[k.Key]; dup {
-			return lineErr(root, "duplicate consumer application key")(at("consumer_application_keys", i, "key")...)
-		}
-		w.consumerKeys[k.Key] = &consumerKey{key: k.Key, org: g}
-	}
-	for i, it := range o.InstalledItems {
-		if it.Identifier == "" {
-			return lineErr(root, "installed item without an identifier in organisation %q", o.Name)(at("installed_items", i)...)
-		}
-		if _, dup := w.items[it.Identifier]; dup {
-			return lineErr(root, "duplicate installed item %q", it.Identifier)(at("installed_items", i, "identifier")...)
-		}
-		u, ok := g.users[it.User]
-		if !ok {
-			return lineErr(root, "installed item %q names user %q, who is not a user of organisation %q", it.Identifier, it.User, o.Name)(at("installed_items", i, "user")...)
-		}
-		w.items[it.Identifier] = &installedItem{identifier: it.Identifier, user: u}
-	}
-	if p := o.IdentityProvider; p != nil && p.Secret == "" {
-		return lineErr(root, "identity_provider of organisation %q has no secret", o.Name)(at("identity_provider")...)
 	}
 	return nil
 }
