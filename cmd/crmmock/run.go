@@ -95,56 +95,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if write == nil {
 		return bad("--format: %q: want text, json or junit", *format)
 	}
-	if o.Version != "" {
-		if _, err := mockserver.ParseRelease(o.Version); err != nil {
-			return bad("%s: %v", given.src("release"), err)
-		}
-	}
-	if o.Target != "" && !strings.HasPrefix(o.Target, "http://") && !strings.HasPrefix(o.Target, "https://") {
-		return bad("--target: %q: want the server's root URL, e.g. http://127.0.0.1:8080", o.Target)
-	}
-	if o.Parallel < 1 {
-		return bad("--parallel: %d: want 1 or more", o.Parallel)
-	}
-	if o.InRoot && o.Target == "" {
-		return bad("--in-root: runs against a --target's root mock; give --target URL")
-	}
-	if o.InRoot && o.Parallel > 1 {
-		return bad("--in-root: the scripts share the target's root and run one after another; it cannot go with --parallel %d", o.Parallel)
-	}
-	if !strings.HasPrefix(o.BasePath, "/") {
-		return bad("--base-path: %q must start with /", o.BasePath)
-	}
-	if len(files) == 0 {
-		return bad("no script given: crmmock run [flags] FILE|DIR... (run `crmmock help`)")
-	}
-	o.LookupEnv = credentialEnv(ro.creds)
-	if ro.scenario != "" {
-		if o.Target == "" {
-			return bad("--scenario needs --target: it names a real installation's codes")
-		}
-		data, err := os.ReadFile(ro.scenario)
-		if err != nil {
-			return bad("--scenario: %v", err)
-		}
-		// the translation needs no secret: an unset ${VAR} is empty
-		sc, err := mockserver.ParseScenarioEnv(data, func(k string) (string, bool) { v, _ := o.LookupEnv(k); return v, true })
-		if err != nil {
-			return bad("--scenario %s: %v", ro.scenario, err)
-		}
-		o.Installation = script.NewInstallation(sc)
-	}
-	paths, err := expandFiles(files)
-	if err != nil {
+	if err := ro.check(given, len(files)); err != nil {
 		return bad("%v", err)
 	}
-	scripts := make([]*script.Script, 0, len(paths))
-	for _, p := range paths {
-		s, err := script.Load(p)
-		if err != nil {
-			return bad("%v", err)
-		}
-		scripts = append(scripts, s)
+	scripts, err := loadScripts(files)
+	if err != nil {
+		return bad("%v", err)
 	}
 	suites := script.RunAll(ctx, scripts, *o)
 	var buf bytes.Buffer
@@ -163,6 +119,68 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 1
 	}
 	return 0
+}
+
+// check checks run's flags (given says which spelling of each was used) and loads
+// --scenario's installation; nfiles is the number of files and directories named.
+func (ro *runOptions) check(given flagSources, nfiles int) error {
+	if ro.Version != "" {
+		if _, err := mockserver.ParseRelease(ro.Version); err != nil {
+			return fmt.Errorf("%s: %v", given.src("release"), err)
+		}
+	}
+	if ro.Target != "" && !strings.HasPrefix(ro.Target, "http://") && !strings.HasPrefix(ro.Target, "https://") {
+		return fmt.Errorf("--target: %q: want the server's root URL, e.g. http://127.0.0.1:8080", ro.Target)
+	}
+	if ro.Parallel < 1 {
+		return fmt.Errorf("--parallel: %d: want 1 or more", ro.Parallel)
+	}
+	if ro.InRoot && ro.Target == "" {
+		return fmt.Errorf("--in-root: runs against a --target's root mock; give --target URL")
+	}
+	if ro.InRoot && ro.Parallel > 1 {
+		return fmt.Errorf("--in-root: the scripts share the target's root and run one after another; it cannot go with --parallel %d", ro.Parallel)
+	}
+	if !strings.HasPrefix(ro.BasePath, "/") {
+		return fmt.Errorf("--base-path: %q must start with /", ro.BasePath)
+	}
+	if nfiles == 0 {
+		return fmt.Errorf("no script given: crmmock run [flags] FILE|DIR... (run `crmmock help`)")
+	}
+	ro.LookupEnv = credentialEnv(ro.creds)
+	if ro.scenario != "" {
+		if ro.Target == "" {
+			return fmt.Errorf("--scenario needs --target: it names a real installation's codes")
+		}
+		data, err := os.ReadFile(ro.scenario)
+		if err != nil {
+			return fmt.Errorf("--scenario: %v", err)
+		}
+		// the translation needs no secret: an unset ${VAR} is empty
+		sc, err := mockserver.ParseScenarioEnv(data, func(k string) (string, bool) { v, _ := ro.LookupEnv(k); return v, true })
+		if err != nil {
+			return fmt.Errorf("--scenario %s: %v", ro.scenario, err)
+		}
+		ro.Installation = script.NewInstallation(sc)
+	}
+	return nil
+}
+
+// loadScripts loads the scripts files names, a directory standing for its *.yaml files.
+func loadScripts(files []string) ([]*script.Script, error) {
+	paths, err := expandFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	scripts := make([]*script.Script, 0, len(paths))
+	for _, p := range paths {
+		s, err := script.Load(p)
+		if err != nil {
+			return nil, err
+		}
+		scripts = append(scripts, s)
+	}
+	return scripts, nil
 }
 
 // expandFiles turns directories into their *.yaml files, sorted.
