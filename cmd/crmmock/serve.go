@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,9 +146,24 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	if c.bodyLimit <= 0 {
 		return o, fmt.Errorf("%s: %d: want a positive number of bytes", c.src("body-limit"), c.bodyLimit)
 	}
+	if err := c.bounds(&o); err != nil {
+		return o, err
+	}
+	if c.jwtSecret != "" {
+		o.JWTSecret = []byte(c.jwtSecret)
+	}
+	if !strings.HasPrefix(c.basePath, "/") {
+		return o, fmt.Errorf("%s: %q must start with /", c.src("base-path"), c.basePath)
+	}
+	return o, nil
+}
+
+// bounds sets o's bounds from their flags: dead tokens kept, tokens, token budget,
+// journal budget, sandboxes and their TTL (0 for a bound: none, or no bound).
+func (c *serveConfig) bounds(o *mockserver.Options) error {
 	switch {
 	case c.keepDead < 0:
-		return o, fmt.Errorf("%s: %d: want 0 or more tokens", c.src("keep-dead"), c.keepDead)
+		return fmt.Errorf("%s: %d: want 0 or more tokens", c.src("keep-dead"), c.keepDead)
 	case c.keepDead == 0:
 		o.KeepDead = -1 // keep none
 	default:
@@ -160,7 +176,7 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	}{{"max-tokens", c.maxTokens, &o.MaxTokens}, {"token-budget", c.tokenBudget, &o.TokenBudget}} {
 		switch {
 		case b.v < 0:
-			return o, fmt.Errorf("%s: %d is negative (0: no bound)", c.src(b.name), b.v)
+			return fmt.Errorf("%s: %d is negative (0: no bound)", c.src(b.name), b.v)
 		case b.v == 0:
 			*b.o = -1
 		default:
@@ -169,18 +185,15 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	}
 	switch {
 	case c.journalBudget < 0:
-		return o, fmt.Errorf("%s: %d is negative (0: no budget)", c.src("journal-budget"), c.journalBudget)
+		return fmt.Errorf("%s: %d is negative (0: no budget)", c.src("journal-budget"), c.journalBudget)
 	case c.journalBudget == 0:
 		o.JournalBudget = -1
 	default:
 		o.JournalBudget = c.journalBudget
 	}
-	if c.jwtSecret != "" {
-		o.JWTSecret = []byte(c.jwtSecret)
-	}
 	switch {
 	case c.maxSandboxes < 0:
-		return o, fmt.Errorf("%s: %d is negative (0: no sandboxes)", c.src("max-sandboxes"), c.maxSandboxes)
+		return fmt.Errorf("%s: %d is negative (0: no sandboxes)", c.src("max-sandboxes"), c.maxSandboxes)
 	case c.maxSandboxes == 0:
 		o.MaxSandboxes = -1
 	default:
@@ -188,16 +201,13 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 	}
 	switch {
 	case c.sandboxTTL < 0:
-		return o, fmt.Errorf("%s: %s is negative (0: never)", c.src("sandbox-ttl"), c.sandboxTTL)
+		return fmt.Errorf("%s: %s is negative (0: never)", c.src("sandbox-ttl"), c.sandboxTTL)
 	case c.sandboxTTL == 0:
 		o.SandboxTTL = -1
 	default:
 		o.SandboxTTL = c.sandboxTTL
 	}
-	if !strings.HasPrefix(c.basePath, "/") {
-		return o, fmt.Errorf("%s: %q must start with /", c.src("base-path"), c.basePath)
-	}
-	return o, nil
+	return nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -249,6 +259,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	case <-ctx.Done():
 	}
+	return shutdown(m, srv, logger, c.lintReport)
+}
+
+// shutdown stops a server once asked to: requests held by faults answered at once, the
+// others given shutdownGrace; then the lint report, if asked for, is written.
+func shutdown(m *mockserver.Mock, srv *http.Server, logger *slog.Logger, lintReport string) int {
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -258,12 +274,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Error("shutdown", "err", err)
 		code = 1
 	}
-	if c.lintReport != "" { // written either way: the journal so far is the run's evidence
-		if err := writeLintReport(c.lintReport, m.Lint()); err != nil {
+	if lintReport != "" { // written either way: the journal so far is the run's evidence
+		if err := writeLintReport(lintReport, m.Lint()); err != nil {
 			logger.Error("lint report", "err", err)
 			return 1
 		}
-		logger.Info("lint report written", "file", c.lintReport)
+		logger.Info("lint report written", "file", lintReport)
 	}
 	return code
 }
