@@ -91,16 +91,11 @@ func (t *targetFlags) config(dryRun bool) (probe.Config, error) {
 		return cfg, errors.New("no credentials: give --user, --password, --organisation and/or --key (or the CRM_* variables)")
 	}
 	if t.method != "" {
-		m := methodFlag.FindStringSubmatch(t.method)
-		switch {
-		case strings.HasPrefix(t.method, "POST:"):
-			return cfg, fmt.Errorf("--method %q: only GET methods are tried (a probe changes nothing)", t.method)
-		case m == nil:
-			return cfg, fmt.Errorf("--method %q: want GET:resource/action, e.g. GET:contact_information/show", t.method)
-		case strings.HasPrefix(m[1], "authentication/"):
-			return cfg, fmt.Errorf("--method %q: authentication methods are already in the plan", t.method)
+		m, err := methodOf(t.method)
+		if err != nil {
+			return cfg, err
 		}
-		cfg.Method = m[1]
+		cfg.Method = m
 	}
 	if t.maxRequests < 1 {
 		return cfg, fmt.Errorf("--max-requests %d: want 1 or more", t.maxRequests)
@@ -108,26 +103,50 @@ func (t *targetFlags) config(dryRun bool) (probe.Config, error) {
 	if t.rate <= 0 {
 		return cfg, fmt.Errorf("--rate %g: want more than 0 requests per second", t.rate)
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	if t.caCert != "" {
-		pem, err := os.ReadFile(t.caCert)
-		if err != nil {
-			return cfg, fmt.Errorf("--ca-cert: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return cfg, fmt.Errorf("--ca-cert %s: no PEM certificate in it", t.caCert)
-		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	client, err := t.client()
+	if err != nil {
+		return cfg, err
 	}
-	cfg.Client = &http.Client{Transport: transport, Timeout: 15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cfg.Client = client
 	cfg.Header = http.Header{}
 	for _, h := range t.headers {
 		k, v, _ := strings.Cut(h, ":")
 		cfg.Header.Add(textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k)), strings.TrimSpace(v))
 	}
 	return cfg, nil
+}
+
+// methodOf is the resource/action a --method value names: a GET method, not one of
+// authentication's.
+func methodOf(method string) (string, error) {
+	m := methodFlag.FindStringSubmatch(method)
+	switch {
+	case strings.HasPrefix(method, "POST:"):
+		return "", fmt.Errorf("--method %q: only GET methods are tried (a probe changes nothing)", method)
+	case m == nil:
+		return "", fmt.Errorf("--method %q: want GET:resource/action, e.g. GET:contact_information/show", method)
+	case strings.HasPrefix(m[1], "authentication/"):
+		return "", fmt.Errorf("--method %q: authentication methods are already in the plan", method)
+	}
+	return m[1], nil
+}
+
+// client is the probe's HTTP client: --ca-cert's roots if given, redirects not followed.
+func (t *targetFlags) client() (*http.Client, error) {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if t.caCert != "" {
+		pem, err := os.ReadFile(t.caCert)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-cert: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-cert %s: no PEM certificate in it", t.caCert)
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: transport, Timeout: 15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, nil
 }
 
 type probeFlags struct {
