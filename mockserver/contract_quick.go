@@ -1,0 +1,146 @@
+package mockserver
+
+import (
+	"net/url"
+	"reflect"
+	"regexp"
+	"strings"
+	"unicode/utf16"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// quickCheck answers "valid" for a request to a route whose contract asks nothing but
+// plain string parameters, without kin-openapi's per-request work (a parameter's
+// decoding and schema visit cost most of a GET's time in the mock): the route has no
+// request body and no security, and each of its parameters is a path or query string
+// with at most minLength, maxLength and pattern, checked here as the validator checks
+// them. It is derived from the contract when it loads (quickCheckFor), so the contract
+// stays the one place the rules are written; a route whose parameters use anything else
+// gets none. It only ever says valid: a request it does not pass (a value failing, a
+// parameter missing, repeated or empty) goes to the validator, which also words the
+// reason. TestQuickCheckAgreesWithValidator holds it to the validator.
+type quickCheck struct {
+	params []quickParam
+}
+
+type quickParam struct {
+	name      string
+	path      bool // in the path, else the query
+	required  bool
+	minLength uint64
+	maxLength *uint64
+	pattern   *regexp.Regexp
+}
+
+// valid reports whether the validator would accept these parameter values.
+func (q *quickCheck) valid(params map[string]string, query url.Values) bool {
+	for i := range q.params {
+		p := &q.params[i]
+		var v string
+		if p.path {
+			var ok bool
+			if v, ok = params[p.name]; !ok {
+				return false
+			}
+		} else {
+			vs := query[p.name]
+			switch {
+			case len(vs) == 0 && !p.required:
+				continue
+			case len(vs) != 1:
+				return false
+			}
+			v = vs[0]
+		}
+		if v == "" || !p.accepts(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// accepts is the validator's string check: lengths in UTF-16 code units, then pattern.
+func (p *quickParam) accepts(v string) bool {
+	if p.minLength != 0 || p.maxLength != nil {
+		n := uint64(0)
+		for _, r := range v {
+			if utf16.IsSurrogate(r) {
+				n += 2
+			} else {
+				n++
+			}
+		}
+		if n < p.minLength || p.maxLength != nil && n > *p.maxLength {
+			return false
+		}
+	}
+	return p.pattern == nil || p.pattern.MatchString(v)
+}
+
+// quickCheckFor builds the route's quick check, or nil when its contract asks for
+// anything the quick check does not model.
+func quickCheckFor(doc *openapi3.T, route *routers.Route) *quickCheck {
+	if route == nil || route.Operation == nil {
+		return nil
+	}
+	op := route.Operation
+	if op.RequestBody != nil || op.Security != nil && len(*op.Security) > 0 || op.Security == nil && len(doc.Security) > 0 {
+		return nil
+	}
+	byKey := map[string]*openapi3.Parameter{} // the operation's parameters override the path's
+	var order []string
+	for _, list := range []openapi3.Parameters{route.PathItem.Parameters, op.Parameters} {
+		for _, ref := range list {
+			if ref == nil || ref.Value == nil {
+				return nil
+			}
+			k := ref.Value.In + " " + ref.Value.Name
+			if _, seen := byKey[k]; !seen {
+				order = append(order, k)
+			}
+			byKey[k] = ref.Value
+		}
+	}
+	q := &quickCheck{}
+	for _, k := range order {
+		p := byKey[k]
+		qp, ok := quickParamFor(p)
+		if !ok {
+			return nil
+		}
+		q.params = append(q.params, qp)
+	}
+	return q
+}
+
+func quickParamFor(p *openapi3.Parameter) (quickParam, bool) {
+	if p.In != openapi3.ParameterInPath && p.In != openapi3.ParameterInQuery || p.Style != "" || p.Explode != nil ||
+		p.AllowEmptyValue || p.AllowReserved || p.Content != nil || p.Schema == nil || p.Schema.Value == nil {
+		return quickParam{}, false
+	}
+	s := p.Schema.Value
+	if s.Type == nil || !s.Type.Is(openapi3.TypeString) {
+		return quickParam{}, false
+	}
+	rest := *s // everything but the modelled keys (and the ones that check nothing) must be unset
+	rest.Type, rest.MinLength, rest.MaxLength, rest.Pattern = nil, 0, nil, ""
+	rest.Title, rest.Description, rest.Example, rest.Extensions, rest.Origin, rest.Deprecated = "", "", nil, nil, nil, false
+	if !reflect.DeepEqual(rest, openapi3.Schema{}) {
+		return quickParam{}, false
+	}
+	qp := quickParam{name: p.Name, path: p.In == openapi3.ParameterInPath, required: p.Required,
+		minLength: s.MinLength, maxLength: s.MaxLength}
+	if s.Pattern != "" {
+		if strings.Contains(s.Pattern, `\u`) { // the validator rewrites \uXXXX code points first
+			return quickParam{}, false
+		}
+		re, err := regexp.Compile(s.Pattern)
+		if err != nil {
+			return quickParam{}, false
+		}
+		qp.pattern = re
+	}
+	return qp, true
+}
