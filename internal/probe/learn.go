@@ -284,7 +284,7 @@ func (lr *learner) errors(style string) {
 
 // errorClass writes one failure class's entry: observed, or the catalogue's and why.
 func (lr *learner) errorClass(class mockserver.Class) {
-	res, cfg, w := lr.res, lr.cfg, &lr.w
+	res, w := lr.res, &lr.w
 	var obs []*Observation
 	for i := range res.Obs {
 		if o := &res.Obs[i]; o.Sent() && o.Err == "" && classOf(o) == string(class) {
@@ -293,23 +293,7 @@ func (lr *learner) errorClass(class mockserver.Class) {
 	}
 	code, _ := mockserver.ClassCode(class)
 	if len(obs) == 0 {
-		why := "no request of the plan shows it"
-		switch class {
-		case "expired_token":
-			why = "a token lives 1 to 2 h, longer than a probe"
-		case "wrong_password":
-			if cfg.NoLockoutRisk {
-				why = "--no-lockout-risk skipped the wrong-password login"
-			} else {
-				why = "no successful login to try a wrong password on"
-			}
-		case "truncated_token", "released_token":
-			if cfg.Method == "" {
-				why = "needs --method"
-			}
-		case "method_not_available":
-			why = "every authentication method of the release exists"
-		}
+		why := unobservable(class, lr.cfg)
 		w.line(1, fmt.Sprintf("%s: {code: %s}", class, code), "assumed: not observable ("+why+"); the catalogue's code")
 		return
 	}
@@ -348,6 +332,28 @@ func (lr *learner) errorClass(class mockserver.Class) {
 	}
 	w.line(1, fmt.Sprintf("%s: {code: %s, message: %s, description: %s, http_status: %d}", class, q(first.Code), q(first.Message), q(desc), first.HTTP), tag)
 	lr.fact("%s: HTTP %d %s %q", class, first.HTTP, first.Code, first.Message)
+}
+
+// unobservable says why no request of the probe showed a failure class.
+func unobservable(class mockserver.Class, cfg Config) string {
+	why := "no request of the plan shows it"
+	switch class {
+	case "expired_token":
+		why = "a token lives 1 to 2 h, longer than a probe"
+	case "wrong_password":
+		if cfg.NoLockoutRisk {
+			why = "--no-lockout-risk skipped the wrong-password login"
+		} else {
+			why = "no successful login to try a wrong password on"
+		}
+	case "truncated_token", "released_token":
+		if cfg.Method == "" {
+			why = "needs --method"
+		}
+	case "method_not_available":
+		why = "every authentication method of the release exists"
+	}
+	return why
 }
 
 // fixtures writes the organisation, unit, user, key and method: names are not
