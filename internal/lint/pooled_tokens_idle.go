@@ -54,11 +54,25 @@ func (in *Input) pools() map[string]*pool {
 		return in.poolMap
 	}
 	in.poolsDone = true
-	type place struct{ principal, idx int }
-	at := make(map[*Token]place, len(in.Tokens)) // a token's principal and place among its tokens
-	num := map[string]int{}                      // principal → its number
-	var count []int                              // tokens per principal number
-	for i := range in.Tokens {                   // Tokens are in issue order
+	at, count := in.places()
+	deep, anyDeep := in.reachBack(at, count)
+	in.poolMap = map[string]*pool{}
+	if !anyDeep {
+		return in.poolMap
+	}
+	in.gatherPools(at, deep)
+	return in.poolMap
+}
+
+// tokenPlace is a token's principal (by number) and its place among that principal's tokens.
+type tokenPlace struct{ principal, idx int }
+
+// places numbers the principals in issue order and places each token among its
+// principal's; count is the tokens per principal number.
+func (in *Input) places() (at map[*Token]tokenPlace, count []int) {
+	at = make(map[*Token]tokenPlace, len(in.Tokens)) // a token's principal and place among its tokens
+	num := map[string]int{}                          // principal → its number
+	for i := range in.Tokens {                       // Tokens are in issue order
 		t := &in.Tokens[i]
 		n, ok := num[t.Principal]
 		if !ok {
@@ -66,18 +80,23 @@ func (in *Input) pools() map[string]*pool {
 			num[t.Principal] = n
 			count = append(count, 0)
 		}
-		at[t] = place{n, count[n]}
+		at[t] = tokenPlace{n, count[n]}
 		count[n]++
 	}
+	return at, count
+}
+
+// reachBack is the first pass: which principals reach back to older tokens and reuse
+// them, log in LoginRun times ahead, or leave PoolIdle or more expired unused.
+func (in *Input) reachBack(at map[*Token]tokenPlace, count []int) (deep []bool, anyDeep bool) {
 	latest := make([]int, len(count)) // principal number → the place of its latest login seen
 	for i := range latest {
 		latest[i] = -1
 	}
-	deep := make([]bool, len(count))    // reaches back, and reuses a token it reached back to
+	deep = make([]bool, len(count))     // reaches back, and reuses a token it reached back to
 	reached := make([]bool, len(count)) // reaches back
 	ahead := make([]bool, len(count))   // logged LoginRun tokens in a row with no use between
 	run := make([]int, len(count))      // logins since its last use
-	anyDeep := false
 	for i := range in.Entries {
 		e := &in.Entries[i]
 		switch {
@@ -119,10 +138,12 @@ func (in *Input) pools() map[string]*pool {
 			}
 		}
 	}
-	in.poolMap = map[string]*pool{}
-	if !anyDeep {
-		return in.poolMap
-	}
+	return deep, anyDeep
+}
+
+// gatherPools is the second pass, over the principals that pool: their tokens, uses,
+// bursts of logins and tokens presented after death.
+func (in *Input) gatherPools(at map[*Token]tokenPlace, deep []bool) {
 	for i := range in.Tokens {
 		t := &in.Tokens[i]
 		if !deep[at[t].principal] {
@@ -168,7 +189,6 @@ func (in *Input) pools() map[string]*pool {
 	for _, p := range in.poolMap {
 		slices.SortStableFunc(p.uses, func(a, b poolUse) int { return a.at.Compare(b.at) }) // a clock set back makes the journal's times unordered
 	}
-	return in.poolMap
 }
 
 // usedBetween reports whether the pool's client used any token after from and before to.
