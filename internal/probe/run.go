@@ -176,27 +176,10 @@ func (s *state) learn(step Step, o *Observation, tok string) {
 // send sends one request and reads its answer into o; it returns the token the answer
 // issued (kept only in the run's state, never in o).
 func send(ctx context.Context, client *http.Client, cfg Config, r *request, o *Observation, scrub *scrubber) (string, error) {
-	u := cfg.Target + "/" + r.path
-	if len(r.query) > 0 {
-		u += "?" + r.query.Encode()
-	}
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	req, err := newRequest(ctx, cfg, r)
 	if err != nil {
 		return "", err
 	}
-	for k, vs := range cfg.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	for k, vs := range r.header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue interface{ Unwrap() error }
@@ -214,6 +197,38 @@ func send(ctx context.Context, client *http.Client, cfg Config, r *request, o *O
 	o.ContentType = resp.Header.Get("Content-Type")
 	o.MediaType, _, _ = mime.ParseMediaType(o.ContentType)
 	o.Deprecation = resp.Header.Get("Deprecation")
+	return observe(raw, o, scrub), nil
+}
+
+// newRequest is the HTTP request for a plan step's request: the target's URL, the
+// --header values, the step's own headers, Accept: application/json.
+func newRequest(ctx context.Context, cfg Config, r *request) (*http.Request, error) {
+	u := cfg.Target + "/" + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range cfg.Header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
+// observe reads an answer's envelope into o, scrubbed, and says the token it carries.
+func observe(raw []byte, o *Observation, scrub *scrubber) string {
 	var env struct {
 		Status *struct {
 			Code        *string `json:"code"`
@@ -224,7 +239,7 @@ func send(ctx context.Context, client *http.Client, cfg Config, r *request, o *O
 	}
 	if json.Unmarshal(raw, &env) != nil || env.Status == nil || env.Status.Code == nil {
 		o.Snippet = scrub.str(snippet(raw))
-		return "", nil
+		return ""
 	}
 	o.Envelope = true
 	o.Code = scrub.str(*env.Status.Code)
@@ -248,7 +263,7 @@ func send(ctx context.Context, client *http.Client, cfg Config, r *request, o *O
 	if len(env.Data) > 0 {
 		o.Data = json.RawMessage(scrub.str(string(env.Data)))
 	}
-	return tok, nil
+	return tok
 }
 
 func snippet(b []byte) string {
