@@ -52,22 +52,9 @@ func main() {
 	args := flag.String("args", "", "more serve flags with -bin, e.g. --max-tokens 300000")
 	flag.Parse()
 	if *bin != "" {
-		cmd := exec.Command(*bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--release", "R12", "--log-level", "warn"}, strings.Fields(*args)...)...)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			panic(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			panic(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-		line, err := bufio.NewReader(out).ReadString('\n')
-		if err != nil {
-			panic(err)
-		}
-		*url = strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on "))
-		*pid = cmd.Process.Pid
+		var stopBin func()
+		*url, *pid, stopBin = startBin(*bin, *args)
+		defer stopBin()
 	}
 	login := []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *workers}}
@@ -78,26 +65,7 @@ func main() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(stop) {
-				resp, err := client.Post(*url+"/crmapi/rest/v2/authentication/token", "application/json", bytes.NewReader(login))
-				if err != nil {
-					panic(err)
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if *release {
-					i := bytes.Index(body, []byte(`"token":"`))
-					j := bytes.LastIndexByte(body, '"')
-					tok := body[i+9 : j]
-					resp, err := client.Post(*url+"/crmapi/rest/v2/authentication/token/release", "application/json", bytes.NewReader([]byte(`{"token":"`+string(tok)+`"}`)))
-					if err != nil {
-						panic(err)
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-				n.Add(1)
-			}
+			issue(client, *url, login, stop, *release, &n)
 		}()
 	}
 	start := time.Now()
@@ -132,5 +100,50 @@ func main() {
 				resp.Body.Close()
 			}
 		}
+	}
+}
+
+// startBin starts a crmmock binary on a free port and says its URL, its pid and how to
+// stop it.
+func startBin(bin, args string) (url string, pid int, stop func()) {
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--release", "R12", "--log-level", "warn"}, strings.Fields(args)...)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		panic(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		panic(err)
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		panic(err)
+	}
+	return strings.TrimSpace(strings.TrimPrefix(line, "crmmock listening on ")), cmd.Process.Pid, stop
+}
+
+// issue logs in (and, with release, releases each token) until stop, counting in n.
+func issue(client *http.Client, url string, login []byte, stop time.Time, release bool, n *atomic.Int64) {
+	for time.Now().Before(stop) {
+		resp, err := client.Post(url+"/crmapi/rest/v2/authentication/token", "application/json", bytes.NewReader(login))
+		if err != nil {
+			panic(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if release {
+			i := bytes.Index(body, []byte(`"token":"`))
+			j := bytes.LastIndexByte(body, '"')
+			tok := body[i+9 : j]
+			resp, err := client.Post(url+"/crmapi/rest/v2/authentication/token/release", "application/json", bytes.NewReader([]byte(`{"token":"`+string(tok)+`"}`)))
+			if err != nil {
+				panic(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		n.Add(1)
 	}
 }
