@@ -171,23 +171,7 @@ func (s *Standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"authentication/token/release":     s.release,
 	}
 	if h, ok := post[rest]; ok {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", "POST")
-			s.fail(w, 405, CodeVerb, "Method not allowed", "Use POST")
-			return
-		}
-		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			s.fail(w, 415, CodeMediaType, "Unsupported media type", "Expected application/json")
-			return
-		}
-		var body map[string]any
-		if r.ContentLength != 0 {
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-				s.fail(w, 400, CodeJSON, "Invalid JSON", "The request body could not be parsed")
-				return
-			}
-		}
-		h(w, r, body)
+		s.authMethod(w, r, h)
 		return
 	}
 	if r.Method == http.MethodPost && rest == "access_tokens/generate_otp" { // exists (an R13+ installation)
@@ -219,6 +203,27 @@ func (s *Standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		data = map[string]any{"id": "C1", "number": "CI000111"}
 	}
 	s.answer(w, 200, status{Code: "OK"}, data)
+}
+
+// authMethod answers an authentication method: POST only, a JSON body, then h.
+func (s *Standin) authMethod(w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, map[string]any)) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		s.fail(w, 405, CodeVerb, "Method not allowed", "Use POST")
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		s.fail(w, 415, CodeMediaType, "Unsupported media type", "Expected application/json")
+		return
+	}
+	var body map[string]any
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			s.fail(w, 400, CodeJSON, "Invalid JSON", "The request body could not be parsed")
+			return
+		}
+	}
+	h(w, r, body)
 }
 
 func str(body map[string]any, k string) (string, bool) {
