@@ -152,7 +152,7 @@ func orgOr(c Credentials) string {
 
 // Plan is the fixed plan: every request a run may send, in order. Nothing else is
 // ever sent. Each step's When says when it is skipped.
-func Plan(cfg Config) []Step {
+func Plan(cfg Config) []Step { // long: one table of steps, read top to bottom in the order they are sent
 	c := cfg.Creds
 	steps := []Step{
 		{ID: "login", Title: "login", Method: "POST", Path: "authentication/token",
