@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): abuse of the server as a whole (journal, logs, faults, sandboxes, clock, control API).
+
 package mockserver
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): concurrent clients while the clock moves and the release switches.
+
 package mockserver
 
 import (

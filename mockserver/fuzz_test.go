@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): fuzzing of the Web API methods and the scenario parser.
+
 package mockserver
 
 import (

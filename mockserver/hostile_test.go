@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): hostile input to the HTTP server as a whole (limits, panics, randomness).
+
 package mockserver
 
 import (
