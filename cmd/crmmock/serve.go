@@ -159,53 +159,37 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 }
 
 // bounds sets o's bounds from their flags: dead tokens kept, tokens, token budget,
-// journal budget, sandboxes and their TTL (0 for a bound: none, or no bound).
+// journal budget, sandboxes and their TTL. A flag's 0 means none (or no bound), which
+// Options spells -1; a negative flag is an error naming it.
 func (c *serveConfig) bounds(o *mockserver.Options) error {
-	switch {
-	case c.keepDead < 0:
-		return fmt.Errorf("%s: %d: want 0 or more tokens", c.src("keep-dead"), c.keepDead)
-	case c.keepDead == 0:
-		o.KeepDead = -1 // keep none
-	default:
-		o.KeepDead = c.keepDead
-	}
-	for _, b := range []struct {
-		name string
-		v    int
-		o    *int
-	}{{"max-tokens", c.maxTokens, &o.MaxTokens}, {"token-budget", c.tokenBudget, &o.TokenBudget}} {
-		switch {
-		case b.v < 0:
-			return fmt.Errorf("%s: %d is negative (0: no bound)", c.src(b.name), b.v)
-		case b.v == 0:
-			*b.o = -1
-		default:
-			*b.o = b.v
+	for _, err := range []error{ // the first bad flag is the one-line error
+		bound(c, "keep-dead", c.keepDead, &o.KeepDead, "want 0 or more tokens"),
+		bound(c, "max-tokens", c.maxTokens, &o.MaxTokens, "is negative (0: no bound)"),
+		bound(c, "token-budget", c.tokenBudget, &o.TokenBudget, "is negative (0: no bound)"),
+		bound(c, "journal-budget", c.journalBudget, &o.JournalBudget, "is negative (0: no budget)"),
+		bound(c, "max-sandboxes", c.maxSandboxes, &o.MaxSandboxes, "is negative (0: no sandboxes)"),
+		bound(c, "sandbox-ttl", c.sandboxTTL, &o.SandboxTTL, "is negative (0: never)"),
+	} {
+		if err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// bound sets *opt from a flag's value v: 0 becomes -1 (none), a positive value stays,
+// a negative one is an error naming the flag (or its CRMMOCK_ variable).
+func bound[T int | int64 | time.Duration](c *serveConfig, name string, v T, opt *T, negative string) error {
 	switch {
-	case c.journalBudget < 0:
-		return fmt.Errorf("%s: %d is negative (0: no budget)", c.src("journal-budget"), c.journalBudget)
-	case c.journalBudget == 0:
-		o.JournalBudget = -1
+	case v < 0:
+		if strings.HasPrefix(negative, "want") {
+			return fmt.Errorf("%s: %v: %s", c.src(name), v, negative)
+		}
+		return fmt.Errorf("%s: %v %s", c.src(name), v, negative)
+	case v == 0:
+		*opt = -1
 	default:
-		o.JournalBudget = c.journalBudget
-	}
-	switch {
-	case c.maxSandboxes < 0:
-		return fmt.Errorf("%s: %d is negative (0: no sandboxes)", c.src("max-sandboxes"), c.maxSandboxes)
-	case c.maxSandboxes == 0:
-		o.MaxSandboxes = -1
-	default:
-		o.MaxSandboxes = c.maxSandboxes
-	}
-	switch {
-	case c.sandboxTTL < 0:
-		return fmt.Errorf("%s: %s is negative (0: never)", c.src("sandbox-ttl"), c.sandboxTTL)
-	case c.sandboxTTL == 0:
-		o.SandboxTTL = -1
-	default:
-		o.SandboxTTL = c.sandboxTTL
+		*opt = v
 	}
 	return nil
 }
