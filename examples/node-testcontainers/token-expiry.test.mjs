@@ -7,6 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GenericContainer, Wait } from 'testcontainers';
 import { CRMClient } from '../node/crm-client.mjs';
+import { adminCaller } from '../node/crmmock.mjs';
 
 let container;
 let url;
@@ -20,16 +21,7 @@ before(async () => {
 });
 after(async () => { await container?.stop(); });
 
-async function admin(method, path, body) {
-  const res = await fetch(`${url}/__admin${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} /__admin${path}: ${res.status} ${json.error}`);
-  return json;
-}
+const admin = (method, path, body) => adminCaller(url)(method, path, body);
 
 test('re-login after idle expiry on R10, in a container', async () => {
   const client = new CRMClient(`${url}/crmapi/rest/v2`, { username: 'mpadministrator', password: '1234', organisation: 'CRMDEMO' });

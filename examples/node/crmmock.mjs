@@ -17,16 +17,7 @@ export async function startCrmmock(...args) {
   if (!line.startsWith(prefix)) throw new Error(`unexpected first line: ${line}`);
   const url = line.slice(prefix.length).trim();
 
-  const admin = async (method, path, body) => {
-    const res = await fetch(`${url}/__admin${path}`, {
-      method,
-      headers: { 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await res.json();
-    if (!res.ok) throw new Error(`${method} /__admin${path}: ${res.status} ${json.error}`);
-    return json;
-  };
+  const admin = adminCaller(url);
   return {
     url,
     apiURL: `${url}/crmapi/rest/v2`,
@@ -40,5 +31,20 @@ export async function startCrmmock(...args) {
       proc.kill('SIGTERM');
       if (proc.exitCode === null) await once(proc, 'exit');
     },
+  };
+}
+
+// adminCaller calls the control API of the crmmock at url (its root): admin(method, path,
+// body) answers the decoded JSON, and throws with the control API's error otherwise.
+export function adminCaller(url) {
+  return async (method, path, body) => {
+    const res = await fetch(`${url}/__admin${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (!res.ok) throw new Error(`${method} /__admin${path}: ${res.status} ${json.error}`);
+    return json;
   };
 }
