@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	contractjson "github.com/crmmock/crmmock/internal/contract"
+	contractdoc "github.com/crmmock/crmmock/internal/contract"
 	"github.com/crmmock/crmmock/internal/ops"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -25,8 +25,8 @@ import (
 // mapped onto it before routing, so the loaded document is never changed.
 const docBasePath = "/crmapi/rest/v2"
 
-// apiContract is openapi.yaml (shipped pre-converted to JSON, see internal/contract),
-// loaded, validated and routed once per process. Its contents are the mock's own.
+// apiContract is openapi.yaml (shipped compiled to Go literals, see internal/contract),
+// validated and routed once per process. Its contents are the mock's own.
 type apiContract struct {
 	doc    *openapi3.T
 	router routers.Router
@@ -87,23 +87,34 @@ func (m *Mock) contract() *apiContract {
 // concurrent callers wait for that parse.
 func loadProcessContract() (*apiContract, error) {
 	contractOnce.Do(func() {
-		contract, contractErr = loadContract(contractjson.JSON) // openapi.yaml pre-converted: no YAML parse at start
+		// openapi.yaml compiled to Go: no YAML or JSON decode at start, and no validation
+		// of a document GoSource validated when it was generated
+		doc, err := contractdoc.Doc()
+		if err != nil {
+			contract, contractErr = nil, fmt.Errorf("openapi.yaml: %w", err)
+			return
+		}
+		contract, contractErr = newContract(doc)
 	})
 	return contract, contractErr
 }
 
-// loadContract parses, validates and routes an OpenAPI document (YAML or JSON) and
-// reads its release data. The mock uses the process's one (loadProcessContract); tests load
-// edited copies to show that the contract alone decides availability.
+// loadContract parses and validates an OpenAPI document (YAML or JSON) and makes it a
+// contract. The mock uses the process's one (loadProcessContract); tests load edited
+// copies to show that the contract alone decides availability.
 func loadContract(data []byte) (*apiContract, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(data)
+	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	if err := doc.Validate(loader.Context); err != nil {
+	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("openapi.yaml does not validate: %w", err)
 	}
+	return newContract(doc)
+}
+
+// newContract routes a loaded, valid OpenAPI document and reads its release data.
+func newContract(doc *openapi3.T) (*apiContract, error) {
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml routes: %w", err)

@@ -1,4 +1,4 @@
-// Command gen writes openapi.json (package contract) from the repository's openapi.yaml.
+// Command gen writes doc_gen.go (package contract) from the repository's openapi.yaml.
 // It runs from `go generate ./internal/contract`, in that directory.
 package main
 
@@ -11,12 +11,12 @@ import (
 )
 
 func main() {
-	out, err := contract.Convert(crmmock.OpenAPI)
+	out, err := contract.GoSource(crmmock.OpenAPI)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "openapi.yaml:", err)
 		os.Exit(1)
 	}
-	if err := os.WriteFile("openapi.json", out, 0o644); err != nil {
+	if err := os.WriteFile("doc_gen.go", out, 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
