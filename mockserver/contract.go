@@ -33,9 +33,10 @@ type apiContract struct {
 
 	// The routes of the common requests, found once through router; route answers
 	// them without the router (see fastRoute). Nil when the contract lacks one.
-	fixed               map[string]*routers.Route // POST path below the base path
-	otherGet, otherPost *routers.Route            // /{resource}/{action…}: any other method
-	otherGetQuick       *quickCheck               // otherGet's parameters, checked without the validator (nil: none)
+	fixed               map[string]*routers.Route     // POST path below the base path
+	otherGet, otherPost *routers.Route                // /{resource}/{action…}: any other method
+	otherGetQuick       *quickCheck                   // otherGet's parameters, checked without the validator (nil: none)
+	bodyChecks          map[*routers.Route]*bodyCheck // fixed routes' JSON bodies, checked without the validator's plumbing
 
 	// releases is, by operationId, when each operation and each gated body parameter
 	// exists: the contract's x-available-from / x-deprecated-from, read once at load.
@@ -134,9 +135,13 @@ func newContract(doc *openapi3.T) (*apiContract, error) {
 		}
 		return route
 	}
+	c.bodyChecks = map[*routers.Route]*bodyCheck{}
 	for _, p := range fixedPaths {
 		if r := find(http.MethodPost, p, p); r != nil {
 			c.fixed[p] = r
+			if b := bodyCheckFor(doc, r); b != nil {
+				c.bodyChecks[r] = b
+			}
 		}
 	}
 	c.otherGet = find(http.MethodGet, "/resource/action", otherPath)
@@ -287,6 +292,9 @@ func (c *apiContract) allowed(rest string) string {
 func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) *apiError {
 	if route == c.otherGet && c.otherGetQuick != nil && c.otherGetQuick.valid(params, query) {
 		return nil // what the validator would answer (see quickCheck)
+	}
+	if b := c.bodyChecks[route]; b != nil && b.valid(routed.Header.Get("Content-Type"), body) {
+		return nil // what the validator would answer (see bodyCheck)
 	}
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{

@@ -573,16 +573,25 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return nil, nil
 	}
-	tooLarge := errorf(CodeTooLarge, "request body: over the limit of %d bytes", m.bodyLimit)
+	tooLarge := func() *apiError { return errorf(CodeTooLarge, "request body: over the limit of %d bytes", m.bodyLimit) }
 	if r.ContentLength > m.bodyLimit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, m.bodyLimit+1))
+	var body []byte
+	var err error
+	if r.ContentLength > 0 { // the common request: one read into a buffer of its size (net/http stops the body there)
+		body = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(r.Body, body)
+		body = body[:n]
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit+1))
+	}
 	if err != nil {
 		return nil, errorf(CodeInvalidRequest, "request body: could not be read: %v", err)
 	}
 	if int64(len(body)) > m.bodyLimit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return body, nil
 }
