@@ -288,13 +288,18 @@ func (c *apiContract) allowed(rest string) string {
 	return strings.Join(methods, ", ")
 }
 
-// validate checks a routed request (its body already read) against the contract.
-func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) *apiError {
+// validate checks a routed request (its body already read) against the contract. When
+// a body check passed the body, it also returns the body as the validator decoded it
+// (a JSON value of maps, slices, strings, json.Number, bools and nils), so a handler
+// need not decode it again.
+func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) (any, *apiError) {
 	if route == c.otherGet && c.otherGetQuick != nil && c.otherGetQuick.valid(params, query) {
-		return nil // what the validator would answer (see quickCheck)
+		return nil, nil // what the validator would answer (see quickCheck)
 	}
-	if b := c.bodyChecks[route]; b != nil && b.valid(routed.Header.Get("Content-Type"), body) {
-		return nil // what the validator would answer (see bodyCheck)
+	if b := c.bodyChecks[route]; b != nil {
+		if parsed, ok := b.valid(routed.Header.Get("Content-Type"), body); ok {
+			return parsed, nil // what the validator would answer (see bodyCheck), and the body as it read it
+		}
 	}
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
@@ -305,7 +310,7 @@ func (c *apiContract) validate(ctx context.Context, routed *http.Request, route 
 		Options:     validateOptions,
 	})
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	e := &apiError{Code: CodeInvalidRequest, Violation: true, Description: describeViolation(err)}
 	switch {
@@ -317,7 +322,7 @@ func (c *apiContract) validate(ctx context.Context, routed *http.Request, route 
 	case strings.Contains(e.Description, "missing"):
 		e.Class = ClassMissingField
 	}
-	return e
+	return nil, e
 }
 
 // describeViolation turns a validator error into one line naming the field.

@@ -159,13 +159,17 @@ type bodyCheck struct {
 	schema *openapi3.Schema
 }
 
-// valid reports whether the validator would accept this body with this Content-Type.
-func (b *bodyCheck) valid(contentType string, body []byte) bool {
+// valid reports whether the validator would accept this body with this Content-Type,
+// and returns the body as the validator decodes it.
+func (b *bodyCheck) valid(contentType string, body []byte) (any, bool) {
 	if contentType != jsonContentType || len(body) == 0 {
-		return false
+		return nil, false
 	}
 	v, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(body), nil, nil, nil)
-	return err == nil && b.schema.VisitJSON(v, openapi3.VisitAsRequest()) == nil
+	if err != nil || b.schema.VisitJSON(v, openapi3.VisitAsRequest()) != nil {
+		return nil, false
+	}
+	return v, true
 }
 
 const jsonContentType = "application/json"
