@@ -2,7 +2,6 @@ package contract
 
 import (
 	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/crmmock/crmmock"
@@ -10,15 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// Ensure the shipped doc_gen.go is exactly what openapi.yaml generates.
-func TestGeneratedIsCurrent(t *testing.T) {
-	want, err := GoSource(crmmock.OpenAPI)
-	require.NoError(t, err)
-	got, err := os.ReadFile("doc_gen.go")
-	require.NoError(t, err)
-	require.Equal(t, string(want), string(got), "internal/contract/doc_gen.go is stale: run `go generate ./internal/contract`")
-}
 
 // Ensure Doc is the document kin-openapi loads from openapi.yaml (the literal loses
 // nothing), that it validates, and that its references are resolved.

@@ -1,5 +1,6 @@
 // Command gen writes doc_gen.go (package contract) from the repository's openapi.yaml.
-// It runs from `go generate ./internal/contract`, in that directory.
+// It runs from `go generate ./internal/contract`, in that directory. The generator lives
+// here, not in package contract, so the binary does not link go/format and its parser.
 package main
 
 import (
@@ -7,11 +8,10 @@ import (
 	"os"
 
 	"github.com/crmmock/crmmock"
-	"github.com/crmmock/crmmock/internal/contract"
 )
 
 func main() {
-	out, err := contract.GoSource(crmmock.OpenAPI)
+	out, err := GoSource(crmmock.OpenAPI)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "openapi.yaml:", err)
 		os.Exit(1)
