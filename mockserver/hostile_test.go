@@ -529,7 +529,7 @@ func TestTokensAndJTIAreRandom(t *testing.T) {
 	seen := map[string]bool{}
 	for range 2000 {
 		tok := issueToken(t, m, m.BasePath())
-		if !jtiPattern.MatchString(tok) || seen[tok] {
+		if !jtiPattern().MatchString(tok) || seen[tok] {
 			t.Fatalf("token %q: not 32 uppercase hex, or repeated", tok)
 		}
 		seen[tok] = true
@@ -541,7 +541,7 @@ func TestTokensAndJTIAreRandom(t *testing.T) {
 		parts := strings.Split(issueToken(t, m, m.BasePath()), ".")
 		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 		var c struct{ JTI string }
-		if err := json.Unmarshal(payload, &c); err != nil || !jtiPattern.MatchString(c.JTI) || seen[c.JTI] {
+		if err := json.Unmarshal(payload, &c); err != nil || !jtiPattern().MatchString(c.JTI) || seen[c.JTI] {
 			t.Fatalf("jti %q: not 32 uppercase hex, or repeated (%v)", c.JTI, err)
 		}
 		seen[c.JTI] = true

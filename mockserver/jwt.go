@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -18,7 +19,7 @@ import (
 // R12+ tokens (F9, F10): HS256, claims usr, org, oun, exp, iat, jti. iat/exp are JSON
 // strings of Unix seconds by default, as in every published token.
 
-var jtiPattern = regexp.MustCompile(`^[0-9A-F]{32}$`)
+var jtiPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-F]{32}$`) })
 
 // jwtHeader is the header of every R12 token, byte for byte as published (F10):
 // {"typ":"JWT","alg":"HS256"}, base64url-encoded.
@@ -161,7 +162,7 @@ func checkJWT(secret []byte, token string) error {
 			return fmt.Errorf("token: JWT claim %q is missing or not a string", c)
 		}
 	}
-	if s, _ := claims["jti"].(string); !jtiPattern.MatchString(s) {
+	if s, _ := claims["jti"].(string); !jtiPattern().MatchString(s) {
 		return errors.New(`token: JWT claim "jti" is not 32 uppercase hex`)
 	}
 	iat, err1 := unixClaim(claims["iat"])

@@ -342,7 +342,7 @@ func lineErr(root *yaml.Node, format string, args ...any) func(path ...any) erro
 	}
 }
 
-var methodPath = regexp.MustCompile(`^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)+$`) // F19: two or more segments
+var methodPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)+$`) }) // F19: two or more segments
 
 // compile checks a scenario (duplicates, dangling references) and indexes it.
 func compile(sc *Scenario, root *yaml.Node) (*world, error) {
@@ -403,7 +403,7 @@ func compileSettings(w *world, sc *Scenario, root *yaml.Node) error {
 	default:
 		return lineErr(root, "jwt.accounts_receivable_claim: %q: want acr (F16) or ari (the docs' example token)", c)("jwt", "accounts_receivable_claim")
 	}
-	if f := sc.OTP.Fixed; f != "" && !otpPattern.MatchString(f) {
+	if f := sc.OTP.Fixed; f != "" && !otpPattern().MatchString(f) {
 		return lineErr(root, "otp.fixed: want 6 digits, e.g. \"073482\"")("otp", "fixed")
 	}
 	w.otpFixed = sc.OTP.Fixed
@@ -570,7 +570,7 @@ func compileMethods(w *world, methods []MethodData, root *yaml.Node) error {
 			return lineErr(root, "methods: method %q: want GET or POST", m.Method)("methods", mi, "method")
 		}
 		p := strings.Trim(m.Path, "/")
-		if !methodPath.MatchString(p) {
+		if !methodPath().MatchString(p) {
 			return lineErr(root, "methods: path %q: want <resource>[/<sub>…]/<action>, e.g. contact_information/show or customer_events/purchases/create", m.Path)("methods", mi, "path")
 		}
 		if strings.HasPrefix(p, "authentication/") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -15,7 +16,7 @@ import (
 // lifetime; scenario otp.lifetime changes it).
 const defaultOTPLife = 10 * time.Minute
 
-var otpPattern = regexp.MustCompile(`^[0-9]{6}$`)
+var otpPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{6}$`) })
 
 // compileCustomers checks and indexes an organisation's access tokens, consumer
 // application keys, installed items and identity provider (F12, F15-F18): duplicates

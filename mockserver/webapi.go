@@ -880,7 +880,7 @@ func (m *Mock) checkToken(value string, p tokens.Presentation) answer {
 		} else {
 			a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
 		}
-	case !jtiPattern.MatchString(value):
+	case !jtiPattern().MatchString(value):
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
 	default:
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued")

@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmmock/crmmock/internal/probe"
@@ -56,7 +57,7 @@ func (t *targetFlags) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&t.noLockoutRisk, "no-lockout-risk", false, "skip the one wrong-password login (its class is then assumed)")
 }
 
-var methodFlag = regexp.MustCompile(`^(?:GET:)?([a-z][a-z0-9_]*(?:/[a-z][a-z0-9_]*)+)$`)
+var methodFlag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:GET:)?([a-z][a-z0-9_]*(?:/[a-z][a-z0-9_]*)+)$`) })
 
 // config checks the flags and turns them into a probe configuration; errors are usage
 // errors naming the flag.
@@ -119,7 +120,7 @@ func (t *targetFlags) config(dryRun bool) (probe.Config, error) {
 // methodOf is the resource/action a --method value names: a GET method, not one of
 // authentication's.
 func methodOf(method string) (string, error) {
-	m := methodFlag.FindStringSubmatch(method)
+	m := methodFlag().FindStringSubmatch(method)
 	switch {
 	case strings.HasPrefix(method, "POST:"):
 		return "", fmt.Errorf("--method %q: only GET methods are tried (a probe changes nothing)", method)

@@ -166,7 +166,9 @@ func (s *Spec) UnmarshalJSON(data []byte) error {
 
 // jsonFieldType reads encoding/json's type errors; a number that does not fit comes
 // as "number 1e2".
-var jsonFieldType = regexp.MustCompile(`^json: cannot unmarshal (\S+)( \S+)? into Go struct field \S+?\.(\S+) of type (\S+)$`)
+var jsonFieldType = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^json: cannot unmarshal (\S+)( \S+)? into Go struct field \S+?\.(\S+) of type (\S+)$`)
+})
 
 // describeDecodeError names the field of a JSON decoding error.
 func describeDecodeError(err error) error {
@@ -174,7 +176,7 @@ func describeDecodeError(err error) error {
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
 		return fmt.Errorf("%s: unknown field (want operation, match, after, times, answer, delay, drop_connection)", strings.Trim(f, `"`))
 	}
-	if m := jsonFieldType.FindStringSubmatch(msg); m != nil {
+	if m := jsonFieldType().FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("%s: a JSON %s%s where %s is expected", m[3], m[1], m[2], m[4])
 	}
 	if errors.Is(err, io.EOF) {
@@ -186,7 +188,7 @@ func describeDecodeError(err error) error {
 // resourceAction is the shape of another Web API method's operation,
 // <resource>[/<sub>…]/<action> (F19): two or more segments of the bytes the contract's
 // path segments accept unescaped.
-var resourceAction = regexp.MustCompile(`^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)+$`)
+var resourceAction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.~-]+(/[A-Za-z0-9_.~-]+)+$`) })
 
 // MaxCodeLen caps Answer.Code in bytes: the journal keeps the code of every answer.
 const MaxCodeLen = 256
@@ -200,7 +202,7 @@ func (s *Spec) check() error {
 	case op == "":
 		return errors.New("operation: missing; " + wantOperation)
 	case op == OpAny, op == ops.UserToken, op == ops.KeyToken, op == ops.Release, op == ops.ConsumerToken, op == ops.DeviceToken:
-	case !resourceAction.MatchString(op):
+	case !resourceAction().MatchString(op):
 		return fmt.Errorf("operation: %q is not a Web API method; %s", op, wantOperation)
 	case strings.HasPrefix(op, "authentication/") && strings.Count(op, "/") > 1:
 		// no other authentication method exists: none of those would ever match

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"sync"
 
 	"github.com/crmmock/crmmock/mockserver"
 )
@@ -104,9 +105,11 @@ func available(o *Observation) string {
 
 // moment is a date and time in an answer's text (RFC 3339, as CRM.COM and the mock
 // write them): it differs from run to run, so verify compares texts without them.
-var moment = regexp.MustCompile(`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?`)
+var moment = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?`)
+})
 
-func timeless(s string) string { return moment.ReplaceAllString(s, "<time>") }
+func timeless(s string) string { return moment().ReplaceAllString(s, "<time>") }
 
 func compare(a, b *Observation) []Difference {
 	diff := func(aspect, x, y string) []Difference {

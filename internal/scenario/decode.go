@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -64,7 +65,7 @@ func Decode(data []byte, v any, lookup func(string) (string, bool)) (*yaml.Node,
 	return &root, nil
 }
 
-var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+var varRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`) })
 
 // expandVars replaces ${VAR} and ${VAR:-default} in every scalar value (never in keys).
 func expandVars(n *yaml.Node, lookup func(string) (string, bool), msgs *[]string) {
@@ -73,8 +74,8 @@ func expandVars(n *yaml.Node, lookup func(string) (string, bool), msgs *[]string
 		if !strings.Contains(n.Value, "${") {
 			return
 		}
-		n.Value = varRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			m := varRef.FindStringSubmatch(ref)
+		n.Value = varRef().ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := varRef().FindStringSubmatch(ref)
 			if v, ok := lookup(m[1]); ok && (v != "" || m[2] == "") {
 				return v
 			}
@@ -96,14 +97,14 @@ func expandVars(n *yaml.Node, lookup func(string) (string, bool), msgs *[]string
 	}
 }
 
-var yamlNotFound = regexp.MustCompile(`field (\S+) not found in type \S+`)
+var yamlNotFound = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`field (\S+) not found in type \S+`) })
 
 func cleanYAMLError(err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		msgs := make([]string, len(te.Errors))
 		for i, m := range te.Errors {
-			msgs[i] = yamlNotFound.ReplaceAllString(m, `unknown key "$1"`)
+			msgs[i] = yamlNotFound().ReplaceAllString(m, `unknown key "$1"`)
 		}
 		return errors.New(strings.Join(msgs, "; "))
 	}

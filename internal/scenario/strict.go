@@ -140,13 +140,13 @@ func structFields(t reflect.Type) *yamlFields {
 	return f
 }
 
-var leadingLine = regexp.MustCompile(`^line (\d+):`)
+var leadingLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^line (\d+):`) })
 
 // sortByLine orders error messages by their "line N:" prefix (stable otherwise), so
 // the unknown keys and the decoder's own errors read in document order.
 func sortByLine(msgs []string) {
 	line := func(s string) int {
-		if m := leadingLine.FindStringSubmatch(s); m != nil {
+		if m := leadingLine().FindStringSubmatch(s); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			return n
 		}

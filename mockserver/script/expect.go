@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -297,10 +298,10 @@ func plain(v any) string {
 }
 
 var (
-	wholeRef = regexp.MustCompile(`^\$\{([^}]*)\}$`)
+	wholeRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\$\{([^}]*)\}$`) })
 	// sliceRef is ${name:offset} or ${name:offset:length}: part of a value (a token cut
 	// as a too-short column would).
-	sliceRef = regexp.MustCompile(`^([^:]+):([0-9]+)(?::([0-9]+))?$`)
+	sliceRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^:]+):([0-9]+)(?::([0-9]+))?$`) })
 )
 
 // lookupVar resolves a ${…} reference: NAME (a value saved by an earlier step; then,
@@ -308,7 +309,7 @@ var (
 // environment, always), release (the release the suite runs on); NAME:-default gives a
 // default; NAME:OFFSET:LENGTH is part of the value.
 func (r *runner) lookupVar(ref string) (any, error) {
-	if m := sliceRef.FindStringSubmatch(ref); m != nil {
+	if m := sliceRef().FindStringSubmatch(ref); m != nil {
 		v, err := r.lookupVar(m[1])
 		if err != nil {
 			return nil, err
@@ -358,11 +359,11 @@ func (r *runner) expand(s string) (any, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
 	}
-	if m := wholeRef.FindStringSubmatch(s); m != nil {
+	if m := wholeRef().FindStringSubmatch(s); m != nil {
 		return r.lookupVar(m[1])
 	}
 	var firstErr error
-	out := varRef.ReplaceAllStringFunc(s, func(ref string) string {
+	out := varRef().ReplaceAllStringFunc(s, func(ref string) string {
 		v, err := r.lookupVar(ref[2 : len(ref)-1])
 		if err != nil {
 			if firstErr == nil {

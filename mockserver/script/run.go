@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmmock/crmmock/mockserver"
@@ -942,7 +943,7 @@ func (r *runner) send(method, u string, q url.Values, body []byte, h http.Header
 	return x, nil
 }
 
-var secretField = regexp.MustCompile(`("(?:password|pass_code)"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+var secretField = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`("(?:password|pass_code)"\s*:\s*)"(?:[^"\\]|\\.)*"`) })
 
 // describeRequest shows a request for a failure report, secrets masked.
 func describeRequest(method, u string, q url.Values, body []byte, h http.Header) string {
@@ -963,7 +964,7 @@ func describeRequest(method, u string, q url.Values, body []byte, h http.Header)
 		fmt.Fprintf(&b, "\n%s: %s", k, v)
 	}
 	if len(body) > 0 {
-		b.WriteString("\n" + clip(secretField.ReplaceAllString(string(body), `$1"***"`), 600))
+		b.WriteString("\n" + clip(secretField().ReplaceAllString(string(body), `$1"***"`), 600))
 	}
 	return b.String()
 }

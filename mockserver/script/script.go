@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmmock/crmmock/internal/lint"
@@ -271,8 +272,8 @@ func Load(path string) (*Script, error) {
 }
 
 var (
-	varRef   = regexp.MustCompile(`\$\{([^}]*)\}`)
-	factName = regexp.MustCompile(`^F[0-9]+$`)
+	varRef   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}]*)\}`) })
+	factName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^F[0-9]+$`) })
 )
 
 // Parse reads and checks a script. Errors name the line ("line N: …").
@@ -326,7 +327,7 @@ func (f *file) checkHeader(at func(path ...any) int) error {
 		return lineErr(at("steps"), "steps: a script needs at least one step")
 	}
 	for _, fact := range f.Facts {
-		if !factName.MatchString(fact) {
+		if !factName().MatchString(fact) {
 			return lineErr(at("facts"), "facts: %q: want fact numbers like F6 (see docs/crmcom-facts.md)", fact)
 		}
 	}
@@ -752,14 +753,14 @@ func (l *LintExpect) check() error {
 	return nil
 }
 
-var operationName = regexp.MustCompile(`^(\*|[a-z0-9_]+(/[a-z0-9_]+)+)$`)
+var operationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\*|[a-z0-9_]+(/[a-z0-9_]+)+)$`) })
 
 // check checks a fault's fields (the server checks them again); it returns the line.
 func (f *Fault) check(at func(path ...any) int) (int, error) {
 	switch {
 	case f.Operation == "":
 		return at("fault"), fmt.Errorf("operation: give the Web API method it hits (e.g. authentication/token, or * for every method)")
-	case !operationName.MatchString(f.Operation):
+	case !operationName().MatchString(f.Operation):
 		return at("fault", "operation"), fmt.Errorf("operation: %q: want a Web API method such as authentication/token or contact_information/show, or *", f.Operation)
 	case f.After != nil && *f.After < 0:
 		return at("fault", "after"), fmt.Errorf("after: %d: want 0 or more", *f.After)
