@@ -28,8 +28,10 @@ const docBasePath = "/crmapi/rest/v2"
 // apiContract is openapi.yaml (shipped compiled to Go literals, see internal/contract),
 // validated and routed once per process. Its contents are the mock's own.
 type apiContract struct {
-	doc    *openapi3.T
-	router routers.Router
+	doc *openapi3.T
+	// router is the document's gorilla/mux router, built on first call (its regular
+	// expressions cost about a millisecond, which the first login need not wait for).
+	router func() (routers.Router, error)
 
 	// The routes of the common requests, found once through router; route answers
 	// them without the router (see fastRoute). Nil when the contract lacks one.
@@ -95,7 +97,9 @@ func loadProcessContract() (*apiContract, error) {
 			contract, contractErr = nil, fmt.Errorf("openapi.yaml: %w", err)
 			return
 		}
-		contract, contractErr = newContract(doc)
+		if contract, contractErr = newContract(doc); contractErr == nil {
+			go func() { _, _ = contract.router() }() // ready before a request needs it
+		}
 	})
 	return contract, contractErr
 }
@@ -111,29 +115,42 @@ func loadContract(data []byte) (*apiContract, error) {
 	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("openapi.yaml does not validate: %w", err)
 	}
-	return newContract(doc)
-}
-
-// newContract routes a loaded, valid OpenAPI document and reads its release data.
-func newContract(doc *openapi3.T) (*apiContract, error) {
-	router, err := gorillamux.NewRouter(doc)
+	c, err := newContract(doc)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := c.router(); err != nil { // a test's edited contract fails here, not at its first request
 		return nil, fmt.Errorf("openapi.yaml routes: %w", err)
 	}
-	c := &apiContract{doc: doc, router: router, fixed: map[string]*routers.Route{}}
+	return c, nil
+}
+
+// newContract reads a loaded, valid OpenAPI document's release data and the routes of
+// the common requests (see fastRoute); its router is built on first need.
+func newContract(doc *openapi3.T) (*apiContract, error) {
+	c := &apiContract{doc: doc, fixed: map[string]*routers.Route{}}
+	c.router = sync.OnceValues(func() (routers.Router, error) { return gorillamux.NewRouter(doc) })
+	var err error
 	if c.releases, err = readReleases(doc); err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	find := func(method, path, template string) *routers.Route {
-		req, err := http.NewRequest(method, docBasePath+path, nil)
+	find := func(method, path, template string) *routers.Route { return routeIn(doc, method, template) }
+	if !singlePlainServer(doc) { // which server a request matches is the router's to say
+		router, err := c.router()
 		if err != nil {
-			return nil
+			return nil, fmt.Errorf("openapi.yaml routes: %w", err)
 		}
-		route, _, err := router.FindRoute(req)
-		if err != nil || route.Path != template {
-			return nil
+		find = func(method, path, template string) *routers.Route {
+			req, err := http.NewRequest(method, docBasePath+path, nil)
+			if err != nil {
+				return nil
+			}
+			route, _, err := router.FindRoute(req)
+			if err != nil || route.Path != template {
+				return nil
+			}
+			return route
 		}
-		return route
 	}
 	c.bodyChecks = map[*routers.Route]*bodyCheck{}
 	for _, p := range fixedPaths {
@@ -148,6 +165,28 @@ func newContract(doc *openapi3.T) (*apiContract, error) {
 	c.otherPost = find(http.MethodPost, "/resource/action", otherPath)
 	c.otherGetQuick = quickCheckFor(doc, c.otherGet)
 	return c, nil
+}
+
+// singlePlainServer reports a document with one server, docBasePath without variables:
+// a request under it is routed to the path the document names, the router's first
+// choice (fixed paths sort before templates), so routeIn may build its routes.
+func singlePlainServer(doc *openapi3.T) bool {
+	return len(doc.Servers) == 1 && doc.Servers[0] != nil && doc.Servers[0].URL == docBasePath
+}
+
+// routeIn is the route the router finds for method on the document's path (fixed or a
+// template), built from the document; nil when the path or the method is not in it.
+// TestRoutesInAreTheRouters holds it to the router.
+func routeIn(doc *openapi3.T, method, path string) *routers.Route {
+	item := doc.Paths.Value(path)
+	if item == nil {
+		return nil
+	}
+	op := item.GetOperation(method)
+	if op == nil {
+		return nil
+	}
+	return &routers.Route{Spec: doc, Server: doc.Servers[0], Path: path, PathItem: item, Method: method, Operation: op}
 }
 
 // fastRoute answers what Router.FindRoute answers for the common requests, without
@@ -261,7 +300,11 @@ func (c *apiContract) route(r *http.Request, rest string) (*http.Request, *route
 		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
 			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>[/<sub>…]/<action>: no empty, . or .. segment, no encoded slash; under authentication/ only the contract's methods)", rest)}
 	}
-	route, params, err := c.router.FindRoute(routed)
+	router, err := c.router()
+	if err != nil {
+		return nil, nil, nil, &apiError{Code: CodeInternal, Description: fmt.Sprintf("openapi.yaml routes: %v", err)}
+	}
+	route, params, err := router.FindRoute(routed)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
 		allow := c.allowed(rest)
