@@ -3,7 +3,6 @@ package mockserver
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/crmmock/crmmock/internal/journal"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/crmmock/crmmock/internal/lint"
+	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -513,14 +513,14 @@ func TestLintProfilesFollowReleaseTable(t *testing.T) {
 	require.Len(t, profiles, 3, "the lint knows three profiles")
 	c, err := loadProcessContract()
 	require.NoError(t, err)
-	for name, want := range map[string]Availability{lint.ProfilePreR10: NotAvailable, lint.ProfileR10: Available, lint.ProfileR12: Deprecated} {
+	for name, want := range map[string]Availability{wire.ProfilePreR10: NotAvailable, wire.ProfileR10: Available, wire.ProfileR12: Deprecated} {
 		p, ok := byName[name]
 		require.True(t, ok, "lint profile %s names a profile of release.go", name)
 		rel := MustParseRelease(fmt.Sprintf("R%d", max(p.FromMajor, 9)))
 		got, _ := c.availability("releaseToken", &rel)
 		assert.Equal(t, want, got, "F8: token/release on profile %s", name)
 	}
-	r10, r12 := byName[lint.ProfileR10], byName[lint.ProfileR12]
+	r10, r12 := byName[wire.ProfileR10], byName[wire.ProfileR12]
 	assert.True(t, r10.UserRule.Idle && !r10.KeyRule.Idle, "R10: idle user tokens (F6), absolute key tokens (F7)")
 	assert.False(t, r12.UserRule.Idle || r12.KeyRule.Idle, "R12: every token absolute (F9)")
 }

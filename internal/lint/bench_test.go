@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // journal100k is a session of 100 000 requests: 100 users on R12 using their tokens
@@ -18,7 +20,7 @@ func journal100k(tb testing.TB) *Input {
 	}
 	for len(s.entries) < 100_000 {
 		for i := range toks {
-			if s.use(toks[i]) == CodeTokenExpired {
+			if s.use(toks[i]) == wire.CodeTokenExpired {
 				toks[i] = s.login(fmt.Sprintf("user%03d", i))
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,9 +17,9 @@ func TestFaultAnswersAreNotRules(t *testing.T) {
 	tok := s.login("mpadministrator")
 	s.use(tok)
 	s.advance(time.Minute)
-	s.faulted(tok, CodeTokenExpired)
-	s.faulted(tok, CodeTokenReleased)
-	s.faulted(tok, CodeNotAvailable)
+	s.faulted(tok, wire.CodeTokenExpired)
+	s.faulted(tok, wire.CodeTokenReleased)
+	s.faulted(tok, wire.CodeNotAvailable)
 	r := Run(s.input())
 	for _, f := range r.Findings {
 		require.Equal(t, "expired-token-reused", f.Rule, f.Message)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,14 +30,14 @@ func TestWellBehavedClientEveryRelease(t *testing.T) {
 		t.Run(rel, func(t *testing.T) {
 			s := newSim(t, rel)
 			wellBehaved(s, func() string { return s.login("mpadministrator") })
-			if s.profile != ProfilePreR10 {
+			if s.profile != wire.ProfilePreR10 {
 				wellBehaved(s, func() string { return s.keyLogin("EE73C0AE64524371B5DDEFF5F7BB2192") })
 			}
 			r := Run(s.input())
 			noErrorsOrWarnings(t, r)
 			// Tokens under the absolute rule die in use, and the client recovers: info,
 			// one per user or key (F9 from R12; F7 key tokens from R10).
-			infos := map[string]int{ProfilePreR10: 0, ProfileR10: 1, ProfileR12: 2}[s.profile]
+			infos := map[string]int{wire.ProfilePreR10: 0, wire.ProfileR10: 1, wire.ProfileR12: 2}[s.profile]
 			require.Len(t, r.Findings, infos)
 			for _, f := range r.Findings {
 				require.Equal(t, "active-token-expired", f.Rule)
@@ -44,7 +45,7 @@ func TestWellBehavedClientEveryRelease(t *testing.T) {
 			// It did hit TOKEN_EXPIRED and log in again: the client was put to the test.
 			var expired, logins int
 			for _, e := range s.entries {
-				if e.Judged() == CodeTokenExpired {
+				if e.Judged() == wire.CodeTokenExpired {
 					expired++
 				}
 				if e.Issued != "" {

@@ -3,6 +3,8 @@ package lint
 import (
 	"fmt"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // LoginRun is how many tokens in a row make login-per-request.
@@ -112,11 +114,11 @@ func lifeText(t *Token) string {
 		return fmt.Sprintf("until %s idle, F6", hours(t.Life))
 	}
 	switch {
-	case t.Kind == KindConsumer:
+	case t.Kind == wire.KindConsumer:
 		return fmt.Sprintf("%s from issue, F15", hours(t.Life))
-	case t.Kind == KindDevice:
+	case t.Kind == wire.KindDevice:
 		return fmt.Sprintf("%s from issue, F18", hours(t.Life))
-	case t.Kind == "web_api_key" && t.Profile != ProfileR12:
+	case t.Kind == wire.KindKey && t.Profile != wire.ProfileR12:
 		return fmt.Sprintf("%s from issue, F7", hours(t.Life))
 	}
 	return fmt.Sprintf("%s from issue, F9", hours(t.Life))
