@@ -1,12 +1,14 @@
 package mockserver
 
 import (
-	"github.com/crmmock/crmmock/internal/journal"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/testutil"
 )
 
 // BenchmarkLintJournal100k is Mock.Lint (journal and store read, the lint run) over a
@@ -80,11 +82,11 @@ func benchLint(b *testing.B, client func(do func(method, target, body string, he
 	}
 	b.ResetTimer()
 	var r LintReport
-	cpu := cpuTime()
+	cpu := testutil.CPUTime()
 	for b.Loop() {
 		r = m.Lint()
 	}
-	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((testutil.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(len(r.Findings)), "findings")
 	b.ReportMetric(float64(len(m.Tokens())), "tokens")
 	if len(r.Findings) == 0 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/testutil"
 	"github.com/crmmock/crmmock/internal/wire"
 )
 
@@ -44,11 +45,11 @@ func BenchmarkLint100k(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var r Report
-	cpu := cpuTime()
+	cpu := testutil.CPUTime()
 	for b.Loop() {
 		fresh := &Input{Entries: in.Entries, Tokens: in.Tokens, Now: in.Now, Release: in.Release, Profile: in.Profile}
 		r = Run(fresh)
 	}
 	b.ReportMetric(float64(len(r.Findings)), "findings")
-	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64((testutil.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
