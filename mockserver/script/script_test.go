@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/testutil/mocktest"
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/crmmock/crmmock/mockserver/script"
 	"github.com/crmmock/crmmock/mockserver/script/scripttest"
@@ -226,7 +225,7 @@ steps:
 	}
 
 	// On a server without a control API, ${CRM_USERNAME} comes from the environment.
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, LookupEnv: lookup})
 	if got := suites[0].Steps[0]; got.Status != script.Failed || !strings.Contains(got.Response, `\"nobody\" is not a user`) {
 		t.Errorf("target step 1: got %+v, want the environment's user nobody refused", got)
@@ -260,28 +259,10 @@ steps:
 	}
 }
 
-// webAPIOnly serves a mock's Web API but no control API: a stand-in for a real
-// installation.
-func webAPIOnly(t *testing.T, version string) *httptest.Server {
-	m, err := mockserver.New(mockserver.Options{Version: version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/__admin") {
-			http.NotFound(w, r)
-			return
-		}
-		m.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // Ensure that on a target without a control API clock steps, and every request after
 // them, are skipped with the reason, while the steps before them run.
 func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "idle-expiry.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +301,7 @@ func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
 // Ensure a script expecting R12 JWTs, pointed at a server emulating R10, fails with a
 // diff naming what was expected and what came back.
 func TestTargetOnOtherReleaseFailsReadably(t *testing.T) {
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "jwt-shape.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -448,7 +429,7 @@ steps:
 // script requiring the control API is not applicable (neither passed nor failed) on a
 // target without one, while it runs in-process.
 func TestSkipsFailUnlessAllowed(t *testing.T) {
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	s := mustParse(t, `releases: [R10]
 steps:
   - request: {method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}
