@@ -19,3 +19,13 @@ func AllocatedBy(n int, f func()) uint64 {
 	runtime.ReadMemStats(&b)
 	return (b.TotalAlloc - a.TotalAlloc) / uint64(n)
 }
+
+// LiveHeap is the heap in use after two collections (the second empties sync.Pool's
+// victim cache).
+func LiveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}

@@ -16,3 +16,17 @@ func TestAllocatedByPerCall(t *testing.T) {
 	require.Less(t, per, uint64(2*4096))
 	require.Less(t, AllocatedBy(100, func() { sink = sink[:0] }), uint64(64))
 }
+
+var held []byte
+
+// Ensure LiveHeap counts what is kept, not what was only allocated: 1 MiB held shows
+// (give or take the little else the runtime frees or keeps meanwhile), 1 MiB dropped
+// no longer does.
+func TestLiveHeapCountsWhatIsKept(t *testing.T) {
+	before := LiveHeap()
+	held = make([]byte, 1<<20)
+	require.Greater(t, int64(LiveHeap())-int64(before), int64(1<<19))
+	kept := LiveHeap()
+	held = nil
+	require.Less(t, int64(LiveHeap())-int64(kept), -int64(1<<19))
+}
