@@ -357,13 +357,20 @@ func who(p string) string {
 
 // absoluteRule cites the release rule an absolute-rule token lives by.
 func absoluteRule(t *Token) string {
+	fact, since, whose := absoluteFact(t)
+	return fmt.Sprintf("from %s (%s) %s dies %s after issue, used or not", since, fact, whose, hours(t.Life))
+}
+
+// absoluteFact is the fact an absolute-rule token lives by, the release it holds from
+// and the tokens it is about.
+func absoluteFact(t *Token) (fact, since, whose string) {
 	switch {
 	case t.Kind == wire.KindConsumer:
-		return fmt.Sprintf("from R15 (F15) a consumer application key token dies %s after issue, used or not", hours(t.Life))
+		return "F15", "R15", "a consumer application key token"
 	case t.Kind == wire.KindDevice:
-		return fmt.Sprintf("from R15 (F18) a device application key token dies %s after issue, used or not", hours(t.Life))
+		return "F18", "R15", "a device application key token"
 	case t.Kind == wire.KindKey && t.Profile != wire.ProfileR12:
-		return fmt.Sprintf("from R10 (F7) a Web API key token dies %s after issue, used or not", hours(t.Life))
+		return "F7", "R10", "a Web API key token"
 	}
-	return fmt.Sprintf("from R12 (F9) every token dies %s after issue, used or not", hours(t.Life))
+	return "F9", "R12", "every token"
 }

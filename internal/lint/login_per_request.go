@@ -3,8 +3,6 @@ package lint
 import (
 	"fmt"
 	"time"
-
-	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // LoginRun is how many tokens in a row make login-per-request.
@@ -113,13 +111,6 @@ func lifeText(t *Token) string {
 	if t.Idle {
 		return fmt.Sprintf("until %s idle, F6", hours(t.Life))
 	}
-	switch {
-	case t.Kind == wire.KindConsumer:
-		return fmt.Sprintf("%s from issue, F15", hours(t.Life))
-	case t.Kind == wire.KindDevice:
-		return fmt.Sprintf("%s from issue, F18", hours(t.Life))
-	case t.Kind == wire.KindKey && t.Profile != wire.ProfileR12:
-		return fmt.Sprintf("%s from issue, F7", hours(t.Life))
-	}
-	return fmt.Sprintf("%s from issue, F9", hours(t.Life))
+	fact, _, _ := absoluteFact(t)
+	return fmt.Sprintf("%s from issue, %s", hours(t.Life), fact)
 }
