@@ -1,6 +1,10 @@
 package mockserver
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +138,202 @@ func TestParseRelease(t *testing.T) {
 	assert.False(t, MustParseRelease("R16.1.9").AtLeast(MustParseRelease("R16.2")))
 	assert.True(t, MustParseRelease("R16.10").AtLeast(MustParseRelease("R16.2")), "16.10 is after 16.2")
 	assert.Equal(t, MustParseRelease("R9").Major, MustParseRelease("pre-R10").Major)
+}
+
+// The scenario keys that make the mock answer as a particular installation does
+// (docs/scenarios.md: errors by failure class, token, jwt), as crmmock probe
+// writes them.
+
+// Ensure errors keyed by failure class tell apart what one catalogue code covers (a
+// wrong password and an unknown user are both INVALID_CREDENTIALS by default), with
+// the class's code, message, description and HTTP status; a class without an entry
+// falls back to its code's.
+func TestScenarioErrorsByFailureClass(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+errors:
+  wrong_password: {code: COM.CRM.EXCEPTION.AUTH.WRONGPASSWORDEXCEPTION, message: Wrong password, description: "", http_status: 401}
+  unknown_user: {code: COM.CRM.EXCEPTION.AUTH.USERNOTFOUNDEXCEPTION, description: "No such user"}
+  INVALID_CREDENTIALS: {message: Login failed}
+  truncated_token: {code: TOKEN_TRUNCATED}
+  INVALID_TOKEN: {code: BAD_TOKEN, http_status: 403}
+  missing_field: {code: MISSING_PARAMETER}
+  malformed_json: {code: BAD_JSON}
+  wrong_method: {code: WRONG_VERB, http_status: 405}
+  key_with_password: {code: KEY_PASSWORD}
+  released_token: {code: RELEASED}
+organisations:
+  - name: CRMDEMO
+    units: [{id: EE63A82C4FEBE02FF34E90DD1EBA5ABE}]
+    users: [{username: mpadministrator, password: "1234"}]
+    web_api_keys: [{key: EE73C0AE64524371B5DDEFF5F7BB2192, user: mpadministrator}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R10", Scenario: sc})
+
+	r := h.post("authentication/token", creds("password", "nope"))
+	assert.Equal(t, 401, r.HTTP)
+	assert.Equal(t, "COM.CRM.EXCEPTION.AUTH.WRONGPASSWORDEXCEPTION", r.Status.Code)
+	assert.Equal(t, "Wrong password", *r.Status.Message)
+	assert.Equal(t, "", *r.Status.Description, "an empty description is the installation's, not the mock's reason")
+
+	r = h.post("authentication/token", creds("username", "nobody"))
+	assert.Equal(t, 200, r.HTTP)
+	assert.Equal(t, "COM.CRM.EXCEPTION.AUTH.USERNOTFOUNDEXCEPTION", r.Status.Code)
+	assert.Equal(t, "Login failed", *r.Status.Message, "the class has no message: its code's")
+	assert.Equal(t, "No such user", *r.Status.Description)
+
+	r = h.post("authentication/token", map[string]string{"username": docUser, "organisation": docOrg})
+	assert.Equal(t, "MISSING_PARAMETER", r.Status.Code)
+	r = h.post("authentication/token", `{"username":`)
+	assert.Equal(t, "BAD_JSON", r.Status.Code)
+	r = h.get("authentication/token", nil)
+	assert.Equal(t, "WRONG_VERB", r.Status.Code)
+	assert.Equal(t, 405, r.HTTP)
+	r = h.post("authentication/web_api_key/token", nil, "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(docKey+":x")))
+	assert.Equal(t, "KEY_PASSWORD", r.Status.Code)
+
+	tok := h.login()
+	r = h.use(tok[:16])
+	assert.Equal(t, "TOKEN_TRUNCATED", r.Status.Code, "the start of an issued token's shape")
+	assert.Equal(t, 403, r.HTTP, "the class has no status: its code's")
+	r = h.use("NOT-A-TOKEN")
+	assert.Equal(t, "BAD_TOKEN", r.Status.Code)
+	assert.Equal(t, 403, r.HTTP)
+	require.Equal(t, "OK", h.post("authentication/token/release", map[string]string{"token": tok}).Status.Code)
+	assert.Equal(t, "RELEASED", h.use(tok).Status.Code)
+
+	// the journal keeps the code as answered
+	j := h.Journal()
+	assert.Equal(t, "COM.CRM.EXCEPTION.AUTH.WRONGPASSWORDEXCEPTION", j[0].Code)
+}
+
+// Ensure a JWT's claim order, date type and lifetime follow the scenario's jwt key,
+// and the token dies exactly at its lifetime on the fake clock (F9: 2 h by default).
+func TestScenarioJWTShape(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+jwt: {claims_order: [jti, usr, org, oun, iat, exp], numeric_dates: true, lifetime: 1h, header: '{"alg":"HS256","typ":"JWT"}'}
+organisations:
+  - name: CRMDEMO
+    units: [{id: EE63A82C4FEBE02FF34E90DD1EBA5ABE, oun: 0123456789abcdef0123456789ABCDEF}]
+    users: [{username: mpadministrator, password: "1234"}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R12", Scenario: sc})
+	tok := h.login()
+	parts := strings.Split(tok, ".")
+	require.Len(t, parts, 3)
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	require.NoError(t, err)
+	header, err := base64.RawURLEncoding.DecodeString(parts[0])
+	require.NoError(t, err)
+	assert.Equal(t, `{"alg":"HS256","typ":"JWT"}`, string(header), "the scenario's header, byte for byte")
+	assert.Regexp(t, regexp.MustCompile(`^\{"jti":"[0-9A-F]{32}","usr":"mpadministrator","org":"CRMDEMO","oun":"0123456789abcdef0123456789ABCDEF","iat":\d+,"exp":\d+\}$`), string(payload))
+	var c struct{ Exp, Iat int64 }
+	require.NoError(t, json.Unmarshal(payload, &c))
+	assert.Equal(t, int64(3600), c.Exp-c.Iat)
+
+	h.advance(time.Hour - time.Second)
+	assert.Equal(t, "OK", h.use(tok).Status.Code)
+	h.advance(time.Second)
+	assert.Equal(t, "TOKEN_EXPIRED", h.use(tok).Status.Code, "F9: absolute, at the scenario's lifetime")
+	tl := h.Tokens()
+	assert.Equal(t, t0.Add(time.Hour), tl[0].ExpiresAt)
+}
+
+// Ensure opaque tokens follow the scenario's token key (F6: 32 uppercase hex by default).
+func TestScenarioOpaqueTokenShape(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+token: {opaque_length: 40, alphabet: 0-9a-z}
+organisations:
+  - name: CRMDEMO
+    units: [{id: U1}]
+    users: [{username: mpadministrator, password: "1234"}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R10", Scenario: sc})
+	h.offContract = true // the contract's token pattern is the default shape
+	tok := h.login()
+	assert.Regexp(t, `^[0-9a-z]{40}$`, tok)
+	assert.Equal(t, "OK", h.use(tok).Status.Code)
+	r := h.use(tok[:20])
+	assert.Equal(t, "INVALID_TOKEN", r.Status.Code)
+	j := h.Journal()
+	assert.Equal(t, "INVALID_TOKEN", j[len(j)-1].Code)
+}
+
+// Ensure bad values of the new keys are load errors naming the line.
+func TestScenarioInstallationKeysErrors(t *testing.T) {
+	base := "\norganisations: [{name: O, units: [{id: U}]}]\n"
+	for doc, want := range map[string]string{
+		"errors:\n  wrong_passwd: {code: X}" + base:              `line 2: errors: unknown error code "wrong_passwd"`,
+		"errors:\n  wrong_password:\n    http_status: 99" + base: `line 3: errors: wrong_password: http_status 99`,
+		"jwt:\n  claims_order: [usr, org]" + base:                `line 2: jwt: claims_order [usr org]: want each of`,
+		"jwt:\n  lifetime: 1.5s" + base:                          `line 2: jwt: lifetime 1.5s: want whole seconds`,
+		"jwt:\n  lifetime: soon" + base:                          `line 2: "soon": want a duration`,
+		"jwt:\n  header: '{\"alg\":\"none\"}'" + base:            `line 2: jwt: header`,
+		"token:\n  alphabet: z-a" + base:                         `line 2: token: alphabet "z-a"`,
+		"token:\n  opaque_length: 4" + base:                      `line 2: token: opaque_length 4: want 8 to 512`,
+	} {
+		_, err := ParseScenario([]byte(doc))
+		if assert.Error(t, err, doc) {
+			assert.Contains(t, err.Error(), want, doc)
+		}
+	}
+}
+
+// Ensure a scenario file's ${VAR} and ${VAR:-default} are expanded at load, and an
+// unset variable without default is a load error naming the line.
+func TestScenarioEnvExpansion(t *testing.T) {
+	doc := []byte(`organisations:
+  - name: ${ORG:-CRMDEMO}
+    units: [{id: U1}]
+    users: [{username: u, password: "${CRM_PASSWORD}"}]
+`)
+	env := map[string]string{"CRM_PASSWORD": "s3cret"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	sc, err := ParseScenarioEnv(doc, lookup)
+	require.NoError(t, err)
+	assert.Equal(t, "CRMDEMO", sc.Organisations[0].Name)
+	assert.Equal(t, "s3cret", sc.Organisations[0].Users[0].Password)
+
+	_, err = ParseScenarioEnv(doc, func(string) (string, bool) { return "", false })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "line 4: ${CRM_PASSWORD} is not set")
+
+	sc, err = ParseScenario(doc) // the control API's path: never expanded
+	require.NoError(t, err)
+	assert.Equal(t, "${CRM_PASSWORD}", sc.Organisations[0].Users[0].Password)
+}
+
+// Ensure {method} in a class's description names the method asked (F7, F8: neither key
+// tokens nor release exist before R10), so one entry imitates both answers.
+func TestScenarioDescriptionNamesMethod(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+errors:
+  method_not_available: {code: COM.CRM.EXCEPTION.METHODNOTFOUNDEXCEPTION, description: "No such method: {method}"}
+organisations: [{name: CRMDEMO, units: [{id: U1}], users: [{username: u, password: p}]}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R9", Scenario: sc})
+	r := h.post("authentication/web_api_key/token", nil, "Authorization", basic(docKey))
+	assert.Equal(t, 404, r.HTTP)
+	assert.Equal(t, "COM.CRM.EXCEPTION.METHODNOTFOUNDEXCEPTION", r.Status.Code)
+	assert.Equal(t, "No such method: authentication/web_api_key/token", *r.Status.Description)
+	r = h.post("authentication/token/release", map[string]string{"token": "X"})
+	assert.Equal(t, "No such method: authentication/token/release", *r.Status.Description)
+}
+
+// Ensure a fault's HTTP status is its own, whatever the scenario's errors say.
+func TestScenarioErrorsLeaveFaultStatus(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+errors:
+  INTERNAL_ERROR: {http_status: 503}
+organisations: [{name: CRMDEMO, units: [{id: U1}], users: [{username: mpadministrator, password: "1234"}]}]
+`))
+	require.NoError(t, err)
+	h := start(t, Options{Version: "R12", Scenario: sc})
+	h.addFault(`{"operation":"authentication/token","answer":{"code":"INTERNAL_ERROR","http_status":502}}`)
+	r := h.post("authentication/token", creds())
+	assert.Equal(t, "INTERNAL_ERROR", r.Status.Code)
+	assert.Equal(t, 502, r.HTTP)
 }
