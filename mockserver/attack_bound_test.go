@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the attack suite on the token bound (huge garbage tokens among evicted ones, eviction under use, a listing whose client left).
+
 package mockserver
 
 import (

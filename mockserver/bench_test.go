@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the benchmarks of `make bench`, the Mock beside a bare net/http baseline.
+
 package mockserver
 
 import (

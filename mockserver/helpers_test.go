@@ -1,3 +1,5 @@
+// The package's one set of test helpers: the harness over an httptest server, its requests, the answer checks against openapi.yaml and the raw-request helpers of the hostile and fuzz suites.
+
 package mockserver
 
 import (
