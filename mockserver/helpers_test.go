@@ -1,4 +1,4 @@
-// The package's one set of test helpers: the harness over an httptest server, its requests, the answer checks against openapi.yaml and the raw-request helpers of the hostile and fuzz suites.
+// The package's one set of test helpers: the harness over an httptest server, its requests, the answer checks against openapi.yaml and the raw-request helpers of the fuzz suite.
 
 package mockserver
 
