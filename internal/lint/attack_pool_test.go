@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): F20 clients with worker threads or a login per test, which no rule may read as a pool or a login per request.
+
 package lint
 
 import (

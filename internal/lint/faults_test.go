@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): answers given by injected faults, which no rule takes for the release's (a token resent after one is still a retry loop).
+
 package lint
 
 import (

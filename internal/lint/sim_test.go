@@ -1,3 +1,5 @@
+// The package's one set of test helpers: sim, a client's session as the lint sees it.
+
 package lint
 
 import (
