@@ -466,3 +466,46 @@ steps:
 		t.Errorf("in-process: got %+v, want the step passed", tally)
 	}
 }
+
+// Ensure the new step kinds are checked at load time, naming the line and the step.
+func TestStepParseErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"  - lint: {fired: [truncated-tokens]}\n", `line 3: step 1: lint: "truncated-tokens" is not a lint rule`},
+		{"  - lint: {none: [fatal]}\n", `line 3: step 1: lint: none: "fatal" is not a severity`},
+		{"  - lint: {}\n", `line 3: step 1: lint: say what the report must show`},
+		{"  - lint: {fired: [never-released], not_fired: [never-released]}\n", `both fired and not_fired`},
+		{"  - lint: {fird: [never-released]}\n", `line 3: unknown key "fird"`},
+		{"  - fault: {answer: {code: INTERNAL_ERROR}}\n", `line 3: step 1: fault: operation: give the Web API method`},
+		{"  - fault: {operation: login}\n", `line 3: step 1: fault: operation: "login"`},
+		{"  - advance: 1h\n  - fault:\n      operation: authentication/token\n      delay: soon\n", `line 6: step 2: fault: delay: "soon"`},
+		{"  - fault: {operation: authentication/token, times: -1}\n", `fault: times: -1`},
+		{"  - fault: {operation: authentication/token, answer: {code: OK}}\n", `fault: answer: code: "OK" is the success code`},
+		{"  - fault: {operation: authentication/token, answer: {code: INTERNAL_ERROR}, drop_connection: true}\n", `drop_connection: a dropped connection has no answer`},
+		{"  - fault: {operation: authentication/token, answr: {}}\n", `line 3: unknown key "answr"`},
+		{"  - fault: {operation: authentication/token}\n    expect: {code: OK}\n", `line 3: step 1: expect and expect_by_release go with a request, admin or lint step`},
+		{"  - advance: 1h\n    in: nowhere\n", `line 4: step 1: in: "nowhere": no earlier sandbox step`},
+		{"  - sandbox: {name: a}\n  - sandbox: {name: a}\n", `line 4: step 2: sandbox: the name "a" is taken`},
+		{"  - sandbox: {version: R10}\n", `line 3: step 1: sandbox: give it a name`},
+		{"  - admin: {path: tokens}\n    expect: {dropped: true}\n", `dropped and took_at_least go with a request step`},
+		{"  - request: {action: a/b}\n    expect: {took_at_least: fast}\n", `took_at_least: "fast"`},
+	} {
+		_, err := script.Parse([]byte("releases: [R12]\nsteps:\n" + c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.src, err, c.want)
+		}
+	}
+}
+
+// Ensure a script is held to the scenario limits (it is decoded by the same
+// DecodeStrict): an alias bomb in a step's body is refused at load, naming the limit.
+func TestScriptAliasBomb(t *testing.T) {
+	refs := func(name string) string {
+		return "[" + strings.TrimSuffix(strings.Repeat("*"+name+",", 100), ",") + "]"
+	}
+	doc := "releases: [R10]\nsteps:\n  - request:\n      method: POST\n      action: a/b\n      body:\n" +
+		"        s: &s " + strings.Repeat("a", 10<<10) + "\n        l: &l " + refs("s") + "\n        m: " + refs("l") + "\n"
+	_, err := script.Parse([]byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "line 9:") || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("got %v, want a line 9 error naming the limit", err)
+	}
+}
