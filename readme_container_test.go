@@ -1,5 +1,7 @@
 //go:build unix
 
+// Cross-cutting suite (keeps its name): the README's container section followed as written.
+
 package crmmock_test
 
 import (
