@@ -57,7 +57,7 @@ testcontainers:
 	else echo "SKIP examples/node-testcontainers: npm missing (apt-get install npm)"; fi; \
 	exit $$fail
 
-## generate: refresh internal/contract/openapi.json after editing openapi.yaml (a test fails when it is stale)
+## generate: refresh internal/contract/doc_gen.go after editing openapi.yaml (a test fails when it is stale)
 generate:
 	$(GO) generate ./internal/contract
 

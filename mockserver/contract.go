@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	contractjson "github.com/crmmock/crmmock/internal/contract"
+	contractdoc "github.com/crmmock/crmmock/internal/contract"
 	"github.com/crmmock/crmmock/internal/ops"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -25,17 +25,18 @@ import (
 // mapped onto it before routing, so the loaded document is never changed.
 const docBasePath = "/crmapi/rest/v2"
 
-// apiContract is openapi.yaml (shipped pre-converted to JSON, see internal/contract),
-// loaded, validated and routed once per process. Its contents are the mock's own.
+// apiContract is openapi.yaml (shipped compiled to Go literals, see internal/contract),
+// validated and routed once per process. Its contents are the mock's own.
 type apiContract struct {
 	doc    *openapi3.T
 	router routers.Router
 
 	// The routes of the common requests, found once through router; route answers
 	// them without the router (see fastRoute). Nil when the contract lacks one.
-	fixed               map[string]*routers.Route // POST path below the base path
-	otherGet, otherPost *routers.Route            // /{resource}/{action…}: any other method
-	otherGetQuick       *quickCheck               // otherGet's parameters, checked without the validator (nil: none)
+	fixed               map[string]*routers.Route     // POST path below the base path
+	otherGet, otherPost *routers.Route                // /{resource}/{action…}: any other method
+	otherGetQuick       *quickCheck                   // otherGet's parameters, checked without the validator (nil: none)
+	bodyChecks          map[*routers.Route]*bodyCheck // fixed routes' JSON bodies, checked without the validator's plumbing
 
 	// releases is, by operationId, when each operation and each gated body parameter
 	// exists: the contract's x-available-from / x-deprecated-from, read once at load.
@@ -87,23 +88,34 @@ func (m *Mock) contract() *apiContract {
 // concurrent callers wait for that parse.
 func loadProcessContract() (*apiContract, error) {
 	contractOnce.Do(func() {
-		contract, contractErr = loadContract(contractjson.JSON) // openapi.yaml pre-converted: no YAML parse at start
+		// openapi.yaml compiled to Go: no YAML or JSON decode at start, and no validation
+		// of a document GoSource validated when it was generated
+		doc, err := contractdoc.Doc()
+		if err != nil {
+			contract, contractErr = nil, fmt.Errorf("openapi.yaml: %w", err)
+			return
+		}
+		contract, contractErr = newContract(doc)
 	})
 	return contract, contractErr
 }
 
-// loadContract parses, validates and routes an OpenAPI document (YAML or JSON) and
-// reads its release data. The mock uses the process's one (loadProcessContract); tests load
-// edited copies to show that the contract alone decides availability.
+// loadContract parses and validates an OpenAPI document (YAML or JSON) and makes it a
+// contract. The mock uses the process's one (loadProcessContract); tests load edited
+// copies to show that the contract alone decides availability.
 func loadContract(data []byte) (*apiContract, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(data)
+	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	if err := doc.Validate(loader.Context); err != nil {
+	if err := doc.Validate(context.Background()); err != nil {
 		return nil, fmt.Errorf("openapi.yaml does not validate: %w", err)
 	}
+	return newContract(doc)
+}
+
+// newContract routes a loaded, valid OpenAPI document and reads its release data.
+func newContract(doc *openapi3.T) (*apiContract, error) {
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml routes: %w", err)
@@ -123,9 +135,13 @@ func loadContract(data []byte) (*apiContract, error) {
 		}
 		return route
 	}
+	c.bodyChecks = map[*routers.Route]*bodyCheck{}
 	for _, p := range fixedPaths {
 		if r := find(http.MethodPost, p, p); r != nil {
 			c.fixed[p] = r
+			if b := bodyCheckFor(doc, r); b != nil {
+				c.bodyChecks[r] = b
+			}
 		}
 	}
 	c.otherGet = find(http.MethodGet, "/resource/action", otherPath)
@@ -272,10 +288,18 @@ func (c *apiContract) allowed(rest string) string {
 	return strings.Join(methods, ", ")
 }
 
-// validate checks a routed request (its body already read) against the contract.
-func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) *apiError {
+// validate checks a routed request (its body already read) against the contract. When
+// a body check passed the body, it also returns the body as the validator decoded it
+// (a JSON value of maps, slices, strings, json.Number, bools and nils), so a handler
+// need not decode it again.
+func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) (any, *apiError) {
 	if route == c.otherGet && c.otherGetQuick != nil && c.otherGetQuick.valid(params, query) {
-		return nil // what the validator would answer (see quickCheck)
+		return nil, nil // what the validator would answer (see quickCheck)
+	}
+	if b := c.bodyChecks[route]; b != nil {
+		if parsed, ok := b.valid(routed.Header.Get("Content-Type"), body); ok {
+			return parsed, nil // what the validator would answer (see bodyCheck), and the body as it read it
+		}
 	}
 	routed.Body = io.NopCloser(bytes.NewReader(body))
 	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
@@ -286,7 +310,7 @@ func (c *apiContract) validate(ctx context.Context, routed *http.Request, route 
 		Options:     validateOptions,
 	})
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	e := &apiError{Code: CodeInvalidRequest, Violation: true, Description: describeViolation(err)}
 	switch {
@@ -298,7 +322,7 @@ func (c *apiContract) validate(ctx context.Context, routed *http.Request, route 
 	case strings.Contains(e.Description, "missing"):
 		e.Class = ClassMissingField
 	}
-	return e
+	return nil, e
 }
 
 // describeViolation turns a validator error into one line naming the field.

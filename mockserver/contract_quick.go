@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"bytes"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 )
 
@@ -143,4 +145,53 @@ func quickParamFor(p *openapi3.Parameter) (quickParam, bool) {
 		qp.pattern = re
 	}
 	return qp, true
+}
+
+// bodyCheck answers "valid" for a JSON body to an operation whose contract asks
+// nothing but the body (no parameters, no security), without the validator's request
+// plumbing (re-reading the body, option and error values): it runs the validator's own
+// decoder and schema visit, with the options ValidateRequestBody would pass, on the
+// body admit has read. Like quickCheck it only ever says valid: a body it does not pass
+// (or a Content-Type other than exactly application/json) goes to the validator, which
+// words the reason. TestBodyCheckAgreesWithValidator and FuzzBodyCheck hold it to the
+// validator.
+type bodyCheck struct {
+	schema *openapi3.Schema
+}
+
+// valid reports whether the validator would accept this body with this Content-Type,
+// and returns the body as the validator decodes it.
+func (b *bodyCheck) valid(contentType string, body []byte) (any, bool) {
+	if contentType != jsonContentType || len(body) == 0 {
+		return nil, false
+	}
+	v, err := openapi3filter.JSONBodyDecoder(bytes.NewReader(body), nil, nil, nil)
+	if err != nil || b.schema.VisitJSON(v, openapi3.VisitAsRequest()) != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+const jsonContentType = "application/json"
+
+// bodyCheckFor builds the route's body check, or nil when its contract asks for anything
+// else than a JSON body (parameters, security, other media types, a binary schema).
+func bodyCheckFor(doc *openapi3.T, route *routers.Route) *bodyCheck {
+	if route == nil || route.Operation == nil {
+		return nil
+	}
+	op := route.Operation
+	if op.Security != nil && len(*op.Security) > 0 || op.Security == nil && len(doc.Security) > 0 ||
+		len(op.Parameters) > 0 || len(route.PathItem.Parameters) > 0 {
+		return nil
+	}
+	if op.RequestBody == nil || op.RequestBody.Value == nil || len(op.RequestBody.Value.Content) != 1 {
+		return nil
+	}
+	mt := op.RequestBody.Value.Content[jsonContentType]
+	if mt == nil || len(mt.Encoding) > 0 || mt.Schema == nil || mt.Schema.Value == nil ||
+		mt.Schema.Value.Format == "binary" {
+		return nil
+	}
+	return &bodyCheck{schema: mt.Schema.Value}
 }

@@ -2,9 +2,11 @@ package mockserver
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,7 +50,7 @@ func TestQuickCheckAgreesWithValidator(t *testing.T) {
 		passed++
 		req, err := http.NewRequest(http.MethodGet, docBasePath+"/"+url.PathEscape(params["resource"])+"/"+params["action"]+"?"+query.Encode(), nil)
 		require.NoError(t, err)
-		if aerr := slow.validate(context.Background(), req, c.otherGet, params, query, nil); aerr != nil {
+		if _, aerr := slow.validate(context.Background(), req, c.otherGet, params, query, nil); aerr != nil {
 			t.Fatalf("quick check passed what the validator refuses: %v %v: %s", params, query, aerr.Description)
 		}
 	}
@@ -66,4 +68,100 @@ func TestQuickCheckOnlyForPlainStrings(t *testing.T) {
 		p["schema"].(map[string]any)["enum"] = []any{"A"}
 	})
 	require.Nil(t, c.otherGetQuick)
+}
+
+// bodyCheckAgrees fails t when route's body check passes a body the validator refuses;
+// it reports whether the check passed it.
+func bodyCheckAgrees(t testing.TB, c *apiContract, path, contentType string, body []byte) bool {
+	t.Helper()
+	route := c.fixed[path]
+	b := c.bodyChecks[route]
+	if b == nil {
+		return false
+	}
+	if _, ok := b.valid(contentType, body); !ok {
+		return false
+	}
+	slow := *c
+	slow.bodyChecks = nil
+	req, err := http.NewRequest(http.MethodPost, docBasePath+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", contentType)
+	if _, aerr := slow.validate(context.Background(), req, route, map[string]string{}, nil, body); aerr != nil {
+		t.Fatalf("body check passed what the validator refuses: POST %s %s: %s", path, body, aerr.Description)
+	}
+	return true
+}
+
+// Ensure the body check of the logins and the release (F2, F7, F8, F12) never passes a
+// body the validator refuses, over thousands of generated bodies (fields missing, null,
+// of the wrong type, empty, unknown, nested, trailing bytes, not an object, other media
+// types), and that it passes the common bodies (else the fast path would silently
+// never run).
+func TestBodyCheckAgreesWithValidator(t *testing.T) {
+	c, err := loadProcessContract()
+	require.NoError(t, err)
+	for _, p := range []string{"/authentication/token", "/authentication/token/release"} {
+		require.NotNil(t, c.bodyChecks[c.fixed[p]], "the shipped contract's %s has no body check", p)
+	}
+	require.Nil(t, c.bodyChecks[c.fixed["/authentication/web_api_key/token"]], "a route with security is the validator's alone")
+
+	fields := []string{"username", "password", "organisation", "unit", "organization", "token", "access_token_identifier", "Username", "x"}
+	values := []string{`""`, `"mpadministrator"`, `"1234"`, `"CRMDEMO"`, `null`, `7`, `true`, `[]`, `{}`, `"é😀"`, `"\ud800"`,
+		`{"authentication_code":"A1"}`, `{"identifier":"i","pass_code":"p"}`, `{"identifier":""}`, `{"one_time_password":"123456"}`,
+		`{"authentication_code":7}`}
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func(s []string) string { return s[rng.IntN(len(s))] }
+	passed := 0
+	for range 5000 {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range rng.IntN(5) {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"` + pick(fields) + `":` + pick(values))
+		}
+		b.WriteString("}")
+		body := b.String()
+		switch rng.IntN(12) {
+		case 0:
+			body += " trailing"
+		case 1:
+			body = body[:len(body)-1]
+		case 2:
+			body = pick(values)
+		}
+		ct := jsonContentType
+		if rng.IntN(10) == 0 {
+			ct = pick([]string{"application/json; charset=utf-8", "text/plain", "", "APPLICATION/JSON"})
+		}
+		for _, p := range []string{"/authentication/token", "/authentication/token/release"} {
+			if bodyCheckAgrees(t, c, p, ct, []byte(body)) {
+				passed++
+			}
+		}
+	}
+	require.Greater(t, passed, 100, "the body check passed almost nothing")
+	require.True(t, bodyCheckAgrees(t, c, "/authentication/token", jsonContentType,
+		[]byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`)))
+	require.True(t, bodyCheckAgrees(t, c, "/authentication/token/release", jsonContentType,
+		[]byte(`{"token":"4AD9C84FA60F9FE407140E20F707726A"}`)))
+	require.False(t, bodyCheckAgrees(t, c, "/authentication/token", jsonContentType, []byte(`{"username":"u","password":"p"}`)),
+		"organisation is required (F2)")
+}
+
+// FuzzBodyCheck: any body and Content-Type to the fixed paths; the body check may pass
+// only what the validator passes.
+func FuzzBodyCheck(f *testing.F) {
+	f.Add(uint8(0), jsonContentType, []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+	f.Add(uint8(0), jsonContentType, []byte(`{"organisation":"CRMDEMO","access_token_identifier":{"authentication_code":"A"}} x`))
+	f.Add(uint8(1), jsonContentType, []byte(`{"token":"4AD9C84FA60F9FE407140E20F707726A"}`))
+	f.Add(uint8(1), "application/json;charset=utf-8", []byte(`{"token":null}`))
+	c, err := loadProcessContract()
+	require.NoError(f, err)
+	paths := slices.Sorted(maps.Keys(c.fixed))
+	f.Fuzz(func(t *testing.T, which uint8, contentType string, body []byte) {
+		bodyCheckAgrees(t, c, paths[int(which)%len(paths)], contentType, body)
+	})
 }

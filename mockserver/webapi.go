@@ -275,6 +275,7 @@ type opRequest struct {
 	rest   string     // the path below the base path
 	op     *ops.Op    // the contract operation's row
 	body   []byte     // as the contract accepted it (leniency applied)
+	parsed any        // body as the validator decoded it, when a body check passed it (else nil)
 	query  url.Values // parsed once; nil when the URL has none
 	rel    *Release
 	wd     *world
@@ -283,7 +284,7 @@ type opRequest struct {
 
 // handlers answers each kind of operation of internal/ops's table.
 var handlers = [ops.Kinds]func(m *Mock, q opRequest) answer{
-	ops.UserLogin:     func(m *Mock, q opRequest) answer { return m.userToken(q.body, q.rel, q.wd, q.now) },
+	ops.UserLogin:     func(m *Mock, q opRequest) answer { return m.userToken(q.body, q.parsed, q.rel, q.wd, q.now) },
 	ops.KeyLogin:      func(m *Mock, q opRequest) answer { return m.keyToken(q.header, q.body, q.rel, q.wd, q.now) },
 	ops.TokenRelease:  func(m *Mock, q opRequest) answer { return m.releaseToken(q.body) },
 	ops.OTP:           func(m *Mock, q opRequest) answer { return m.generateOTP(q.body, q.wd, q.now) },
@@ -368,7 +369,7 @@ func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Avai
 			return q, avail, a
 		}
 	}
-	if a.err = m.contract().validate(r.Context(), routed, route, params, q.query, q.body); a.err != nil {
+	if q.parsed, a.err = m.contract().validate(r.Context(), routed, route, params, q.query, q.body); a.err != nil {
 		m.explainRejected(&a, r, q.op, q.query, q.body) // the error path only
 		return q, avail, a
 	}
@@ -573,36 +574,120 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return nil, nil
 	}
-	tooLarge := errorf(CodeTooLarge, "request body: over the limit of %d bytes", m.bodyLimit)
+	tooLarge := func() *apiError { return errorf(CodeTooLarge, "request body: over the limit of %d bytes", m.bodyLimit) }
 	if r.ContentLength > m.bodyLimit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, m.bodyLimit+1))
+	var body []byte
+	var err error
+	if r.ContentLength > 0 { // the common request: one read into a buffer of its size (net/http stops the body there)
+		body = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(r.Body, body)
+		body = body[:n]
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit+1))
+	}
 	if err != nil {
 		return nil, errorf(CodeInvalidRequest, "request body: could not be read: %v", err)
 	}
 	if int64(len(body)) > m.bodyLimit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return body, nil
 }
 
+// loginRequest is authentication/token's body (F2, F12).
+type loginRequest struct {
+	Username     string        `json:"username"`
+	Password     string        `json:"password"`
+	Organisation string        `json:"organisation"`
+	Unit         *string       `json:"unit"`
+	Identifier   *atIdentifier `json:"access_token_identifier"`
+}
+
+// loginFields are loginRequest's JSON names.
+var loginFields = [...]string{"username", "password", "organisation", "unit", "access_token_identifier"}
+
+// decodeLogin reads a login body: from the validator's decoding when it has one and
+// taking it surely gives what json.Unmarshal gives, else with json.Unmarshal. Surely:
+// the body is one JSON value (the validator's decoder stops after the first), has no
+// escape (so a name in the bytes is the name decoded), names each login field at most
+// once (json.Unmarshal reads every duplicate into the field, and fails on a wrong type
+// where a map keeps the last), and takeParsed accepts its keys and values.
+// TestDecodeLoginAgreesWithUnmarshal and FuzzDecodeLogin hold it to json.Unmarshal.
+func decodeLogin(body []byte, parsed any) (loginRequest, error) {
+	var req loginRequest
+	if obj, ok := parsed.(map[string]any); ok && bytes.IndexByte(body, '\\') < 0 && onceEach(body, obj) &&
+		json.Valid(body) && req.takeParsed(obj) {
+		return req, nil
+	}
+	req = loginRequest{}
+	err := json.Unmarshal(body, &req)
+	return req, err
+}
+
+// onceEach reports whether each login field obj has is named once in body.
+func onceEach(body []byte, obj map[string]any) bool {
+	var quoted [32]byte
+	for _, f := range loginFields {
+		if _, ok := obj[f]; ok && bytes.Count(body, append(append(append(quoted[:0], '"'), f...), '"')) != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// takeParsed fills req from a decoded body; false when json.Unmarshal might read it
+// otherwise (req is then partly filled).
+func (req *loginRequest) takeParsed(obj map[string]any) bool {
+	for k, v := range obj {
+		var into *string
+		switch k {
+		case "username":
+			into = &req.Username
+		case "password":
+			into = &req.Password
+		case "organisation":
+			into = &req.Organisation
+		case "unit":
+			if v == nil {
+				continue
+			}
+			req.Unit = new(string)
+			into = req.Unit
+		default:
+			for _, f := range loginFields { // json.Unmarshal matches names in any case
+				if strings.EqualFold(k, f) {
+					return false
+				}
+			}
+			for i := 0; i < len(k); i++ { // and folds some non-ASCII letters (ſ, K) to ASCII ones
+				if k[i] >= 0x80 {
+					return false
+				}
+			}
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return false
+		}
+		*into = s
+	}
+	return true
+}
+
 // userToken is authentication/token (F2).
-func (m *Mock) userToken(body []byte, rel *Release, wd *world, now time.Time) answer {
-	a, principal := m.userLogin(body, rel, wd, now)
+func (m *Mock) userToken(body []byte, parsed any, rel *Release, wd *world, now time.Time) answer {
+	a, principal := m.userLogin(body, parsed, rel, wd, now)
 	a.principal = principal
 	return a
 }
 
-func (m *Mock) userLogin(body []byte, rel *Release, wd *world, now time.Time) (answer, string) {
-	var req struct {
-		Username     string        `json:"username"`
-		Password     string        `json:"password"`
-		Organisation string        `json:"organisation"`
-		Unit         *string       `json:"unit"`
-		Identifier   *atIdentifier `json:"access_token_identifier"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
+func (m *Mock) userLogin(body []byte, parsed any, rel *Release, wd *world, now time.Time) (answer, string) {
+	req, err := decodeLogin(body, parsed)
+	if err != nil {
 		return answer{err: errorf(CodeInvalidRequest, "request body: %v", err)}, ""
 	}
 	if req.Identifier != nil { // F12: an access token's credentials instead of username and password

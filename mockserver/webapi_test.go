@@ -1,6 +1,8 @@
 package mockserver
 
 import (
+	"encoding/json"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"testing"
@@ -82,4 +84,62 @@ func TestTooManyQueryParameters(t *testing.T) {
 	v := h.Violations()
 	require.NotEmpty(t, v)
 	assert.Contains(t, v[len(v)-1].Violations[0], "too many query parameters")
+}
+
+// decodeLoginAgrees fails t when decodeLogin, given the body check's decoding of body,
+// reads the login otherwise than json.Unmarshal does.
+func decodeLoginAgrees(t testing.TB, b *bodyCheck, body []byte) {
+	t.Helper()
+	parsed, ok := b.valid(jsonContentType, body)
+	if !ok {
+		return
+	}
+	var want loginRequest
+	wantErr := json.Unmarshal(body, &want)
+	got, err := decodeLogin(body, parsed)
+	if wantErr != nil {
+		require.Error(t, err, "%s", body)
+		return
+	}
+	require.NoError(t, err, "%s", body)
+	require.Equal(t, want, got, "%s", body)
+}
+
+// Ensure a login read from the validator's decoding (F2) is the login json.Unmarshal
+// reads, over generated bodies with the fields in any case, non-ASCII names that fold
+// to them (ſ, K), duplicates, nulls, unknown fields and access token identifiers (F12).
+func TestDecodeLoginAgreesWithUnmarshal(t *testing.T) {
+	c, err := loadProcessContract()
+	require.NoError(t, err)
+	b := c.bodyChecks[c.fixed["/authentication/token"]]
+	require.NotNil(t, b)
+	names := []string{"username", "password", "organisation", "unit", "access_token_identifier", "UserName", "PASSWORD",
+		"uſername", "organiſation", "Unit", "x", "token", "é"}
+	values := []string{`"mpadministrator"`, `"1234"`, `"CRMDEMO"`, `""`, `null`, `"é😀"`, `7`, `{"authentication_code":"A"}`}
+	rng := rand.New(rand.NewPCG(5, 6))
+	pick := func(s []string) string { return s[rng.IntN(len(s))] }
+	for range 5000 {
+		var sb strings.Builder
+		sb.WriteString(`{"organisation":"CRMDEMO"`)
+		for range rng.IntN(6) {
+			sb.WriteString(`,"` + pick(names) + `":` + pick(values))
+		}
+		sb.WriteString("}")
+		decodeLoginAgrees(t, b, []byte(sb.String()))
+	}
+	parsed, ok := b.valid(jsonContentType, []byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+	require.True(t, ok)
+	var req loginRequest
+	require.True(t, req.takeParsed(parsed.(map[string]any)), "the common login is read from the validator's decoding")
+}
+
+// FuzzDecodeLogin: any login body; decodeLogin reads what json.Unmarshal reads.
+func FuzzDecodeLogin(f *testing.F) {
+	f.Add([]byte(`{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`))
+	f.Add([]byte(`{"username":"a","USERNAME":"b","organisation":"CRMDEMO","unit":null}`))
+	f.Add([]byte(`{"organisation":"CRMDEMO","access_token_identifier":{"identifier":"i","pass_code":"p"}}`))
+	c, err := loadProcessContract()
+	require.NoError(f, err)
+	b := c.bodyChecks[c.fixed["/authentication/token"]]
+	f.Fuzz(func(t *testing.T, body []byte) { decodeLoginAgrees(t, b, body) })
 }

@@ -3,7 +3,7 @@
 # its Docker (Testcontainers in Go, Node, Java, … find it through DOCKER_HOST), then stop it.
 # Ryuk, Testcontainers' reaper container, is turned off: its image cannot be pulled
 # everywhere, and the tests terminate their own containers. CONTAINERS_CONF defaults to
-# .ci/containers.conf (runc, bounded ulimits; see the README's "Container image").
+# .ci/containers.conf (runc, bounded ulimits; see docs/container.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$root/.ci/containers.conf}

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/crmmock/crmmock"
@@ -9,21 +10,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Ensure the shipped openapi.json is exactly what openapi.yaml converts to.
-func TestJSONMatchesYAML(t *testing.T) {
-	want, err := Convert(crmmock.OpenAPI)
-	require.NoError(t, err)
-	require.Equal(t, string(want), string(JSON), "internal/contract/openapi.json is stale: run `go generate ./internal/contract`")
-}
-
-// Ensure loading the JSON gives back the same document (the conversion loses nothing).
-func TestJSONRoundTrip(t *testing.T) {
-	again, err := Convert(JSON)
-	require.NoError(t, err)
-	assert.Equal(t, string(JSON), string(again))
+// Ensure Doc is the document kin-openapi loads from openapi.yaml (the literal loses
+// nothing), that it validates, and that its references are resolved.
+func TestDocIsTheLoadedYAML(t *testing.T) {
 	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(JSON)
+	want, err := loader.LoadFromData(crmmock.OpenAPI)
+	require.NoError(t, err)
+	doc, err := Doc()
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(loader.Context))
-	assert.Contains(t, doc.Paths.Map(), "/authentication/token")
+	wantJSON, err := json.Marshal(want)
+	require.NoError(t, err)
+	gotJSON, err := json.Marshal(doc)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(wantJSON), string(gotJSON))
+
+	token := doc.Paths.Value("/authentication/token")
+	require.NotNil(t, token, "the login path")
+	body := token.Post.RequestBody
+	require.NotNil(t, body.Value, "the login body reference is resolved")
+	for _, s := range body.Value.Content["application/json"].Schema.Value.Properties {
+		require.NotNil(t, s.Value, "every property schema is resolved")
+	}
+	again, err := Doc()
+	require.NoError(t, err)
+	assert.NotSame(t, doc, again, "each call builds its own document")
 }

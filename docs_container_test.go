@@ -1,6 +1,6 @@
 //go:build unix
 
-// Cross-cutting suite (keeps its name): the README's container section followed as written.
+// Cross-cutting suite (keeps its name): docs/container.md followed as written.
 
 package crmmock_test
 
@@ -21,14 +21,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// readmeSection is the text of the README section under heading (up to the next "## ").
-func readmeSection(tb testing.TB, heading string) string {
+// section is the text of file's section under heading (up to the next "## ").
+func section(tb testing.TB, file, heading string) string {
 	tb.Helper()
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile(file)
 	require.NoError(tb, err)
 	s := string(data)
 	i := strings.Index(s, "\n"+heading+"\n")
-	require.GreaterOrEqual(tb, i, 0, "README has no %q", heading)
+	require.GreaterOrEqual(tb, i, 0, "%s has no %q", file, heading)
 	s = s[i+1+len(heading)+1:]
 	if j := strings.Index(s, "\n## "); j >= 0 {
 		s = s[:j]
@@ -72,15 +72,16 @@ func commands(block string) []string {
 	return out
 }
 
-// Ensure the README's container section, followed as written, ends in a healthy
-// container that answers a login from the host: the podman configuration it shows is
-// .ci/containers.conf, its first shell block runs with podman unchanged (make image,
-// podman run, health from the host, podman healthcheck run, the state "healthy", a login,
-// podman rm), and its docker run lines are its podman run lines.
-func TestReadmeContainerCommands(t *testing.T) {
-	run := podman(t)
-	section := readmeSection(t, "## Container image")
-	infos, blocks := fencedBlocks(section)
+// Ensure docs/container.md, followed as written, ends in a healthy container that
+// answers a login from the host: the podman configuration it shows is
+// .ci/containers.conf, after the symptom it fixes; its first shell block runs with podman
+// unchanged (make image, podman run, health from the host, podman healthcheck run, the
+// state "healthy", a login, podman rm); its docker run lines are its podman run lines; and
+// the README's "Container image" links it and runs only commands of that block.
+func TestDocsContainerCommands(t *testing.T) {
+	data, err := os.ReadFile("docs/container.md")
+	require.NoError(t, err)
+	infos, blocks := fencedBlocks(string(data))
 
 	// The configuration shown is the file the commands point at.
 	conf, err := os.ReadFile(".ci/containers.conf")
@@ -99,7 +100,7 @@ func TestReadmeContainerCommands(t *testing.T) {
 		case info == "" && !shown:
 			symptom = strings.Contains(blocks[i], "error setting rlimit type 7")
 		case info == "toml":
-			assert.Equal(t, want, strings.TrimSpace(blocks[i]), "the README's containers.conf is .ci/containers.conf")
+			assert.Equal(t, want, strings.TrimSpace(blocks[i]), "the containers.conf shown is .ci/containers.conf")
 			assert.True(t, symptom, "the symptom it fixes (rlimit type 7) comes before the configuration")
 			assert.Empty(t, script, "the podman configuration comes before the commands")
 			shown = true
@@ -107,8 +108,29 @@ func TestReadmeContainerCommands(t *testing.T) {
 			script = blocks[i]
 		}
 	}
-	require.True(t, shown, "the README shows containers.conf")
+	require.True(t, shown, "docs/container.md shows containers.conf")
 	require.NotEmpty(t, script)
+
+	// The README's short version: a link here, and commands of the block run below.
+	readme := section(t, "README.md", "## Container image")
+	assert.Contains(t, readme, "](docs/container.md#podman-before-you-start)", "the README points at the podman note")
+	assert.Contains(t, readme, "error setting rlimit type 7", "the README names the symptom")
+	uncommented := func(c string) string { c, _, _ = strings.Cut(c, " # "); return strings.TrimSpace(c) }
+	ran := map[string]bool{}
+	for _, c := range commands(script) {
+		ran[uncommented(c)] = true
+	}
+	readmeInfos, readmeBlocks := fencedBlocks(readme)
+	readmeRuns := 0
+	for i, info := range readmeInfos {
+		if info == "sh" {
+			for _, c := range commands(readmeBlocks[i]) {
+				readmeRuns++
+				assert.True(t, ran[uncommented(c)], "the README's container command %q is one docs/container.md runs", c)
+			}
+		}
+	}
+	assert.NotZero(t, readmeRuns, "the README shows container commands")
 
 	// docker run lines = podman run lines.
 	runs := map[string][]string{}
@@ -126,6 +148,8 @@ func TestReadmeContainerCommands(t *testing.T) {
 	assert.NotEmpty(t, runs["podman"])
 	assert.Equal(t, runs["podman"], runs["docker"], "the docker run lines are the podman ones")
 
+	run := podman(t)
+
 	// One run at a time on this machine: the block uses the name crmmock and port 8080.
 	lock, err := os.OpenFile(filepath.Join(os.TempDir(), "crmmock-readme-container.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	require.NoError(t, err)
@@ -142,9 +166,9 @@ func TestReadmeContainerCommands(t *testing.T) {
 	}
 	if busy != "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (the README's commands need it; CI=true)", busy)
+			t.Fatalf("%s (docs/container.md's commands need it; CI=true)", busy)
 		}
-		t.Skipf("%s (the README's commands need it)", busy)
+		t.Skipf("%s (docs/container.md's commands need it)", busy)
 	}
 	tagsBefore, err := run("images", "--format", "{{.Repository}}:{{.Tag}}", "localhost/crmmock")
 	require.NoError(t, err)
@@ -187,7 +211,7 @@ func TestReadmeContainerCommands(t *testing.T) {
 	for i, c := range cmds {
 		t.Logf("$ %s\n%s", c, outputs[i])
 	}
-	require.NoError(t, err, "the README's commands: %s", stderr.String())
+	require.NoError(t, err, "docs/container.md's commands: %s", stderr.String())
 
 	find := func(substr string) string {
 		t.Helper()
@@ -196,7 +220,7 @@ func TestReadmeContainerCommands(t *testing.T) {
 				return outputs[i]
 			}
 		}
-		t.Fatalf("the README's block has no command with %q", substr)
+		t.Fatalf("docs/container.md's block has no command with %q", substr)
 		return ""
 	}
 	assert.Contains(t, find("make image"), "crmmock:dev")
