@@ -1,5 +1,7 @@
 //go:build unix
 
+// Cross-cutting suite (keeps its name): docs/container.md followed as written.
+
 package crmmock_test
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the README's Layout names every folder and internal package.
+
 package crmmock_test
 
 import (

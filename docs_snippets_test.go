@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): every snippet the README and docs/*.md cut from a file is that file's text.
+
 package crmmock_test
 
 import (

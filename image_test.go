@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the container image (Dockerfile, make image) serving and starting.
+
 package crmmock_test
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the repository's Markdown links resolve and nothing cites a document outside it.
+
 package crmmock_test
 
 import (

@@ -1,28 +1,17 @@
+// Cross-cutting suite (keeps its name): the attack suite on the token bound (huge garbage tokens among evicted ones, eviction under use, a listing whose client left).
+
 package mockserver
 
 import (
 	"errors"
-	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/testutil"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"github.com/stretchr/testify/require"
 )
-
-// allocatedBy is how many bytes f allocates, over n calls, per call.
-func allocatedBy(n int, f func()) uint64 {
-	f() // warm up
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	for range n {
-		f()
-	}
-	runtime.ReadMemStats(&b)
-	return (b.TotalAlloc - a.TotalAlloc) / uint64(n)
-}
 
 // Ensure a 1 MiB garbage token (no JWT shape, not 32 characters: never an issued
 // token) costs no copy of itself when the mock looks for it among evicted tokens,
@@ -37,10 +26,10 @@ func TestEvictedLookupOfHugeGarbageToken(t *testing.T) {
 			t.Fatalf("answered %v", a.err)
 		}
 	}
-	require.Less(t, allocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
+	require.Less(t, testutil.AllocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
 	issueN(t, m, 3) // two evicted: the evicted set is in use
 	require.Equal(t, uint64(2), m.TokensFiltered(TokenFilter{}).Evicted)
-	require.Less(t, allocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
+	require.Less(t, testutil.AllocatedBy(20, check), uint64(64<<10), "a 1 MiB garbage token was copied")
 }
 
 // BenchmarkEvictAllUsed: an issue (and a use of the new token) into a full store of
@@ -97,13 +86,13 @@ func TestTokenStreamStopsWhenClientGone(t *testing.T) {
 	m := newTestMock(t, "R12")
 	issueN(t, m, 5000)
 	var w failingWriter
-	per := allocatedBy(3, func() {
+	per := testutil.AllocatedBy(3, func() {
 		w = failingWriter{}
 		if err := m.tokens.Stream(TokenFilter{}, &w); !errors.Is(err, errGone) {
 			t.Fatalf("stream: %v", err)
 		}
 	})
 	require.Equal(t, 1, w.writes)
-	full := allocatedBy(3, func() { _ = m.tokens.Stream(TokenFilter{}, io.Discard) })
+	full := testutil.AllocatedBy(3, func() { _ = m.tokens.Stream(TokenFilter{}, io.Discard) })
 	require.Less(t, per, full/4, "the listing went on building tokens after the client was gone")
 }

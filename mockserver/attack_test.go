@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -21,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/testutil"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -28,16 +29,6 @@ import (
 
 // Focused tests from the attack round: what the hostile cases (testdata/hostile)
 // cannot express as one request and its answer.
-
-// liveHeap is the heap in use after two collections (the second empties sync.Pool's
-// victim cache).
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
 
 // Ensure the journal keeps no request line: net/http slices the method and the path
 // out of the line it read (up to MaxHeaderBytes), so an entry that kept a method, a
@@ -56,14 +47,14 @@ func TestJournalKeepsNoRequestLine(t *testing.T) {
 		resp.Body.Close()
 	}
 	send("GET", "/contact_information/show") // warm up the connection and the pools
-	before := liveHeap()
+	before := testutil.LiveHeap()
 	const n = 200
 	for range n {
 		send("GET", "/contact_information/show?token="+long) // a long line, short method and path
 		send("GET", "/contact_information/"+long)            // a long action: the operation
 		send(strings.ToUpper(long), "/contact_information/show")
 	}
-	grown := int64(liveHeap()) - int64(before)
+	grown := int64(testutil.LiveHeap()) - int64(before)
 	t.Logf("heap grew %d MB", grown>>20)
 	j := h.Journal()
 	require.Len(t, j, 3*n+1)

@@ -1,10 +1,11 @@
+// Cross-cutting suite (keeps its name): the benchmarks of `make bench`, the Mock beside a bare net/http baseline.
+
 package mockserver
 
 import (
 	"bytes"
 	"crypto/subtle"
 	"encoding/json"
-	"github.com/crmmock/crmmock/internal/tokens"
 	"io"
 	"maps"
 	"net/http"
@@ -17,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/testutil"
+	"github.com/crmmock/crmmock/internal/tokens"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -382,15 +385,6 @@ func BenchmarkRelease(b *testing.B) {
 	}
 }
 
-// heap is the live heap after a full collection.
-func heap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 const million = 1_000_000
 
 // issueN issues n user tokens of the mock's release through the issue path
@@ -414,9 +408,9 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 			var perToken float64
 			for range b.N {
 				m := newTestMock(b, c.version)
-				before := heap()
+				before := testutil.LiveHeap()
 				issueN(b, m, million)
-				after := heap()
+				after := testutil.LiveHeap()
 				if got := m.tokens.Held(); got != million {
 					b.Fatalf("%d tokens", got)
 				}

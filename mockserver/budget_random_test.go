@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): random operations on a root and its sandboxes, checking the process-wide budgets (tokens, journals) account for them.
+
 package mockserver
 
 import (

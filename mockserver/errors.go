@@ -3,6 +3,8 @@ package mockserver
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // Code is a status.code of the envelope.
@@ -11,18 +13,18 @@ type Code string
 // The error catalogue (docs/web-api.md). The real CRM.COM values are unknown (assumed);
 // a scenario's `errors` map may replace code and message per error.
 const (
-	CodeOK                 Code = "OK"
-	CodeInvalidRequest     Code = "INVALID_REQUEST"
-	CodeInvalidCredentials Code = "INVALID_CREDENTIALS"
-	CodeInvalidOrg         Code = "INVALID_ORGANISATION"
-	CodeInvalidUnit        Code = "INVALID_UNIT"
-	CodeInvalidKey         Code = "INVALID_WEB_API_KEY"
-	CodeInvalidToken       Code = "INVALID_TOKEN"
-	CodeTokenExpired       Code = "TOKEN_EXPIRED"
-	CodeTokenReleased      Code = "TOKEN_RELEASED"
-	CodeNotAvailable       Code = "METHOD_NOT_AVAILABLE"
-	CodeTooLarge           Code = "REQUEST_TOO_LARGE"
-	CodeInternal           Code = "INTERNAL_ERROR"
+	CodeOK                 Code = wire.CodeOK                 // "OK"
+	CodeInvalidRequest     Code = wire.CodeInvalidRequest     // "INVALID_REQUEST"
+	CodeInvalidCredentials Code = wire.CodeInvalidCredentials // "INVALID_CREDENTIALS"
+	CodeInvalidOrg         Code = wire.CodeInvalidOrg         // "INVALID_ORGANISATION"
+	CodeInvalidUnit        Code = wire.CodeInvalidUnit        // "INVALID_UNIT"
+	CodeInvalidKey         Code = wire.CodeInvalidKey         // "INVALID_WEB_API_KEY"
+	CodeInvalidToken       Code = wire.CodeInvalidToken       // "INVALID_TOKEN"
+	CodeTokenExpired       Code = wire.CodeTokenExpired       // "TOKEN_EXPIRED"
+	CodeTokenReleased      Code = wire.CodeTokenReleased      // "TOKEN_RELEASED"
+	CodeNotAvailable       Code = wire.CodeNotAvailable       // "METHOD_NOT_AVAILABLE"
+	CodeTooLarge           Code = wire.CodeTooLarge           // "REQUEST_TOO_LARGE"
+	CodeInternal           Code = wire.CodeInternal           // "INTERNAL_ERROR"
 )
 
 // catalogue gives each code its default human message and its HTTP status under

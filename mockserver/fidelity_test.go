@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): facts F19-F21 of docs/crmcom-facts.md across handlers, faults and the contract.
+
 package mockserver
 
 import (

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/crmmock/crmmock/internal/journal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -273,4 +274,58 @@ func TestJournalCutsLongDescriptions(t *testing.T) {
 	assert.Len(t, e.Description, journalTextLimit)
 	assert.True(t, strings.HasPrefix(e.Description, `username: "uuu`))
 	assert.Len(t, h.journal.Snapshot()[0].Principal, journalTokenLimit)
+}
+
+// Ensure the journals of a root and its sandboxes share one memory budget: a busy
+// sandbox drops its own oldest entries to stay within it (never the root's), and once
+// every journal is down to its floor of 100 entries a new sandbox is refused with 429
+// naming --journal-budget; deleting a sandbox makes room again.
+func TestJournalBudgetAcrossSandboxes(t *testing.T) {
+	const budget = 120 << 10
+	h := start(t, Options{Version: "R10", JournalBudget: budget})
+	tok := h.login()
+	for range 20 {
+		h.use(tok)
+	}
+	rootEntries := len(h.Journal())
+	require.Equal(t, 21, rootEntries)
+
+	a := h.createSandbox(`{}`)
+	atok := a.login()
+	for range 1500 {
+		a.use(atok)
+	}
+	n := len(h.sandboxJournal(a.id))
+	require.Less(t, n, 1501, "sandbox a kept every entry past the budget")
+	require.GreaterOrEqual(t, n, journal.Floor)
+	require.Len(t, h.Journal(), rootEntries, "a sandbox's traffic dropped the root's journal entries")
+	require.LessOrEqual(t, h.journal.Budget().Used(), int64(budget))
+
+	var busy []sb
+	for {
+		st, v := h.call("POST", h.URL+"/__admin/sandboxes", `{}`)
+		if st == 429 {
+			require.Contains(t, v["error"], "--journal-budget")
+			break
+		}
+		require.Equal(t, 201, st, "%v", v)
+		require.Less(t, len(busy), 50, "the budget never filled")
+		s := sb{h: h, id: v["id"].(string), base: v["base_url"].(string), adminU: v["admin_url"].(string)}
+		stok := s.login()
+		for range 2 * journal.Floor {
+			s.use(stok)
+		}
+		busy = append(busy, s)
+	}
+	require.True(t, h.DeleteSandbox(a.id))
+	require.True(t, h.DeleteSandbox(busy[0].id))
+	h.createSandbox(`{}`)
+}
+
+// sandboxJournal is a sandbox's journal, through the Go API.
+func (h *harness) sandboxJournal(id string) []JournalEntry {
+	h.t.Helper()
+	s, ok := h.Sandbox(id)
+	require.True(h.t, ok)
+	return s.Journal()
 }

@@ -3,15 +3,17 @@ package mockserver
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/crmmock/crmmock/internal/journal"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/crmmock/crmmock/internal/lint"
+	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/testutil"
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -513,14 +515,14 @@ func TestLintProfilesFollowReleaseTable(t *testing.T) {
 	require.Len(t, profiles, 3, "the lint knows three profiles")
 	c, err := loadProcessContract()
 	require.NoError(t, err)
-	for name, want := range map[string]Availability{lint.ProfilePreR10: NotAvailable, lint.ProfileR10: Available, lint.ProfileR12: Deprecated} {
+	for name, want := range map[string]Availability{wire.ProfilePreR10: NotAvailable, wire.ProfileR10: Available, wire.ProfileR12: Deprecated} {
 		p, ok := byName[name]
 		require.True(t, ok, "lint profile %s names a profile of release.go", name)
 		rel := MustParseRelease(fmt.Sprintf("R%d", max(p.FromMajor, 9)))
 		got, _ := c.availability("releaseToken", &rel)
 		assert.Equal(t, want, got, "F8: token/release on profile %s", name)
 	}
-	r10, r12 := byName[lint.ProfileR10], byName[lint.ProfileR12]
+	r10, r12 := byName[wire.ProfileR10], byName[wire.ProfileR12]
 	assert.True(t, r10.UserRule.Idle && !r10.KeyRule.Idle, "R10: idle user tokens (F6), absolute key tokens (F7)")
 	assert.False(t, r12.UserRule.Idle || r12.KeyRule.Idle, "R12: every token absolute (F9)")
 }
@@ -603,4 +605,87 @@ func TestLintF20JavaPool(t *testing.T) {
 	noErrorsOrWarnings(t, r)
 	require.Empty(t, findings(r, "login-per-request"))
 	require.Empty(t, findings(r, "pooled-tokens-idle"))
+}
+
+// BenchmarkLintJournal100k is Mock.Lint (journal and store read, the lint run) over a
+// journal of 100 000 requests on R12 (issue 7: ≤ 200 ms):
+//   - mixed: 50 clients using their tokens every minute and logging in again at each
+//     expiry, one logging in per request, one truncating its token, misplaced tokens
+//     and contract violations (about 2 600 tokens);
+//   - logins: a load test logging in for every request (50 000 tokens).
+func BenchmarkLintJournal100k(b *testing.B) {
+	b.Run("mixed", func(b *testing.B) {
+		benchLint(b, func(do func(method, target, body string, header ...string) string) {
+			toks := make([]string, 50)
+			for i := range toks {
+				toks[i] = loginToken(do)
+			}
+			for n := len(toks); n < 100_000; n += len(toks) + 5 {
+				for i := range toks {
+					if strings.Contains(do(http.MethodGet, benchBase+"contact_information/show?token="+toks[i], ""), "TOKEN_EXPIRED") {
+						toks[i] = loginToken(do)
+						n++
+					}
+				}
+				do(http.MethodGet, benchBase+"contact_information/show?token="+loginToken(do), "")
+				do(http.MethodGet, benchBase+"contact_information/show?token="+toks[0][:32], "")
+				do(http.MethodGet, benchBase+"contact_information/show", "", "Authorization", "Bearer "+toks[1])
+				do(http.MethodPost, benchBase+"authentication/token", `{"username":"x"}`)
+			}
+		})
+	})
+	b.Run("logins", func(b *testing.B) {
+		benchLint(b, func(do func(method, target, body string, header ...string) string) {
+			for range 50_000 {
+				do(http.MethodGet, benchBase+"contact_information/show?token="+loginToken(do), "")
+			}
+		})
+	})
+}
+
+const benchBase = "/crmapi/rest/v2/"
+
+func loginToken(do func(method, target, body string, header ...string) string) string {
+	a := do(http.MethodPost, benchBase+"authentication/token", `{"username":"mpadministrator","password":"1234","organisation":"CRMDEMO"}`)
+	_, rest, _ := strings.Cut(a, `"token":"`)
+	tok, _, _ := strings.Cut(rest, `"`)
+	return tok
+}
+
+// benchLint fills a mock's 100k journal with client, then times Mock.Lint.
+func benchLint(b *testing.B, client func(do func(method, target, body string, header ...string) string)) {
+	m, err := New(Options{Version: "R12", Start: t0})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.journal = journal.New(100_000)
+	do := func(method, target, body string, header ...string) string {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, req)
+		m.fake.Advance(time.Second)
+		return w.Body.String()
+	}
+	client(do)
+	if n := len(m.Journal()); n != 100_000 {
+		b.Fatalf("journal of %d", n)
+	}
+	b.ResetTimer()
+	var r LintReport
+	cpu := testutil.CPUTime()
+	for b.Loop() {
+		r = m.Lint()
+	}
+	b.ReportMetric(float64((testutil.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	b.ReportMetric(float64(len(r.Findings)), "findings")
+	b.ReportMetric(float64(len(m.Tokens())), "tokens")
+	if len(r.Findings) == 0 {
+		b.Fatalf("no findings: %+v", r.Summary)
+	}
 }

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): docs/go-api.md checked against every exported function of the package.
+
 package mockserver
 
 import (

@@ -2,10 +2,12 @@ package mockserver
 
 import (
 	"fmt"
-	"github.com/crmmock/crmmock/internal/tokens"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/tokens"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // TokenFormat is the shape of the tokens a release issues.
@@ -52,11 +54,11 @@ type Profile struct {
 // uses the last row whose FromMajor it has reached.
 var profiles = []Profile{
 	// F6: user tokens die after one idle hour.
-	{Name: "pre-R10", FromMajor: 0, Format: FormatOpaque, UserRule: idleHour, KeyRule: twoHoursFixed},
+	{Name: wire.ProfilePreR10, FromMajor: 0, Format: FormatOpaque, UserRule: idleHour, KeyRule: twoHoursFixed},
 	// F7: key tokens (from R10.0.0) die two hours after issue.
-	{Name: "R10", FromMajor: 10, Format: FormatOpaque, UserRule: idleHour, KeyRule: twoHoursFixed},
+	{Name: wire.ProfileR10, FromMajor: 10, Format: FormatOpaque, UserRule: idleHour, KeyRule: twoHoursFixed},
 	// F9/F10: from R12.0.0 every token is a JWT dying two hours after issue.
-	{Name: "R12", FromMajor: 12, Format: FormatJWT, UserRule: twoHoursFixed, KeyRule: twoHoursFixed},
+	{Name: wire.ProfileR12, FromMajor: 12, Format: FormatJWT, UserRule: twoHoursFixed, KeyRule: twoHoursFixed},
 }
 
 // Releases the mock knows by name: the oldest it emulates and the latest whose

@@ -17,19 +17,19 @@ import (
 type Kind = tokens.Kind
 
 const (
-	KindUser     = tokens.KindUser     // authentication/token
-	KindKey      = tokens.KindKey      // authentication/web_api_key/token
-	KindConsumer = tokens.KindConsumer // authentication/consumer_application_key/token (F15)
-	KindDevice   = tokens.KindDevice   // authentication/device_application_key/token (F18)
+	KindUser     = tokens.KindUser     // "user": authentication/token
+	KindKey      = tokens.KindKey      // "web_api_key": authentication/web_api_key/token
+	KindConsumer = tokens.KindConsumer // "consumer_application_key": authentication/consumer_application_key/token (F15)
+	KindDevice   = tokens.KindDevice   // "device_application_key": authentication/device_application_key/token (F18)
 )
 
 // State of a token at a moment of the mock's clock.
 type State = tokens.State
 
 const (
-	StateLive     = tokens.StateLive
-	StateExpired  = tokens.StateExpired
-	StateReleased = tokens.StateReleased
+	StateLive     = tokens.StateLive     // "live"
+	StateExpired  = tokens.StateExpired  // "expired"
+	StateReleased = tokens.StateReleased // "released"
 )
 
 // DefaultKeepDead is how many dead (expired or released) tokens the store keeps for

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the command line as a whole (arguments, flags, help, environment, health, version, docs/cli.md's flag table).
+
 package main
 
 import (

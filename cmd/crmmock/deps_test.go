@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): what the production binary links.
+
 package main
 
 import (

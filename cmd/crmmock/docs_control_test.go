@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the calls of docs/control-api.md run as written.
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the README's curl block run as written.
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the customer-login curl lines of docs/web-api.md run as written.
+
 package main
 
 import (

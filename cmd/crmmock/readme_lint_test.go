@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the worked example of docs/lint.md run as written.
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): docs/probe.md's report and scenario, as crmmock probe answers for the stand-in.
+
 package main
 
 import (

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/testutil/mocktest"
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/stretchr/testify/require"
 )
@@ -142,31 +142,12 @@ func TestRunJSON(t *testing.T) {
 	}
 }
 
-// webAPIOnly serves a mock's Web API but no control API: a stand-in for a real
-// installation.
-func webAPIOnly(t *testing.T, version string) *httptest.Server {
-	t.Helper()
-	m, err := mockserver.New(mockserver.Options{Version: version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/__admin") {
-			http.NotFound(w, r)
-			return
-		}
-		m.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // Ensure --target against a server without /__admin skips the clock steps and the
 // requests after them, says why, and fails the run (issue 8 item 11: a run that checked
 // almost nothing must not go green) unless --allow-skips is given; the summary says how
 // many expectations went unchecked.
 func TestRunTargetWithoutControlAPI(t *testing.T) {
-	srv := webAPIOnly(t, "R12")
+	srv := mocktest.WebAPIOnly(t, "R12")
 	file := filepath.Join("..", "..", "scenarios", "scripts", "key-token-absolute.yaml")
 	code, out, errOut := runCLI(t, "--target", srv.URL, file)
 	if code != 1 {
@@ -193,7 +174,7 @@ func TestRunTargetWithoutControlAPI(t *testing.T) {
 // Ensure a script that declares requires: [mock-fixtures] is not applicable on a target
 // without a control API: no step runs, it neither passes nor fails, the report says so.
 func TestRunNotApplicable(t *testing.T) {
-	srv := webAPIOnly(t, "R12")
+	srv := mocktest.WebAPIOnly(t, "R12")
 	dir := filepath.Join("..", "..", "scenarios", "scripts")
 	code, out, errOut := runCLI(t, "--target", srv.URL, filepath.Join(dir, "jwt-numeric-dates.yaml"), filepath.Join(dir, "other-methods.yaml"))
 	if code != 0 {

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): benchmarks of the built binary from exec to its first answer and first login.
+
 package main
 
 import (

@@ -1,3 +1,5 @@
+// Cross-cutting suite (keeps its name): the dashboard page driven in headless Chromium against a live mock.
+
 package dashboard_test
 
 import (

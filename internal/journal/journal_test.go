@@ -1,28 +1,15 @@
 package journal
 
 import (
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/crmmock/crmmock/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-// allocatedBy is how many bytes f allocates, over n calls, per call.
-func allocatedBy(n int, f func()) uint64 {
-	f() // warm up
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	for range n {
-		f()
-	}
-	runtime.ReadMemStats(&b)
-	return (b.TotalAlloc - a.TotalAlloc) / uint64(n)
-}
 
 // BenchmarkJournalAddAtBudget: a journal entry added in a flood at --journal-budget
 // (each add past it trims a quarter of the journal's own oldest), against the same
@@ -74,7 +61,7 @@ func TestJournalTrimAtBudgetInPlace(t *testing.T) {
 		for range 4 * DefaultSize {
 			j.Add(e)
 		}
-		per := allocatedBy(4000, func() { j.Add(e) })
+		per := testutil.AllocatedBy(4000, func() { j.Add(e) })
 		require.Less(t, per, uint64(64), "size %d: bytes allocated per add at the budget", size)
 		l := j.Snapshot()
 		require.GreaterOrEqual(t, len(l), Floor)

@@ -1,6 +1,10 @@
 package lint
 
-import "time"
+import (
+	"time"
+
+	"github.com/crmmock/crmmock/internal/wire"
+)
 
 // activeWindow is how recent a use makes a token "in active use" when it is rejected.
 const activeWindow = time.Hour
@@ -30,7 +34,7 @@ func (in *Input) activeExpiries() []activeExpiry {
 	seen := map[string]bool{}
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Token == "" || e.Judged() != CodeTokenExpired || e.Fault != "" || seen[e.Token] {
+		if e.Token == "" || e.Judged() != wire.CodeTokenExpired || e.Fault != "" || seen[e.Token] {
 			continue
 		}
 		seen[e.Token] = true

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -54,7 +55,7 @@ func TestActiveTokenExpiredNearMiss(t *testing.T) {
 	s = newSim(t, "R12")
 	tok = s.login("mpadministrator")
 	s.advance(2 * time.Hour)
-	require.Equal(t, CodeTokenExpired, s.use(tok))
+	require.Equal(t, wire.CodeTokenExpired, s.use(tok))
 	s.login("mpadministrator")
 	require.Empty(t, s.run(ActiveTokenExpired))
 }

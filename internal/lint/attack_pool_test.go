@@ -1,9 +1,12 @@
+// Cross-cutting suite (keeps its name): F20 clients with worker threads or a login per test, which no rule may read as a pool or a login per request.
+
 package lint
 
 import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -18,9 +21,9 @@ func workers(s *sim, n, busy, rounds int) {
 		toks[i] = s.login("mpadministrator")
 	}
 	call := func(i int) {
-		if s.use(toks[i]) == CodeTokenExpired {
+		if s.use(toks[i]) == wire.CodeTokenExpired {
 			toks[i] = s.login("mpadministrator")
-			if code := s.use(toks[i]); code != CodeOK {
+			if code := s.use(toks[i]); code != wire.CodeOK {
 				s.t.Fatalf("fresh token answered %s", code)
 			}
 		}

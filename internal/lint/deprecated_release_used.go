@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/crmmock/crmmock/internal/ops"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // DeprecatedReleaseUsed: token/release called on R12 or later.
@@ -21,7 +22,7 @@ func checkDeprecatedReleaseUsed(in *Input) []Finding {
 	var g group
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Operation != ops.Release || e.Profile != ProfileR12 {
+		if e.Operation != ops.Release || e.Profile != wire.ProfileR12 {
 			continue
 		}
 		if g.count == 0 {

@@ -3,6 +3,7 @@ package lint
 import (
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -10,8 +11,8 @@ import (
 func TestDeprecatedReleaseUsedFires(t *testing.T) {
 	s := newSim(t, "R12")
 	a, b := s.login("mpadministrator"), s.login("mpadministrator")
-	require.Equal(t, CodeOK, s.releaseToken(a))
-	require.Equal(t, CodeOK, s.releaseToken(b))
+	require.Equal(t, wire.CodeOK, s.releaseToken(a))
+	require.Equal(t, wire.CodeOK, s.releaseToken(b))
 
 	got := s.run(DeprecatedReleaseUsed)
 	require.Len(t, got, 1)

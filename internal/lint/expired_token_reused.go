@@ -1,6 +1,10 @@
 package lint
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/crmmock/crmmock/internal/wire"
+)
 
 // ExpiredTokenReused: a token presented again after the client was told TOKEN_EXPIRED.
 var ExpiredTokenReused = &Rule{
@@ -29,7 +33,7 @@ func checkExpiredTokenReused(in *Input) []Finding {
 			g.add(e.ID, e.Time)
 			continue
 		}
-		if e.Judged() == CodeTokenExpired {
+		if e.Judged() == wire.CodeTokenExpired {
 			told[e.Token] = e
 		}
 	}

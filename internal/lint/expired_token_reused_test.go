@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -12,7 +13,7 @@ func TestExpiredTokenReusedFires(t *testing.T) {
 	s := newSim(t, "R10")
 	tok := s.login("mpadministrator")
 	s.advance(61 * time.Minute)
-	require.Equal(t, CodeTokenExpired, s.use(tok)) // request 2: told
+	require.Equal(t, wire.CodeTokenExpired, s.use(tok)) // request 2: told
 	s.advance(time.Second)
 	s.use(tok) // 3
 	s.advance(time.Second)
@@ -36,7 +37,7 @@ func TestExpiredTokenReusedFires(t *testing.T) {
 // answered as "TOKEN_EXPIRED" does not: the rule judges the catalogue code.
 func TestExpiredTokenReusedJudgedOnCatalogueCode(t *testing.T) {
 	s := newSim(t, "R10")
-	s.override = map[string]string{CodeTokenExpired: "SESSION_TIMEOUT"}
+	s.override = map[string]string{wire.CodeTokenExpired: "SESSION_TIMEOUT"}
 	tok := s.login("mpadministrator")
 	s.advance(61 * time.Minute)
 	s.use(tok)
@@ -44,7 +45,7 @@ func TestExpiredTokenReusedJudgedOnCatalogueCode(t *testing.T) {
 	require.Len(t, s.run(ExpiredTokenReused), 1)
 
 	s = newSim(t, "R10")
-	s.override = map[string]string{CodeInvalidToken: "TOKEN_EXPIRED"}
+	s.override = map[string]string{wire.CodeInvalidToken: "TOKEN_EXPIRED"}
 	s.use("NEVERISSUEDNEVERISSUEDNEVERISSUE")
 	s.use("NEVERISSUEDNEVERISSUEDNEVERISSUE")
 	require.Equal(t, "TOKEN_EXPIRED", s.entries[0].Code)
@@ -56,10 +57,10 @@ func TestExpiredTokenReusedNearMiss(t *testing.T) {
 	s := newSim(t, "R10")
 	tok := s.login("mpadministrator")
 	s.advance(61 * time.Minute)
-	require.Equal(t, CodeTokenExpired, s.use(tok))
+	require.Equal(t, wire.CodeTokenExpired, s.use(tok))
 	tok = s.login("mpadministrator")
-	require.Equal(t, CodeOK, s.use(tok))
-	require.Equal(t, CodeOK, s.use(tok))
+	require.Equal(t, wire.CodeOK, s.use(tok))
+	require.Equal(t, wire.CodeOK, s.use(tok))
 	require.Empty(t, s.run(ExpiredTokenReused))
 }
 

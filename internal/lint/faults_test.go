@@ -1,9 +1,12 @@
+// Cross-cutting suite (keeps its name): answers given by injected faults, which no rule takes for the release's (a token resent after one is still a retry loop).
+
 package lint
 
 import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,9 +19,9 @@ func TestFaultAnswersAreNotRules(t *testing.T) {
 	tok := s.login("mpadministrator")
 	s.use(tok)
 	s.advance(time.Minute)
-	s.faulted(tok, CodeTokenExpired)
-	s.faulted(tok, CodeTokenReleased)
-	s.faulted(tok, CodeNotAvailable)
+	s.faulted(tok, wire.CodeTokenExpired)
+	s.faulted(tok, wire.CodeTokenReleased)
+	s.faulted(tok, wire.CodeNotAvailable)
 	r := Run(s.input())
 	for _, f := range r.Findings {
 		require.Equal(t, "expired-token-reused", f.Rule, f.Message)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -11,7 +12,7 @@ import (
 // number of accepted uses.
 func useEvery(s *sim, tok string, step time.Duration) int {
 	n := 0
-	for s.use(tok) == CodeOK {
+	for s.use(tok) == wire.CodeOK {
 		n++
 		s.advance(step)
 	}
@@ -58,7 +59,7 @@ func TestIdleRuleAssumedNearMiss(t *testing.T) {
 	tok := s.login("mpadministrator")
 	useEvery(s, tok, 10*time.Minute)
 	tok = s.login("mpadministrator")
-	require.Equal(t, CodeOK, s.use(tok))
+	require.Equal(t, wire.CodeOK, s.use(tok))
 	require.Empty(t, s.run(IdleRuleAssumed))
 	require.Len(t, s.run(ActiveTokenExpired), 1)
 
@@ -67,7 +68,7 @@ func TestIdleRuleAssumedNearMiss(t *testing.T) {
 	s.use(tok)
 	s.advance(61 * time.Minute) // not in use for over an hour …
 	s.advance(time.Hour)        // … when it dies at 2 h
-	require.Equal(t, CodeTokenExpired, s.use(tok))
+	require.Equal(t, wire.CodeTokenExpired, s.use(tok))
 	require.Empty(t, s.run(IdleRuleAssumed))
 	require.Empty(t, s.run(ActiveTokenExpired))
 
@@ -75,6 +76,6 @@ func TestIdleRuleAssumedNearMiss(t *testing.T) {
 	tok = s.login("mpadministrator")
 	s.use(tok)
 	s.advance(time.Hour)
-	require.Equal(t, CodeTokenExpired, s.use(tok))
+	require.Equal(t, wire.CodeTokenExpired, s.use(tok))
 	require.Empty(t, s.run(IdleRuleAssumed))
 }

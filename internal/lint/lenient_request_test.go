@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/crmmock/crmmock/internal/ops"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // F20: requests accepted only for leniency are mentioned (info), one finding per kind,
@@ -13,10 +14,10 @@ import (
 func TestLenientRequestFires(t *testing.T) {
 	s := newSim(t, "R10")
 	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/token", Operation: ops.UserToken,
-		Lenient: []string{LenientMediaTypeCase + ": Application/JSON", LenientNullField + ": unit"}}, CodeOK)
+		Lenient: []string{LenientMediaTypeCase + ": Application/JSON", LenientNullField + ": unit"}}, wire.CodeOK)
 	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/authentication/web_api_key/token", Operation: ops.KeyToken,
-		Lenient: []string{LenientMediaTypeCase + ": APPLICATION/JSON", LenientNullField + ": unit", LenientBasicNoColon}}, CodeOK)
-	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/customer_events/purchases/create", Operation: "customer_events/purchases/create"}, CodeOK)
+		Lenient: []string{LenientMediaTypeCase + ": APPLICATION/JSON", LenientNullField + ": unit", LenientBasicNoColon}}, wire.CodeOK)
+	s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/customer_events/purchases/create", Operation: "customer_events/purchases/create"}, wire.CodeOK)
 
 	got := s.run(LenientRequest)
 	require.Len(t, got, 3)

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // Severity of a rule and of its findings.
@@ -53,35 +55,6 @@ func ParseSeverity(s string) (Severity, error) {
 	return "", fmt.Errorf("unknown severity %q (want error, warning or info)", s)
 }
 
-// Catalogue codes the rules judge on (the mock's codes before a scenario's override).
-const (
-	CodeOK            = "OK"
-	CodeInvalidToken  = "INVALID_TOKEN"
-	CodeTokenExpired  = "TOKEN_EXPIRED"
-	CodeTokenReleased = "TOKEN_RELEASED"
-	CodeNotAvailable  = "METHOD_NOT_AVAILABLE"
-)
-
-// Token states at Input.Now.
-const (
-	StateLive     = "live"
-	StateExpired  = "expired"
-	StateReleased = "released"
-)
-
-// Token kinds besides "user" and "web_api_key" (F15, F18).
-const (
-	KindConsumer = "consumer_application_key"
-	KindDevice   = "device_application_key"
-)
-
-// Profiles (the release ranges of the mock's table).
-const (
-	ProfilePreR10 = "pre-R10"
-	ProfileR10    = "R10" // R10, R11
-	ProfileR12    = "R12" // R12 and later
-)
-
 // Entry is one journaled Web API request.
 type Entry struct {
 	ID        uint64
@@ -119,14 +92,14 @@ func (e *Entry) Judged() string {
 // Token is one issued token as the store knows it at Input.Now.
 type Token struct {
 	Value     string
-	Kind      string // "user", "web_api_key", "consumer_application_key" or "device_application_key"
+	Kind      string // wire.KindUser, KindKey, wire.KindConsumer or wire.KindDevice
 	Principal string // as Entry.Principal
 	Profile   string // the profile of the release that issued it (its rule stays that one)
 	Idle      bool   // the idle rule (live while now < last use + Life); else absolute (issue + Life)
 	Life      time.Duration
 	IssuedAt  time.Time
 	ExpiresAt time.Time
-	State     string // live, expired, released
+	State     string // wire.StateLive, wire.StateExpired or wire.StateReleased
 	// IssueRequest is the journal id of the login that issued it (0: unknown).
 	IssueRequest uint64
 	// Uses counts accepted presentations to other Web API methods; LastUsed is the
@@ -384,13 +357,20 @@ func who(p string) string {
 
 // absoluteRule cites the release rule an absolute-rule token lives by.
 func absoluteRule(t *Token) string {
+	fact, since, whose := absoluteFact(t)
+	return fmt.Sprintf("from %s (%s) %s dies %s after issue, used or not", since, fact, whose, hours(t.Life))
+}
+
+// absoluteFact is the fact an absolute-rule token lives by, the release it holds from
+// and the tokens it is about.
+func absoluteFact(t *Token) (fact, since, whose string) {
 	switch {
-	case t.Kind == KindConsumer:
-		return fmt.Sprintf("from R15 (F15) a consumer application key token dies %s after issue, used or not", hours(t.Life))
-	case t.Kind == KindDevice:
-		return fmt.Sprintf("from R15 (F18) a device application key token dies %s after issue, used or not", hours(t.Life))
-	case t.Kind == "web_api_key" && t.Profile != ProfileR12:
-		return fmt.Sprintf("from R10 (F7) a Web API key token dies %s after issue, used or not", hours(t.Life))
+	case t.Kind == wire.KindConsumer:
+		return "F15", "R15", "a consumer application key token"
+	case t.Kind == wire.KindDevice:
+		return "F18", "R15", "a device application key token"
+	case t.Kind == wire.KindKey && t.Profile != wire.ProfileR12:
+		return "F7", "R10", "a Web API key token"
 	}
-	return fmt.Sprintf("from R12 (F9) every token dies %s after issue, used or not", hours(t.Life))
+	return "F9", "R12", "every token"
 }

@@ -111,13 +111,6 @@ func lifeText(t *Token) string {
 	if t.Idle {
 		return fmt.Sprintf("until %s idle, F6", hours(t.Life))
 	}
-	switch {
-	case t.Kind == KindConsumer:
-		return fmt.Sprintf("%s from issue, F15", hours(t.Life))
-	case t.Kind == KindDevice:
-		return fmt.Sprintf("%s from issue, F18", hours(t.Life))
-	case t.Kind == "web_api_key" && t.Profile != ProfileR12:
-		return fmt.Sprintf("%s from issue, F7", hours(t.Life))
-	}
-	return fmt.Sprintf("%s from issue, F9", hours(t.Life))
+	fact, _, _ := absoluteFact(t)
+	return fmt.Sprintf("%s from issue, %s", hours(t.Life), fact)
 }

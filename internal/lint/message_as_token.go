@@ -3,6 +3,8 @@ package lint
 import (
 	"fmt"
 	"strconv"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // MessageAsToken: the client presented, as its token, an error text the mock answered.
@@ -27,7 +29,7 @@ func checkMessageAsToken(in *Input) []Finding {
 	var candidates map[string]bool
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Token != "" && e.Judged() != CodeOK {
+		if e.Token != "" && e.Judged() != wire.CodeOK {
 			if candidates == nil {
 				candidates = map[string]bool{}
 			}
@@ -51,7 +53,7 @@ func checkMessageAsToken(in *Input) []Finding {
 	byText := map[string]*presented{}
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Judged() == CodeOK { // no message, no description; a message is never accepted as a token
+		if e.Judged() == wire.CodeOK { // no message, no description; a message is never accepted as a token
 			continue
 		}
 		if a, ok := said[e.Token]; ok && e.Token != "" {

@@ -3,6 +3,7 @@ package lint
 import (
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,8 +14,8 @@ func TestF20MessageAsTokenFires(t *testing.T) {
 	s := newSim(t, "R12")
 	failed := s.failedLogin("mpadministrator")
 	msg := failed.Message
-	require.Equal(t, CodeInvalidToken, s.use(msg))
-	require.Equal(t, CodeInvalidToken, s.use(msg))
+	require.Equal(t, wire.CodeInvalidToken, s.use(msg))
+	require.Equal(t, wire.CodeInvalidToken, s.use(msg))
 
 	got := s.run(MessageAsToken)
 	require.Len(t, got, 1)
@@ -42,11 +43,11 @@ func TestF20MessageAsTokenDescription(t *testing.T) {
 // mock never answered; a message presented before the mock answered it; a valid token.
 func TestF20MessageAsTokenNearMiss(t *testing.T) {
 	s := newSim(t, "R12")
-	require.Equal(t, CodeInvalidToken, s.use("The token has expired")) // not answered yet
+	require.Equal(t, wire.CodeInvalidToken, s.use("The token has expired")) // not answered yet
 	s.failedLogin("mpadministrator")
-	require.Equal(t, CodeInvalidToken, s.use("Invalid"))
-	require.Equal(t, CodeInvalidToken, s.use("Invalid username or password!"))
-	require.Equal(t, CodeInvalidToken, s.use("The method is not available in this release")) // never answered
-	require.Equal(t, CodeOK, s.use(s.login("mpadministrator")))
+	require.Equal(t, wire.CodeInvalidToken, s.use("Invalid"))
+	require.Equal(t, wire.CodeInvalidToken, s.use("Invalid username or password!"))
+	require.Equal(t, wire.CodeInvalidToken, s.use("The method is not available in this release")) // never answered
+	require.Equal(t, wire.CodeOK, s.use(s.login("mpadministrator")))
 	require.Empty(t, s.run(MessageAsToken))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/crmmock/crmmock/internal/ops"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // MethodNotInRelease: a method the emulated release lacks was called.
@@ -33,7 +34,7 @@ func checkMethodNotInRelease(in *Input) []Finding {
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Judged() != CodeNotAvailable || e.Fault != "" { // a fault's answer says nothing of the release
+		if e.Judged() != wire.CodeNotAvailable || e.Fault != "" { // a fault's answer says nothing of the release
 			continue
 		}
 		g, fresh := gs.get(opName(e) + "\x00" + e.Release)

@@ -3,6 +3,7 @@ package lint
 import (
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -13,7 +14,7 @@ func TestMethodNotInReleaseFires(t *testing.T) {
 	require.Empty(t, s.keyLogin("EE73C0AE64524371B5DDEFF5F7BB2192")) // 1
 	s.keyLogin("EE73C0AE64524371B5DDEFF5F7BB2192")                   // 2
 	tok := s.login("mpadministrator")                                // 3
-	require.Equal(t, CodeNotAvailable, s.releaseToken(tok))          // 4
+	require.Equal(t, wire.CodeNotAvailable, s.releaseToken(tok))     // 4
 
 	got := s.run(MethodNotInRelease)
 	require.Len(t, got, 2)
@@ -30,6 +31,6 @@ func TestMethodNotInReleaseNearMiss(t *testing.T) {
 	s := newSim(t, "R10")
 	tok := s.keyLogin("EE73C0AE64524371B5DDEFF5F7BB2192")
 	require.NotEmpty(t, tok)
-	require.Equal(t, CodeOK, s.releaseToken(tok))
+	require.Equal(t, wire.CodeOK, s.releaseToken(tok))
 	require.Empty(t, s.run(MethodNotInRelease))
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // NeverReleased: on R10/R11, tokens still live and never released.
@@ -23,7 +25,7 @@ func checkNeverReleased(in *Input) []Finding {
 	per := map[string]int{}
 	for i := range in.Tokens {
 		t := &in.Tokens[i]
-		if t.Profile != ProfileR10 || t.State != StateLive || !t.ReleasedAt.IsZero() || t.ReleaseRequest != 0 {
+		if t.Profile != wire.ProfileR10 || t.State != wire.StateLive || !t.ReleasedAt.IsZero() || t.ReleaseRequest != 0 {
 			continue
 		}
 		if g.count == 0 {

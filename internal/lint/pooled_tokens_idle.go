@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/ops"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // PoolIdle is how many dead pool tokens make pooled-tokens-idle.
@@ -108,7 +109,7 @@ func (in *Input) reachBack(at map[*Token]tokenPlace, count []int) (deep []bool, 
 					ahead[pl.principal] = true
 				}
 			}
-		case e.Token != "" && e.Judged() == CodeOK && e.Operation != ops.Release && e.Fault == "":
+		case e.Token != "" && e.Judged() == wire.CodeOK && e.Operation != ops.Release && e.Fault == "":
 			if t := in.token(e.Token); t != nil {
 				pl := at[t]
 				run[pl.principal] = 0
@@ -129,7 +130,7 @@ func (in *Input) reachBack(at map[*Token]tokenPlace, count []int) (deep []bool, 
 	var unused []int // reaching back without reuse: a pool still, when PoolIdle or more expired never used
 	for i := range in.Tokens {
 		t := &in.Tokens[i]
-		if n := at[t].principal; reached[n] && !deep[n] && t.Uses == 0 && t.State == StateExpired {
+		if n := at[t].principal; reached[n] && !deep[n] && t.Uses == 0 && t.State == wire.StateExpired {
 			if unused == nil {
 				unused = make([]int, len(count))
 			}
@@ -179,9 +180,9 @@ func (in *Input) gatherPools(at map[*Token]tokenPlace, deep []bool) {
 				p.bursts = append(p.bursts, burst{at: e.Time, n: 1})
 			}
 			inBurst[p] = true
-		case e.Judged() == CodeTokenExpired && e.Fault == "":
+		case e.Judged() == wire.CodeTokenExpired && e.Fault == "":
 			p.comeBack[t] = true
-		case e.Judged() == CodeOK && e.Operation != ops.Release && e.Fault == "":
+		case e.Judged() == wire.CodeOK && e.Operation != ops.Release && e.Fault == "":
 			p.uses = append(p.uses, poolUse{e.Time, t})
 			inBurst[p] = false
 		}
@@ -290,7 +291,7 @@ func checkPooledTokensIdle(in *Input) []Finding {
 		unused, idle := 0, 0
 		var rule *Token // the first dead token: the rule the message cites
 		for _, t := range p.tokens {
-			if t.State != StateExpired || !t.ReleasedAt.IsZero() || t.ReleaseRequest != 0 {
+			if t.State != wire.StateExpired || !t.ReleasedAt.IsZero() || t.ReleaseRequest != 0 {
 				continue
 			}
 			switch {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,9 +28,9 @@ func javaPool(s *sim, every, d time.Duration) {
 		}
 		i := next % len(pool)
 		next++
-		if s.use(pool[i]) == CodeTokenExpired {
+		if s.use(pool[i]) == wire.CodeTokenExpired {
 			pool[i] = s.login("mpadministrator")
-			if code := s.use(pool[i]); code != CodeOK {
+			if code := s.use(pool[i]); code != wire.CodeOK {
 				s.t.Fatalf("a fresh pool token answered %s", code)
 			}
 		}
@@ -132,7 +133,7 @@ func idlePool(s *sim, n, kept int) {
 		}
 	}
 	for _, tok := range pool[kept:] {
-		if code := s.use(tok); code != CodeTokenExpired {
+		if code := s.use(tok); code != wire.CodeTokenExpired {
 			s.t.Fatalf("an idle pool token answered %s", code)
 		}
 	}

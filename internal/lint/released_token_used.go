@@ -1,6 +1,10 @@
 package lint
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/crmmock/crmmock/internal/wire"
+)
 
 // ReleasedTokenUsed: a token presented after it was released.
 var ReleasedTokenUsed = &Rule{
@@ -17,7 +21,7 @@ func checkReleasedTokenUsed(in *Input) []Finding {
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Token == "" || e.Judged() != CodeTokenReleased || e.Fault != "" { // a fault's answer is no release
+		if e.Token == "" || e.Judged() != wire.CodeTokenReleased || e.Fault != "" { // a fault's answer is no release
 			continue
 		}
 		g, fresh := gs.get(e.Token)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -12,10 +13,10 @@ func TestReleasedTokenUsedFires(t *testing.T) {
 	s := newSim(t, "R10")
 	tok := s.login("mpadministrator")
 	s.use(tok)
-	require.Equal(t, CodeOK, s.releaseToken(tok)) // request 3
+	require.Equal(t, wire.CodeOK, s.releaseToken(tok)) // request 3
 	s.advance(time.Minute)
-	require.Equal(t, CodeTokenReleased, s.use(tok))          // 4
-	require.Equal(t, CodeTokenReleased, s.releaseToken(tok)) // 5: released twice
+	require.Equal(t, wire.CodeTokenReleased, s.use(tok))          // 4
+	require.Equal(t, wire.CodeTokenReleased, s.releaseToken(tok)) // 5: released twice
 
 	got := s.run(ReleasedTokenUsed)
 	require.Len(t, got, 1)
@@ -35,6 +36,6 @@ func TestReleasedTokenUsedNearMiss(t *testing.T) {
 	s.use(tok)
 	s.releaseToken(tok)
 	tok = s.login("mpadministrator")
-	require.Equal(t, CodeOK, s.use(tok))
+	require.Equal(t, wire.CodeOK, s.use(tok))
 	require.Empty(t, s.run(ReleasedTokenUsed))
 }

@@ -1,3 +1,5 @@
+// The package's one set of test helpers: sim, a client's session as the lint sees it.
+
 package lint
 
 import (
@@ -7,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/ops"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // sim is a client's session against a mock, as the lint sees it: each call journals
@@ -35,11 +38,11 @@ func (s *sim) setRelease(release string) {
 	s.release = release
 	switch release {
 	case "pre-R10", "R9", "R6":
-		s.profile = ProfilePreR10
+		s.profile = wire.ProfilePreR10
 	case "R10", "R11":
-		s.profile = ProfileR10
+		s.profile = wire.ProfileR10
 	default:
-		s.profile = ProfileR12
+		s.profile = wire.ProfileR12
 	}
 }
 
@@ -65,12 +68,12 @@ func (s *sim) journal(e Entry, code string) *Entry {
 
 // simMessages are the status.message texts of the mock's catalogue the sim answers.
 var simMessages = map[string]string{
-	"INVALID_CREDENTIALS": "Invalid username or password",
-	CodeInvalidToken:      "Invalid token",
-	CodeTokenExpired:      "The token has expired",
-	CodeTokenReleased:     "The token has been released",
-	CodeNotAvailable:      "The method is not available in this release",
-	"INVALID_REQUEST":     "The request is not valid",
+	"INVALID_CREDENTIALS":  "Invalid username or password",
+	wire.CodeInvalidToken:  "Invalid token",
+	wire.CodeTokenExpired:  "The token has expired",
+	wire.CodeTokenReleased: "The token has been released",
+	wire.CodeNotAvailable:  "The method is not available in this release",
+	"INVALID_REQUEST":      "The request is not valid",
 }
 
 // failedLogin is authentication/token with a wrong password.
@@ -81,31 +84,31 @@ func (s *sim) failedLogin(user string) *Entry {
 
 // login is authentication/token for a user of CRMDEMO; it returns the token.
 func (s *sim) login(user string) string {
-	return s.issue("user", "user "+user+"@CRMDEMO", ops.UserToken)
+	return s.issue(wire.KindUser, "user "+user+"@CRMDEMO", ops.UserToken)
 }
 
 // keyLogin is authentication/web_api_key/token; "" when the release lacks it.
 func (s *sim) keyLogin(key string) string {
-	if s.profile == ProfilePreR10 {
+	if s.profile == wire.ProfilePreR10 {
 		s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + ops.KeyToken, Operation: ops.KeyToken, Status: 404,
-			Description: "authentication/web_api_key/token is not available in " + s.release + " (from R10)"}, CodeNotAvailable)
+			Description: "authentication/web_api_key/token is not available in " + s.release + " (from R10)"}, wire.CodeNotAvailable)
 		return ""
 	}
-	return s.issue("web_api_key", "key …"+key[len(key)-4:], ops.KeyToken)
+	return s.issue(wire.KindKey, "key …"+key[len(key)-4:], ops.KeyToken)
 }
 
 func (s *sim) issue(kind, principal, op string) string {
 	s.n++
 	v := fmt.Sprintf("%032X", 0xC0FFEE000+s.n)
-	if s.profile == ProfileR12 { // a JWT-sized token
+	if s.profile == wire.ProfileR12 { // a JWT-sized token
 		v = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJ1c3IiOiJ" + strings.Repeat("x", 150) + v + ".sig" + v
 	}
-	idle := kind == "user" && s.profile != ProfileR12
+	idle := kind == wire.KindUser && s.profile != wire.ProfileR12
 	life := 2 * time.Hour
 	if idle {
 		life = time.Hour
 	}
-	e := s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + op, Operation: op, Issued: v, Principal: principal}, CodeOK)
+	e := s.journal(Entry{Method: "POST", Path: "/crmapi/rest/v2/" + op, Operation: op, Issued: v, Principal: principal}, wire.CodeOK)
 	tok := &Token{Value: v, Kind: kind, Principal: principal, Profile: s.profile, Idle: idle, Life: life,
 		IssuedAt: s.now, LastUsed: s.now, IssueRequest: e.ID}
 	s.tokens = append(s.tokens, tok)
@@ -125,19 +128,19 @@ func (s *sim) judge(v string) (*Token, string) {
 	t, ok := s.byValue[v]
 	switch {
 	case !ok:
-		return nil, CodeInvalidToken
+		return nil, wire.CodeInvalidToken
 	case !t.ReleasedAt.IsZero():
-		return t, CodeTokenReleased
+		return t, wire.CodeTokenReleased
 	case !s.now.Before(s.expiresAt(t)):
-		return t, CodeTokenExpired
+		return t, wire.CodeTokenExpired
 	}
-	return t, CodeOK
+	return t, wire.CodeOK
 }
 
 // use is GET contact_information/show?token=v; it returns the catalogue code.
 func (s *sim) use(v string) string {
 	t, code := s.judge(v)
-	if code == CodeOK {
+	if code == wire.CodeOK {
 		t.Uses++
 		t.LastUsed = s.now
 	}
@@ -153,14 +156,14 @@ func (s *sim) faulted(v, code string) {
 // release is authentication/token/release.
 func (s *sim) releaseToken(v string) string {
 	e := Entry{Method: "POST", Path: "/crmapi/rest/v2/" + ops.Release, Operation: ops.Release, Token: v}
-	if s.profile == ProfilePreR10 {
+	if s.profile == wire.ProfilePreR10 {
 		e.Status, e.Description = 404, "authentication/token/release is not available in "+s.release+" (from R10)"
-		s.journal(e, CodeNotAvailable)
-		return CodeNotAvailable
+		s.journal(e, wire.CodeNotAvailable)
+		return wire.CodeNotAvailable
 	}
 	t, code := s.judge(v)
 	je := s.journal(e, code)
-	if code == CodeOK {
+	if code == wire.CodeOK {
 		t.ReleasedAt, t.ReleaseRequest = s.now, je.ID
 	}
 	return code
@@ -187,11 +190,11 @@ func (s *sim) input() *Input {
 		c.ExpiresAt = s.expiresAt(t)
 		switch {
 		case !t.ReleasedAt.IsZero():
-			c.State = StateReleased
+			c.State = wire.StateReleased
 		case !s.now.Before(c.ExpiresAt):
-			c.State = StateExpired
+			c.State = wire.StateExpired
 		default:
-			c.State = StateLive
+			c.State = wire.StateLive
 		}
 		in.Tokens = append(in.Tokens, c)
 	}
@@ -211,9 +214,9 @@ func (s *sim) run(r *Rule) []Finding {
 func wellBehaved(s *sim, login func() string) {
 	tok := login()
 	call := func() {
-		if s.use(tok) == CodeTokenExpired {
+		if s.use(tok) == wire.CodeTokenExpired {
 			tok = login()
-			if code := s.use(tok); code != CodeOK {
+			if code := s.use(tok); code != wire.CodeOK {
 				s.t.Fatalf("fresh token answered %s", code)
 			}
 		}
@@ -227,8 +230,8 @@ func wellBehaved(s *sim, login func() string) {
 		}
 		call()
 	}
-	if s.profile == ProfileR10 {
-		if code := s.releaseToken(tok); code != CodeOK {
+	if s.profile == wire.ProfileR10 {
+		if code := s.releaseToken(tok); code != wire.CodeOK {
 			s.t.Fatalf("release answered %s", code)
 		}
 	}

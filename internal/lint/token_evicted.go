@@ -3,6 +3,8 @@ package lint
 import (
 	"fmt"
 	"strings"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // EvictedReason opens the description of a presentation answered INVALID_TOKEN because
@@ -26,7 +28,7 @@ func checkTokenEvicted(in *Input) []Finding {
 	var gs groups
 	for i := range in.Entries {
 		e := &in.Entries[i]
-		if e.Token == "" || e.Judged() != CodeInvalidToken || !strings.HasPrefix(e.Description, EvictedReason) {
+		if e.Token == "" || e.Judged() != wire.CodeInvalidToken || !strings.HasPrefix(e.Description, EvictedReason) {
 			continue
 		}
 		g, fresh := gs.get(e.Token)

@@ -3,6 +3,7 @@ package lint
 import (
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -14,8 +15,8 @@ func TestTokenEvictedFires(t *testing.T) {
 	s.use(tok)
 	delete(s.byValue, tok) // the store evicted it
 	e := s.journal(Entry{Method: "GET", Path: "/crmapi/rest/v2/contact_information/show", Operation: "contact_information/show", Token: tok,
-		Description: EvictedReason + " (--max-tokens 3)"}, CodeInvalidToken)
-	s.journal(*e, CodeInvalidToken) // presented twice
+		Description: EvictedReason + " (--max-tokens 3)"}, wire.CodeInvalidToken)
+	s.journal(*e, wire.CodeInvalidToken) // presented twice
 
 	got := s.run(TokenEvicted)
 	require.Len(t, got, 1)
@@ -32,7 +33,7 @@ func TestTokenEvictedFires(t *testing.T) {
 func TestTokenEvictedNearMiss(t *testing.T) {
 	s := newSim(t, "R12")
 	tok := s.login("mpadministrator")
-	require.Equal(t, CodeOK, s.use(tok))
-	require.Equal(t, CodeInvalidToken, s.use("4AD9C84FA60F9FE407140E20F707726A"))
+	require.Equal(t, wire.CodeOK, s.use(tok))
+	require.Equal(t, wire.CodeInvalidToken, s.use("4AD9C84FA60F9FE407140E20F707726A"))
 	require.Empty(t, s.run(TokenEvicted))
 }

@@ -2,9 +2,11 @@ package lint
 
 import (
 	"fmt"
-	"github.com/crmmock/crmmock/internal/journal"
 	"sort"
 	"strings"
+
+	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // MinTruncated is the shortest presented token truncated-token considers: shorter
@@ -33,7 +35,7 @@ func checkTruncatedToken(in *Input) []Finding {
 		e := &in.Entries[i]
 		n := len(e.Token)
 		// A truncated token is never accepted; a token at the journal's cut may be cut by it.
-		if n < MinTruncated || n >= journalCut || e.Judged() != CodeInvalidToken {
+		if n < MinTruncated || n >= journalCut || e.Judged() != wire.CodeInvalidToken {
 			continue
 		}
 		if prefixOf == nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -11,8 +12,8 @@ import (
 func TestTruncatedTokenFires(t *testing.T) {
 	s := newSim(t, "R12")
 	tok := s.login("mpadministrator")
-	require.Equal(t, CodeInvalidToken, s.use(tok[:32]))
-	require.Equal(t, CodeInvalidToken, s.use(tok[:32]))
+	require.Equal(t, wire.CodeInvalidToken, s.use(tok[:32]))
+	require.Equal(t, wire.CodeInvalidToken, s.use(tok[:32]))
 
 	got := s.run(TruncatedToken)
 	require.Len(t, got, 1)
@@ -39,7 +40,7 @@ func TestTruncatedTokenOpaque(t *testing.T) {
 // Ensure the judgement is on the catalogue code, not the scenario's renamed one.
 func TestTruncatedTokenJudgedOnCatalogueCode(t *testing.T) {
 	s := newSim(t, "R12")
-	s.override = map[string]string{CodeInvalidToken: "BAD_SESSION"}
+	s.override = map[string]string{wire.CodeInvalidToken: "BAD_SESSION"}
 	tok := s.login("mpadministrator")
 	s.use(tok[:40])
 	got := s.run(TruncatedToken)
@@ -54,9 +55,9 @@ func TestTruncatedTokenNearMiss(t *testing.T) {
 	tok := s.login("mpadministrator")
 	other := strings.Repeat("A", 31)
 	require.False(t, strings.HasPrefix(tok, other))
-	require.Equal(t, CodeInvalidToken, s.use(other))
-	require.Equal(t, CodeInvalidToken, s.use(tok[:MinTruncated-1]))
-	require.Equal(t, CodeOK, s.use(tok))
+	require.Equal(t, wire.CodeInvalidToken, s.use(other))
+	require.Equal(t, wire.CodeInvalidToken, s.use(tok[:MinTruncated-1]))
+	require.Equal(t, wire.CodeOK, s.use(tok))
 	require.Empty(t, s.run(TruncatedToken))
 }
 

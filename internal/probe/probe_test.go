@@ -1,13 +1,13 @@
+// Cross-cutting suite (keeps its name): probe then verify end to end, and the installations and credentials the package's tests probe.
+
 package probe
 
 import (
 	"bytes"
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/crmmock/crmmock/testdata/standin"
@@ -124,113 +124,4 @@ func TestProbeThenVerify(t *testing.T) {
 			assert.Contains(t, text.String(), in.want+": target ", "%s", text.String())
 		})
 	}
-}
-
-// Ensure what a probe learns of the stand-in is its quirks: real-style codes (F21), HTTP
-// 401s, claim order usr, org, oun, iat, exp, jti with an oun of 32 hex (F21), a 1 h
-// lifetime, and each line tagged.
-func TestProbeLearnsStandinQuirks(t *testing.T) {
-	si := httptest.NewServer(standin.New(nil))
-	defer si.Close()
-	cfg := Config{Target: si.URL + standin.BasePath, Creds: standinCreds, Method: "contact_information/show", Rate: -1}
-	res, err := Run(context.Background(), cfg)
-	require.NoError(t, err)
-	s := string(Learn(res, cfg).Scenario)
-	for _, want := range []string{
-		`wrong_password: {code: "` + standin.CodeLogin + `", message: "Invalid login", description: "Username or password is incorrect", http_status: 401}   # observed`,
-		`released_token: {code: "` + standin.CodeReleased + `"`,
-		"claims_order: [usr, org, oun, iat, exp, jti]   # observed",
-		`header: '{"alg":"HS256","typ":"JWT"}'   # observed`,
-		"lifetime: 3600   # observed",
-		`oun: "` + standin.OUN + `"`,
-		"expired_token: {code: TOKEN_EXPIRED}   # assumed: not observable",
-		"version: R13   # inferred: tokens are JWTs (from R12)",
-		`password: "${CRM_PASSWORD}"`,
-		`key: "${CRM_WEB_API_KEY}"`,
-	} {
-		assert.Contains(t, s, want)
-	}
-}
-
-// Ensure a target that does not answer like a CRM.COM Web API stops the run at its
-// first request with one clear line.
-func TestRunRefusesNonCRM(t *testing.T) {
-	notFound := httptest.NewServer(nil) // net/http's plain 404
-	defer notFound.Close()
-	html := httptest.NewServer(httpHandler(`<html><body>Welcome</body></html>`))
-	defer html.Close()
-	closed := httptest.NewServer(nil)
-	closed.Close()
-	for url, want := range map[string]string{
-		notFound.URL: `answered HTTP 404 text/plain "404 page not found", not the JSON envelope`,
-		html.URL:     `answered HTTP 200 text/html "<html><body>Welcome</body></html>", not the JSON envelope`,
-		closed.URL:   "cannot reach " + closed.URL + "/crmapi/rest/v2",
-	} {
-		u, _ := TargetURL(url)
-		res, err := Run(context.Background(), Config{Target: u, Creds: docCreds, Rate: -1})
-		require.Error(t, err)
-		assert.Contains(t, err.Error(), want)
-		assert.NotContains(t, err.Error(), "\n")
-		assert.Equal(t, 1, res.Requests)
-	}
-}
-
-// Ensure a token's shape keeps no value that changes per token (F10: claim order and
-// types; F6: 32 uppercase hex).
-func TestShapeOf(t *testing.T) {
-	assert.Equal(t, "opaque token of 32 characters 0-9A-F", ShapeOf("4AD9C84FA60F9FE407140E20F707726A").String())
-	assert.Equal(t, "opaque token of 20 characters 0-9a-f", ShapeOf("4ad9c84fa60f9fe40714").String())
-	assert.Equal(t, "opaque token of 12 characters 0-9A-Za-z_", ShapeOf("aZ09_bY18xQr").String())
-	// the wiki's example token (F10)
-	tok := "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9.eyJ1c3IiOiJhZG1pbiIsIm9yZyI6IkNSTURFTU8iLCJvdW4iOiIxIiwiZXhwIjoiMTQ5NDMzNjc0OCIsImlhdCI6IjE0OTQzMjk1NDgiLCJqdGkiOiI0QUQ5Qzg0RkE2MEY5RkU0MDcxNDBFMjBGNzA3NzI2QSJ9.sig"
-	sh := ShapeOf(tok)
-	assert.Equal(t, []string{"usr", "org", "oun", "exp", "iat", "jti"}, sh.ClaimNames())
-	assert.Equal(t, int64(7200), sh.Life)
-	assert.False(t, sh.Numeric)
-	assert.Equal(t, `JWT header {"typ":"JWT","alg":"HS256"} claims {usr:string org:string oun:string(1, 0-9A-F) exp:string iat:string jti:string(32, 0-9A-F)} exp-iat=7200s`, sh.String())
-}
-
-type httpHandler string
-
-func (h httpHandler) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write([]byte(h))
-}
-
-// Ensure verify compares answers without the moments in them: an installation that
-// names when a token was released (as the mock does) verifies hours after its probe.
-func TestVerifyIgnoresMomentsInTexts(t *testing.T) {
-	srv := mockserver.Start(t, mockserver.Options{Version: "R10"})
-	u, err := TargetURL(srv.URL)
-	require.NoError(t, err)
-	cfg := Config{Target: u, Creds: docCreds, Method: "contact_information/show", Rate: -1}
-	res, err := Run(context.Background(), cfg)
-	require.NoError(t, err)
-	l := Learn(res, cfg)
-	require.Contains(t, string(l.Scenario), `description: "token: released at 2`, "the mock names the moment of release")
-	_, err = srv.Advance(3*time.Hour + 17*time.Second)
-	require.NoError(t, err)
-	sc, err := LoadScenario(l.Scenario, docCreds)
-	require.NoError(t, err)
-	v, err := Verify(context.Background(), cfg, sc)
-	require.NoError(t, err)
-	assert.Empty(t, v.Differences)
-	assert.Equal(t, "token <time> (<time>)", timeless("token 2024-01-01T09:00:00Z (2024-01-01 11:00:00.5+02:00)"))
-}
-
-// Ensure refused credentials are reported as such, and the steps that need a token are
-// skipped rather than sent (no second wrong password: the refused login was one).
-func TestProbeReportsRefusedCredentials(t *testing.T) {
-	si := standin.New(nil)
-	ts := httptest.NewServer(si)
-	defer ts.Close()
-	c := standinCreds
-	c.Password = "not-the-password"
-	cfg := Config{Target: ts.URL + standin.BasePath, Creds: c, Method: "contact_information/show", Rate: -1}
-	res, err := Run(context.Background(), cfg)
-	require.NoError(t, err)
-	l := Learn(res, cfg)
-	assert.Contains(t, l.Facts, `login: the given credentials were refused (HTTP 401 `+standin.CodeLogin+` "Invalid login"): check them; the steps that need a token were skipped`)
-	assert.Equal(t, 1, si.WrongPasswords(standin.User), "the refused login is the run's one wrong password")
-	assert.Contains(t, string(l.Scenario), "wrong_password: {code: INVALID_CREDENTIALS}   # assumed: not observable (no successful login")
 }

@@ -21,25 +21,26 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/internal/lint"
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // Kind tells which method issued a token.
 type Kind string
 
 const (
-	KindUser     Kind = "user"                     // authentication/token
-	KindKey      Kind = "web_api_key"              // authentication/web_api_key/token
-	KindConsumer Kind = "consumer_application_key" // authentication/consumer_application_key/token (F15)
-	KindDevice   Kind = "device_application_key"   // authentication/device_application_key/token (F18)
+	KindUser     Kind = wire.KindUser     // "user": authentication/token
+	KindKey      Kind = wire.KindKey      // "web_api_key": authentication/web_api_key/token
+	KindConsumer Kind = wire.KindConsumer // "consumer_application_key": authentication/consumer_application_key/token (F15)
+	KindDevice   Kind = wire.KindDevice   // "device_application_key": authentication/device_application_key/token (F18)
 )
 
 // State of a token at a moment of the mock's clock.
 type State string
 
 const (
-	StateLive     State = "live"
-	StateExpired  State = "expired"
-	StateReleased State = "released"
+	StateLive     State = wire.StateLive     // "live"
+	StateExpired  State = wire.StateExpired  // "expired"
+	StateReleased State = wire.StateReleased // "released"
 )
 
 // Rule is a token's expiry rule (a release's user or key rule, or a scenario's JWT

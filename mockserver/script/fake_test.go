@@ -1,6 +1,10 @@
+// The package's one set of test helpers: fakeControl (a crmmock target's control API, recorded), runOn, report and the login step.
+
 package script_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmmock/crmmock/mockserver"
+	"github.com/crmmock/crmmock/mockserver/script"
 )
 
 // fakeControl stands for a crmmock whose lint, fault and sandbox APIs (docs/lint.md, docs/faults-and-sandboxes.md)
@@ -226,3 +231,23 @@ func (f *fakeControl) fault(w http.ResponseWriter, r *http.Request) bool {
 	writeJSON(w, http.StatusOK, map[string]any{"status": map[string]string{"code": code, "message": "injected", "description": "fault " + hit.ID}, "data": nil})
 	return true
 }
+
+// runOn runs a script in the fake target's root (InRoot), where the fake's lint, faults
+// and token calls are.
+func runOn(t *testing.T, f *fakeControl, src string) []script.StepResult {
+	t.Helper()
+	s := mustParse(t, src)
+	suites := script.Run(context.Background(), s, script.Options{Target: f.srv.URL, InRoot: true})
+	if len(suites) != 1 || suites[0].Error != "" || suites[0].NotApplicable != "" {
+		t.Fatalf("got suites %+v, want one that ran", suites)
+	}
+	return suites[0].Steps
+}
+
+func report(suites []script.Suite) string {
+	var b bytes.Buffer
+	_ = script.WriteText(&b, suites)
+	return b.String()
+}
+
+const login = `{method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}`

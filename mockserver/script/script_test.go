@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/crmmock/crmmock/internal/testutil/mocktest"
 	"github.com/crmmock/crmmock/mockserver"
 	"github.com/crmmock/crmmock/mockserver/script"
 	"github.com/crmmock/crmmock/mockserver/script/scripttest"
@@ -226,7 +225,7 @@ steps:
 	}
 
 	// On a server without a control API, ${CRM_USERNAME} comes from the environment.
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	suites = script.Run(context.Background(), s, script.Options{Target: srv.URL, LookupEnv: lookup})
 	if got := suites[0].Steps[0]; got.Status != script.Failed || !strings.Contains(got.Response, `\"nobody\" is not a user`) {
 		t.Errorf("target step 1: got %+v, want the environment's user nobody refused", got)
@@ -260,28 +259,10 @@ steps:
 	}
 }
 
-// webAPIOnly serves a mock's Web API but no control API: a stand-in for a real
-// installation.
-func webAPIOnly(t *testing.T, version string) *httptest.Server {
-	m, err := mockserver.New(mockserver.Options{Version: version})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/__admin") {
-			http.NotFound(w, r)
-			return
-		}
-		m.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 // Ensure that on a target without a control API clock steps, and every request after
 // them, are skipped with the reason, while the steps before them run.
 func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "idle-expiry.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +301,7 @@ func TestTargetWithoutControlAPISkipsClockSteps(t *testing.T) {
 // Ensure a script expecting R12 JWTs, pointed at a server emulating R10, fails with a
 // diff naming what was expected and what came back.
 func TestTargetOnOtherReleaseFailsReadably(t *testing.T) {
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	s, err := script.Load(filepath.Join("..", "..", "scenarios", "scripts", "jwt-shape.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -448,7 +429,7 @@ steps:
 // script requiring the control API is not applicable (neither passed nor failed) on a
 // target without one, while it runs in-process.
 func TestSkipsFailUnlessAllowed(t *testing.T) {
-	srv := webAPIOnly(t, "R10")
+	srv := mocktest.WebAPIOnly(t, "R10")
 	s := mustParse(t, `releases: [R10]
 steps:
   - request: {method: POST, action: authentication/token, body: {username: mpadministrator, password: "1234", organisation: CRMDEMO}}
@@ -483,5 +464,48 @@ steps:
 	suites = script.Run(context.Background(), needs, script.Options{})
 	if tally := script.Count(suites); tally.Passed != 1 || tally.NotApplicable != 0 {
 		t.Errorf("in-process: got %+v, want the step passed", tally)
+	}
+}
+
+// Ensure the new step kinds are checked at load time, naming the line and the step.
+func TestStepParseErrors(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"  - lint: {fired: [truncated-tokens]}\n", `line 3: step 1: lint: "truncated-tokens" is not a lint rule`},
+		{"  - lint: {none: [fatal]}\n", `line 3: step 1: lint: none: "fatal" is not a severity`},
+		{"  - lint: {}\n", `line 3: step 1: lint: say what the report must show`},
+		{"  - lint: {fired: [never-released], not_fired: [never-released]}\n", `both fired and not_fired`},
+		{"  - lint: {fird: [never-released]}\n", `line 3: unknown key "fird"`},
+		{"  - fault: {answer: {code: INTERNAL_ERROR}}\n", `line 3: step 1: fault: operation: give the Web API method`},
+		{"  - fault: {operation: login}\n", `line 3: step 1: fault: operation: "login"`},
+		{"  - advance: 1h\n  - fault:\n      operation: authentication/token\n      delay: soon\n", `line 6: step 2: fault: delay: "soon"`},
+		{"  - fault: {operation: authentication/token, times: -1}\n", `fault: times: -1`},
+		{"  - fault: {operation: authentication/token, answer: {code: OK}}\n", `fault: answer: code: "OK" is the success code`},
+		{"  - fault: {operation: authentication/token, answer: {code: INTERNAL_ERROR}, drop_connection: true}\n", `drop_connection: a dropped connection has no answer`},
+		{"  - fault: {operation: authentication/token, answr: {}}\n", `line 3: unknown key "answr"`},
+		{"  - fault: {operation: authentication/token}\n    expect: {code: OK}\n", `line 3: step 1: expect and expect_by_release go with a request, admin or lint step`},
+		{"  - advance: 1h\n    in: nowhere\n", `line 4: step 1: in: "nowhere": no earlier sandbox step`},
+		{"  - sandbox: {name: a}\n  - sandbox: {name: a}\n", `line 4: step 2: sandbox: the name "a" is taken`},
+		{"  - sandbox: {version: R10}\n", `line 3: step 1: sandbox: give it a name`},
+		{"  - admin: {path: tokens}\n    expect: {dropped: true}\n", `dropped and took_at_least go with a request step`},
+		{"  - request: {action: a/b}\n    expect: {took_at_least: fast}\n", `took_at_least: "fast"`},
+	} {
+		_, err := script.Parse([]byte("releases: [R12]\nsteps:\n" + c.src))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %q", c.src, err, c.want)
+		}
+	}
+}
+
+// Ensure a script is held to the scenario limits (it is decoded by the same
+// DecodeStrict): an alias bomb in a step's body is refused at load, naming the limit.
+func TestScriptAliasBomb(t *testing.T) {
+	refs := func(name string) string {
+		return "[" + strings.TrimSuffix(strings.Repeat("*"+name+",", 100), ",") + "]"
+	}
+	doc := "releases: [R10]\nsteps:\n  - request:\n      method: POST\n      action: a/b\n      body:\n" +
+		"        s: &s " + strings.Repeat("a", 10<<10) + "\n        l: &l " + refs("s") + "\n        m: " + refs("l") + "\n"
+	_, err := script.Parse([]byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "line 9:") || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("got %v, want a line 9 error naming the limit", err)
 	}
 }

@@ -1,9 +1,12 @@
 package mockserver
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +123,46 @@ func TestReleaseSwitchDuringDelayKeepsAnsweredRelease(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.HTTP)
 	require.Len(t, findings(h.lintReport(), "deprecated-release-used"), 1)
 	assert.Equal(t, 1, findings(h.lintReport(), "deprecated-release-used")[0].Count)
+}
+
+// Ensure the info log has one line per Web API request (method, path, code, reason,
+// mock time, a short token id that differs between JWTs), plus clock moves, release
+// switches, scenario swaps and resets; at warn only contract violations remain.
+func TestLogLines(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelWarn} {
+		var buf bytes.Buffer
+		h := start(t, Options{Version: "R12", Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))})
+		a := h.login()
+		b := h.login()
+		h.advance(2 * time.Hour)
+		h.use(a)
+		h.get("contact_information/show", nil) // violation: no token
+		_, _ = h.SetVersion("R10")
+		require.NoError(t, h.SetScenario(DefaultScenario()))
+		h.Reset()
+		lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+		if level == slog.LevelWarn {
+			require.Len(t, lines, 1, "%s", buf.String())
+			assert.Contains(t, lines[0], "level=WARN")
+			assert.Contains(t, lines[0], "contract violation")
+			continue
+		}
+		require.Len(t, lines, 8, "%s", buf.String())
+		assert.Contains(t, lines[0], `msg=request`)
+		assert.Contains(t, lines[0], `code=OK`)
+		assert.Contains(t, lines[0], "path=/crmapi/rest/v2/authentication/token")
+		assert.Contains(t, lines[0], "mock_time=2024-01-01T09:00:00Z")
+		assert.Contains(t, lines[0], "token=…"+a[len(a)-8:])
+		assert.Contains(t, lines[1], "token=…"+b[len(b)-8:])
+		assert.NotEqual(t, a[len(a)-8:], b[len(b)-8:])
+		assert.Contains(t, lines[2], "clock advanced")
+		assert.Contains(t, lines[3], "code=TOKEN_EXPIRED")
+		assert.Contains(t, lines[3], `reason="token: expired at 2024-01-01T11:00:00Z`)
+		assert.Contains(t, lines[3], "mock_time=2024-01-01T11:00:00Z")
+		assert.Contains(t, lines[4], "level=WARN")
+		assert.Contains(t, lines[5], "release switched")
+		assert.Contains(t, lines[6], "scenario replaced")
+		assert.Contains(t, lines[7], "msg=reset")
+		assert.NotContains(t, buf.String(), docPass)
+	}
 }

@@ -1,15 +1,15 @@
 //go:build unix
 
-package mockserver
+package testutil
 
 import (
 	"syscall"
 	"time"
 )
 
-// cpuTime is the process's user+system CPU time: on a shared machine a benchmark's
+// CPUTime is the process's user+system CPU time: on a shared machine a benchmark's
 // wall time counts other processes' turns, its CPU time does not.
-func cpuTime() time.Duration {
+func CPUTime() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
