@@ -57,9 +57,9 @@ testcontainers:
 	else echo "SKIP examples/node-testcontainers: npm missing (apt-get install npm)"; fi; \
 	exit $$fail
 
-## generate: refresh internal/contract/doc_gen.go after editing openapi.yaml (a test fails when it is stale)
+## generate: refresh internal/contract/doc_gen.go and mockserver/default_scenario_gen.go after editing openapi.yaml or scenarios/default.yaml (a test fails when one is stale)
 generate:
-	$(GO) generate ./internal/contract
+	$(GO) generate ./internal/contract ./mockserver
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/crmmock

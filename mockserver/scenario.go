@@ -12,7 +12,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/crmmock/crmmock"
 	yamlscenario "github.com/crmmock/crmmock/internal/scenario"
 )
 
@@ -208,19 +207,16 @@ type MethodData struct {
 	Error  Code   `yaml:"error,omitempty" json:"error,omitempty"`
 }
 
-var defaultScenario = sync.OnceValues(func() (*Scenario, error) {
-	return ParseScenario(crmmock.DefaultScenario)
-})
+//go:generate go run ./internal/gendefault
 
-// DefaultScenario returns the built-in scenarios/default.yaml (parsed once per
-// process; treat it as read-only).
-func DefaultScenario() *Scenario {
-	sc, err := defaultScenario()
-	if err != nil {
-		panic("built-in scenario: " + err.Error()) // a build defect, caught by every test
-	}
-	return sc
-}
+// defaultScenario is scenarios/default.yaml compiled to Go (default_scenario_gen.go,
+// checked by its generator), built once: the YAML decoder's first run was most of a
+// process's New.
+var defaultScenario = sync.OnceValue(defaultScenarioLiteral)
+
+// DefaultScenario returns the built-in scenarios/default.yaml (built once per process;
+// treat it as read-only).
+func DefaultScenario() *Scenario { return defaultScenario() }
 
 // ParseScenario reads and checks a scenario (YAML or JSON). Errors name the line.
 func ParseScenario(data []byte) (*Scenario, error) {

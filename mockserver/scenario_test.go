@@ -574,3 +574,14 @@ func BenchmarkParseScenarioLimits(b *testing.B) {
 		})
 	}
 }
+
+// Ensure the built-in scenario the mock starts on (default_scenario_gen.go) is
+// scenarios/default.yaml as ParseScenario reads it, field by field, and compiles.
+func TestDefaultScenarioLiteralIsTheYAML(t *testing.T) {
+	parsed, err := ParseScenario(crmmock.DefaultScenario)
+	require.NoError(t, err)
+	require.Equal(t, parsed, DefaultScenario())
+	_, err = compile(DefaultScenario(), nil)
+	require.NoError(t, err)
+	assert.NotSame(t, defaultScenarioLiteral(), defaultScenarioLiteral(), "each call builds its own")
+}

@@ -12,14 +12,14 @@ func literal() *openapi3.T {
 			Schemas: openapi3.Schemas{
 				"AccessTokenIdentifier": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Description: "F12, F15: authentication_code, or identifier + pass_code, or (from R13.0.0) one_time_password",
 						Properties: openapi3.Schemas{
 							"authentication_code": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -27,7 +27,7 @@ func literal() *openapi3.T {
 							},
 							"identifier": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -38,7 +38,7 @@ func literal() *openapi3.T {
 									Extensions: map[string]any{
 										"x-available-from": "R13",
 									},
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F15, F17: from R13.0.0; a 6-digit string as in the docs' example (their table says Integer)",
@@ -47,7 +47,7 @@ func literal() *openapi3.T {
 							},
 							"pass_code": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 								},
@@ -57,7 +57,7 @@ func literal() *openapi3.T {
 				},
 				"ConsumerTokenRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Description: "F15: access_token_identifier (with the Basic consumer application key), or from R16.2.0 jwt + organisation",
@@ -70,7 +70,7 @@ func literal() *openapi3.T {
 									Extensions: map[string]any{
 										"x-available-from": "R16.2",
 									},
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F15: from R16.2.0, a token of the identity management system",
@@ -82,7 +82,7 @@ func literal() *openapi3.T {
 									Extensions: map[string]any{
 										"x-available-from": "R16.2",
 									},
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F15: from R16.2.0, mandatory with jwt",
@@ -91,7 +91,7 @@ func literal() *openapi3.T {
 							},
 							"unit": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F15: optional; the access token's user's default unit when absent",
@@ -102,7 +102,7 @@ func literal() *openapi3.T {
 				},
 				"DeviceTokenRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -112,7 +112,7 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"installed_item_identifier": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -120,7 +120,7 @@ func literal() *openapi3.T {
 							},
 							"jwt_token": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -131,7 +131,7 @@ func literal() *openapi3.T {
 				},
 				"Envelope": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -153,7 +153,7 @@ func literal() *openapi3.T {
 				},
 				"ErrorCode": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"string",
 						}),
 						Description: "The default status.code catalogue (docs/web-api.md, Error codes). assumed: the real values are unknown; a scenario's `errors` map may replace them, so Status.code itself is not restricted to this list",
@@ -175,7 +175,7 @@ func literal() *openapi3.T {
 				},
 				"ErrorEnvelope": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -200,7 +200,7 @@ func literal() *openapi3.T {
 				},
 				"GenerateOTPRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -210,14 +210,14 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"access_token_identifier": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"object",
 									}),
 									Description: "F17: authentication_code, or identifier + pass_code",
 									Properties: openapi3.Schemas{
 										"authentication_code": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 												MinLength: 1,
@@ -225,7 +225,7 @@ func literal() *openapi3.T {
 										},
 										"identifier": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 												MinLength: 1,
@@ -233,7 +233,7 @@ func literal() *openapi3.T {
 										},
 										"pass_code": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 											},
@@ -243,7 +243,7 @@ func literal() *openapi3.T {
 							},
 							"token": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -254,13 +254,13 @@ func literal() *openapi3.T {
 				},
 				"KeyTokenRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Properties: openapi3.Schemas{
 							"unit": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F7: optional; the key's user's default unit when absent",
@@ -271,7 +271,7 @@ func literal() *openapi3.T {
 				},
 				"OTPEnvelope": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -281,7 +281,7 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"data": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"object",
 									}),
 									Nullable: true,
@@ -294,28 +294,28 @@ func literal() *openapi3.T {
 									Properties: openapi3.Schemas{
 										"expiration_date": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 											},
 										},
 										"id": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 											},
 										},
 										"number": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 											},
 										},
 										"one_time_password": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 												Pattern: "^[0-9]{6}$",
@@ -332,7 +332,7 @@ func literal() *openapi3.T {
 				},
 				"OtherRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -341,7 +341,7 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"token": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -349,13 +349,13 @@ func literal() *openapi3.T {
 							},
 						},
 						AdditionalProperties: openapi3.AdditionalProperties{
-							Has: openapi3.Ptr(bool(true)),
+							Has: ptr(bool(true)),
 						},
 					},
 				},
 				"ReleaseEnvelope": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -365,12 +365,12 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"data": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"object",
 									}),
 									Description: "F3: {} on release, null on errors",
 									Nullable:    true,
-									MaxProps:    openapi3.Ptr(uint64(0)),
+									MaxProps:    ptr(uint64(0)),
 								},
 							},
 							"status": &openapi3.SchemaRef{
@@ -381,7 +381,7 @@ func literal() *openapi3.T {
 				},
 				"ReleaseRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -390,7 +390,7 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"token": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -401,7 +401,7 @@ func literal() *openapi3.T {
 				},
 				"Status": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -412,7 +412,7 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"code": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "OK, or an error code; the defaults below may be overridden per scenario (assumed: the real codes are unknown)",
@@ -421,7 +421,7 @@ func literal() *openapi3.T {
 							},
 							"description": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Nullable: true,
@@ -429,7 +429,7 @@ func literal() *openapi3.T {
 							},
 							"message": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F3: empty on success in current examples (null in older ones)",
@@ -441,7 +441,7 @@ func literal() *openapi3.T {
 				},
 				"TokenEnvelope": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Required: []string{
@@ -451,7 +451,7 @@ func literal() *openapi3.T {
 						Properties: openapi3.Schemas{
 							"data": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"object",
 									}),
 									Nullable: true,
@@ -461,7 +461,7 @@ func literal() *openapi3.T {
 									Properties: openapi3.Schemas{
 										"token": &openapi3.SchemaRef{
 											Value: &openapi3.Schema{
-												Type: openapi3.Ptr(openapi3.Types{
+												Type: ptr(openapi3.Types{
 													"string",
 												}),
 												Description: "F6: 32 uppercase hex before R12; F9/F10: an HS256 JWT from R12, its claims serialised usr, org, oun, exp, iat, jti (F21)",
@@ -479,7 +479,7 @@ func literal() *openapi3.T {
 				},
 				"TokenRequest": &openapi3.SchemaRef{
 					Value: &openapi3.Schema{
-						Type: openapi3.Ptr(openapi3.Types{
+						Type: ptr(openapi3.Types{
 							"object",
 						}),
 						Description: "organisation, plus either username and password or access_token_identifier (F12). crmmock answers a body with neither as it answers a missing username or password: INVALID_REQUEST naming the field",
@@ -502,7 +502,7 @@ func literal() *openapi3.T {
 							},
 							"organisation": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -510,14 +510,14 @@ func literal() *openapi3.T {
 							},
 							"password": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 								},
 							},
 							"unit": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									Description: "F2: optional; the user's default unit when absent. assumed: matched by unit id or name",
@@ -525,7 +525,7 @@ func literal() *openapi3.T {
 							},
 							"username": &openapi3.SchemaRef{
 								Value: &openapi3.Schema{
-									Type: openapi3.Ptr(openapi3.Types{
+									Type: ptr(openapi3.Types{
 										"string",
 									}),
 									MinLength: 1,
@@ -544,7 +544,7 @@ func literal() *openapi3.T {
 						Required:    true,
 						Schema: &openapi3.SchemaRef{
 							Value: &openapi3.Schema{
-								Type: openapi3.Ptr(openapi3.Types{
+								Type: ptr(openapi3.Types{
 									"string",
 								}),
 								Pattern: "^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)*$",
@@ -559,7 +559,7 @@ func literal() *openapi3.T {
 						Required: true,
 						Schema: &openapi3.SchemaRef{
 							Value: &openapi3.Schema{
-								Type: openapi3.Ptr(openapi3.Types{
+								Type: ptr(openapi3.Types{
 									"string",
 								}),
 								Pattern: "^[a-z][a-z0-9_]*$",
@@ -571,7 +571,7 @@ func literal() *openapi3.T {
 			Responses: openapi3.ResponseBodies{
 				"ErrorAnswer": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
-						Description: openapi3.Ptr("An error envelope (data null) — METHOD_NOT_AVAILABLE (404) and, with --error-status mapped, every error"),
+						Description: ptr("An error envelope (data null) — METHOD_NOT_AVAILABLE (404) and, with --error-status mapped, every error"),
 						Content: openapi3.Content{
 							"application/json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -583,7 +583,7 @@ func literal() *openapi3.T {
 				},
 				"OtherAnswer": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
-						Description: openapi3.Ptr("The scenario's data for the method, or an error envelope"),
+						Description: ptr("The scenario's data for the method, or an error envelope"),
 						Content: openapi3.Content{
 							"application/json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -595,7 +595,7 @@ func literal() *openapi3.T {
 				},
 				"TokenAnswer": &openapi3.ResponseRef{
 					Value: &openapi3.Response{
-						Description: openapi3.Ptr("A token (data.token), or an error envelope (data null)"),
+						Description: ptr("A token (data.token), or an error envelope (data null)"),
 						Content: openapi3.Content{
 							"application/json": &openapi3.MediaType{
 								Schema: &openapi3.SchemaRef{
@@ -660,7 +660,7 @@ func literal() *openapi3.T {
 						m := &openapi3.Responses{Extensions: map[string]any{}}
 						m.Set("200", &openapi3.ResponseRef{
 							Value: &openapi3.Response{
-								Description: openapi3.Ptr("The OTP (data), or an error envelope"),
+								Description: ptr("The OTP (data), or an error envelope"),
 								Headers: openapi3.Headers{
 									"Deprecation": &openapi3.HeaderRef{
 										Value: &openapi3.Header{
@@ -668,7 +668,7 @@ func literal() *openapi3.T {
 												Description: "`true` from R18 (F17: deprecated from R18.0.0)",
 												Schema: &openapi3.SchemaRef{
 													Value: &openapi3.Schema{
-														Type: openapi3.Ptr(openapi3.Types{
+														Type: ptr(openapi3.Types{
 															"string",
 														}),
 													},
@@ -729,7 +729,7 @@ func literal() *openapi3.T {
 						})
 						return m
 					}(),
-					Security: openapi3.Ptr(openapi3.SecurityRequirements{
+					Security: ptr(openapi3.SecurityRequirements{
 						openapi3.SecurityRequirement{
 							"webApiKey": []string{},
 						},
@@ -829,7 +829,7 @@ func literal() *openapi3.T {
 						m := &openapi3.Responses{Extensions: map[string]any{}}
 						m.Set("200", &openapi3.ResponseRef{
 							Value: &openapi3.Response{
-								Description: openapi3.Ptr("Released (data is {}), or an error envelope"),
+								Description: ptr("Released (data is {}), or an error envelope"),
 								Headers: openapi3.Headers{
 									"Deprecation": &openapi3.HeaderRef{
 										Value: &openapi3.Header{
@@ -837,7 +837,7 @@ func literal() *openapi3.T {
 												Description: "`true` from R12 (F8: deprecated from R12.0.0)",
 												Schema: &openapi3.SchemaRef{
 													Value: &openapi3.Schema{
-														Type: openapi3.Ptr(openapi3.Types{
+														Type: ptr(openapi3.Types{
 															"string",
 														}),
 													},
@@ -897,7 +897,7 @@ func literal() *openapi3.T {
 						})
 						return m
 					}(),
-					Security: openapi3.Ptr(openapi3.SecurityRequirements{
+					Security: ptr(openapi3.SecurityRequirements{
 						openapi3.SecurityRequirement{
 							"webApiKey": []string{},
 						},
@@ -919,7 +919,7 @@ func literal() *openapi3.T {
 								Required: true,
 								Schema: &openapi3.SchemaRef{
 									Value: &openapi3.Schema{
-										Type: openapi3.Ptr(openapi3.Types{
+										Type: ptr(openapi3.Types{
 											"string",
 										}),
 										MinLength: 1,
@@ -987,3 +987,5 @@ func literal() *openapi3.T {
 		},
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
