@@ -179,10 +179,14 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus,
 			tok = a.issued
 		}
 		// the method, path and reason as the journal keeps them: cut at 2 KiB, so one
-		// hostile request is never a 100 KB log line
-		m.log.LogAttrs(ctx, level, msg, slog.Uint64("id", id), slog.String("method", e.Method), slog.String("path", e.Path),
+		// hostile request is never a 100 KB log line. The record is built here rather
+		// than by LogAttrs, which looks up its caller's frame for a source the line never
+		// shows (a tenth of the line's cost under load); its time is the instance's wall.
+		rec := slog.NewRecord(m.wall.Now(), level, msg, 0)
+		rec.AddAttrs(slog.Uint64("id", id), slog.String("method", e.Method), slog.String("path", e.Path),
 			slog.String("code", st.Code), slog.String("reason", e.Description),
 			slog.String("mock_time", e.Time.UTC().Format(time.RFC3339Nano)), slog.String("token", shortToken(tok)))
+		_ = m.log.Handler().Handle(ctx, rec)
 	}
 }
 
