@@ -98,7 +98,8 @@ const OpaqueLen = 32
 const maxOpaqueLen = 512
 
 // evictedMemory is how many evicted tokens a store remembers, to answer their
-// presentation with the reason (older ones answer as never issued).
+// presentation with the reason (older ones answer as never issued); stores sharing a
+// budget remember that many together (see evictedSet.add).
 const evictedMemory = 1 << 16
 
 // ErrUnknown: the token was never issued, or it was revoked or dropped.
@@ -240,8 +241,9 @@ type Store[O Owner] struct {
 
 // Budget is the process-wide bound: how many tokens all stores sharing it hold.
 type Budget struct {
-	limit int64
-	held  atomic.Int64
+	limit      int64
+	held       atomic.Int64
+	remembered atomic.Int64 // evicted tokens the stores sharing the budget remember
 }
 
 // NewBudget is a budget of limit tokens; 0 or less: no limit.
@@ -250,28 +252,53 @@ func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
 // Held is how many tokens the stores sharing b hold now.
 func (b *Budget) Held() int64 { return b.held.Load() }
 
+// Remembered is how many evicted tokens the stores sharing b remember now.
+func (b *Budget) Remembered() int64 { return b.remembered.Load() }
+
 // evictedSet remembers the newest evicted tokens by the first 16 bytes of their
 // SHA-256, with the bound that evicted each.
 type evictedSet struct {
 	why   map[[16]byte]string
-	ring  [][16]byte
+	ring  [][16]byte // oldest at next once the set replaces its own
 	next  int
 	count uint64 // tokens evicted since the last reset
 }
 
-func (e *evictedSet) add(k [16]byte, why string) {
+// add remembers k. A set remembers at most evictedMemory tokens, and the sets sharing
+// b (a root and its sandboxes) that many together, give or take one each: past either
+// bound a set forgets its own oldest (a sandbox never makes another forget), and a set
+// that remembers none still keeps its newest. So ~100 bytes a remembered token stay
+// bounded process-wide, however many sandboxes evict.
+func (e *evictedSet) add(k [16]byte, why string, b *Budget) {
 	if e.why == nil {
 		e.why = map[[16]byte]string{}
 	}
-	if len(e.ring) < evictedMemory {
-		e.ring = append(e.ring, k)
-	} else {
+	e.count++
+	full := len(e.ring) >= evictedMemory || b != nil && len(e.ring) > 0 && b.remembered.Load() >= evictedMemory
+	if full {
 		delete(e.why, e.ring[e.next])
 		e.ring[e.next] = k
-		e.next = (e.next + 1) % evictedMemory
+		e.next = (e.next + 1) % len(e.ring)
+		e.why[k] = why
+		return
 	}
+	if e.next != 0 { // it replaced its own before: oldest first again, so the ring grows at its newest end
+		e.ring = append(e.ring[e.next:], e.ring[:e.next]...)
+		e.next = 0
+	}
+	e.ring = append(e.ring, k)
 	e.why[k] = why
-	e.count++
+	if b != nil {
+		b.remembered.Add(1)
+	}
+}
+
+// clear forgets every remembered token and gives their places in b back.
+func (e *evictedSet) clear(b *Budget) {
+	if b != nil {
+		b.remembered.Add(-int64(len(e.ring)))
+	}
+	*e = evictedSet{}
 }
 
 func evictedKey(value string) [16]byte {
@@ -329,10 +356,12 @@ func (s *Store[O]) init() {
 	s.nextSweep = max(SweepMin, s.keepDead+s.keepDead/4)
 }
 
-// Close gives the store's tokens back to the budget and leaves it (a sandbox dropped).
+// Close gives the store's tokens (and the evicted ones it remembers) back to the budget
+// and leaves it (a sandbox dropped).
 func (s *Store[O]) Close() {
 	s.mu.Lock()
 	s.init()
+	s.evicted.clear(s.budget)
 	s.budget = nil
 	s.mu.Unlock()
 }
@@ -417,9 +446,9 @@ func (s *Store[O]) evict(why string) bool {
 		s.forget(r)
 		r.flags |= flagRevoked
 		if r.jwt != nil {
-			s.evicted.add([16]byte(r.jwt.digest[:16]), why)
+			s.evicted.add([16]byte(r.jwt.digest[:16]), why, s.budget)
 		} else {
-			s.evicted.add(evictedKey(r.value), why)
+			s.evicted.add(evictedKey(r.value), why, s.budget)
 		}
 		return true
 	}
@@ -633,7 +662,7 @@ func (s *Store[O]) Reset() {
 	s.mu.Lock()
 	s.init()
 	s.dropped = 0
-	s.evicted = evictedSet{}
+	s.evicted.clear(s.budget)
 	s.mu.Unlock()
 }
 

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,4 +91,46 @@ func TestEvictSecondChance(t *testing.T) {
 	assert.Equal(t, int64(3), b.Held())
 	s.Close()
 	assert.Equal(t, int64(0), b.Held(), "a closed store gives its tokens back to the budget")
+}
+
+// Ensure the evicted tokens remembered (to answer why, ~100 bytes each) are bounded
+// across the stores sharing a budget, not per store: a flooded root fills the shared
+// memory, a sandbox that then evicts still remembers its newest (never making the root
+// forget), and a reset or a closed store gives its places back.
+func TestEvictedMemorySharedByTheBudget(t *testing.T) {
+	b := NewBudget(0)
+	tok := func(prefix string, i int) string {
+		return prefix + strings.Repeat("0", OpaqueLen-len(prefix)-8) + fmt.Sprintf("%08d", i)
+	}
+	flood := func(s *Store[testOwner], prefix string, n int) {
+		for i := range n + 1 { // the first one evicts nothing
+			s.AddOpaque(testOwner{"u"}, 0, tok(prefix, i))
+		}
+	}
+	root, sandbox := newTestStore(func() int64 { return 0 }), newTestStore(func() int64 { return 0 })
+	for _, s := range []*Store[testOwner]{root, sandbox} {
+		s.Configure(0, 1) // each add evicts the token before it
+		s.Join(b)
+	}
+	flood(root, "R", evictedMemory+100)
+	assert.Equal(t, int64(evictedMemory), b.Remembered())
+	assert.Empty(t, root.EvictedWhy(tok("R", 99), nil), "the root forgot its oldest")
+	assert.NotEmpty(t, root.EvictedWhy(tok("R", 100), nil))
+	assert.Equal(t, uint64(evictedMemory+100), root.List(Filter{}).Evicted, "every eviction is counted")
+
+	flood(sandbox, "S", 3)
+	assert.Equal(t, int64(evictedMemory+1), b.Remembered(), "the sandbox keeps one place of its own")
+	assert.NotEmpty(t, sandbox.EvictedWhy(tok("S", 2), nil), "its newest eviction answers why")
+	assert.Empty(t, sandbox.EvictedWhy(tok("S", 1), nil))
+	assert.NotEmpty(t, root.EvictedWhy(tok("R", 100), nil), "the sandbox made the root forget nothing")
+
+	root.Reset()
+	assert.Equal(t, int64(1), b.Remembered(), "a reset gives the root's places back")
+	flood(sandbox, "T", 3) // evicts S3 (still held), then T0, T1, T2
+	assert.Equal(t, int64(5), b.Remembered(), "the sandbox grows again, oldest first")
+	for _, v := range []string{tok("S", 2), tok("S", 3), tok("T", 0), tok("T", 1), tok("T", 2)} {
+		assert.NotEmpty(t, sandbox.EvictedWhy(v, nil), "%s kept across the regrowth", v)
+	}
+	sandbox.Close()
+	assert.Equal(t, int64(0), b.Remembered(), "a closed store gives its places back")
 }
