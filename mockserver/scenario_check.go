@@ -5,7 +5,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Scenario limits (README: Scenario limits); internal/scenario checks them.
+// Scenario limits (docs/scenarios.md, "Scenario limits"); internal/scenario checks them.
 const (
 	// MaxScenarioSize bounds a scenario document in bytes: a scenario file, a
 	// ParseScenario argument, a PUT /__admin/scenario body (the Web API's default body

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/crmmock/crmmock/internal/wire"
 )
 
 // Observation is one step's answer, scrubbed of secrets: nothing in it is the
@@ -40,7 +42,7 @@ type Observation struct {
 func (o *Observation) Sent() bool { return o.Skipped == "" }
 
 // OK tells whether the answer is the envelope with status.code OK.
-func (o *Observation) OK() bool { return o.Envelope && o.Code == "OK" }
+func (o *Observation) OK() bool { return o.Envelope && o.Code == wire.CodeOK }
 
 // Result is a run of the plan.
 type Result struct {
@@ -250,7 +252,7 @@ func observe(raw []byte, o *Observation, scrub *scrubber) string {
 		o.Description = scrub.str(*env.Status.Description)
 	}
 	var tok string
-	if o.Code == "OK" {
+	if o.Code == wire.CodeOK {
 		var d struct {
 			Token string `json:"token"`
 		}

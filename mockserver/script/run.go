@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/wire"
 	"github.com/crmmock/crmmock/mockserver"
 )
 
@@ -374,7 +375,7 @@ func (r *runner) releaseObtained(rel string) string {
 		x, err := r.send(http.MethodPost, r.main.api+"/authentication/token/release", nil, body,
 			http.Header{"Content-Type": {"application/json"}})
 		if err == nil {
-			if code, _ := lookup(x.json, "status.code"); code == "OK" {
+			if code, _ := lookup(x.json, "status.code"); code == wire.CodeOK {
 				released++
 			}
 		}
