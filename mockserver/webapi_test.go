@@ -2,12 +2,15 @@ package mockserver
 
 import (
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/crmmock/crmmock/internal/ops"
+	"github.com/crmmock/crmmock/internal/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -142,4 +145,47 @@ func FuzzDecodeLogin(f *testing.F) {
 	require.NoError(f, err)
 	b := c.bodyChecks[c.fixed["/authentication/token"]]
 	f.Fuzz(func(t *testing.T, body []byte) { decodeLoginAgrees(t, b, body) })
+}
+
+// Ensure a login handed to ServeHTTP in process is read to the end of its body, as
+// before bodies were read by their announced size, when its ContentLength is stale (the
+// body replaced after the request was built): a body longer or shorter than announced
+// logs in (F2), neither cut at the announced size nor refused as unreadable.
+func TestF2LoginBodyReadToItsEndNotItsContentLength(t *testing.T) {
+	m := newTestMock(t, "R10")
+	body := `{"username":"` + docUser + `","password":"` + docPass + `","organisation":"` + docOrg + `"}`
+	for _, announced := range []int64{int64(len(body)) - 10, int64(len(body)) + 10} {
+		req := httptest.NewRequest(http.MethodPost, docBasePath+"/authentication/token", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = announced
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, req)
+		code, _, err := parseEnvelope(rec.Body.Bytes())
+		require.NoError(t, err)
+		assert.Equal(t, "OK", code, "Content-Length %d for a body of %d bytes: %s", announced, len(body), rec.Body.Bytes())
+	}
+}
+
+// stalledBody is a request body whose client announced its size and then went away
+// before sending a byte.
+type stalledBody struct{}
+
+func (stalledBody) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+func (stalledBody) Close() error             { return nil }
+
+// Ensure a body costs memory as its bytes arrive, not as its Content-Length announces:
+// a client that announces the body limit (1 MiB) and sends nothing (then, say, holds the
+// connection until the read timeout) makes the mock allocate a few KiB, not the limit,
+// so many such connections cannot make the mock hold a MiB each. Its answer is
+// INVALID_REQUEST, the body unreadable.
+func TestAnnouncedBodyCostsNoMemoryBeforeItArrives(t *testing.T) {
+	m := newTestMock(t, "R10")
+	read := func() {
+		req := httptest.NewRequest(http.MethodPost, docBasePath+"/authentication/token", nil)
+		req.Body, req.ContentLength = stalledBody{}, m.bodyLimit
+		if _, aerr := m.readBody(req); aerr == nil || aerr.Code != CodeInvalidRequest {
+			t.Fatalf("a body cut short: %v", aerr)
+		}
+	}
+	require.Less(t, testutil.AllocatedBy(20, read), uint64(64<<10), "bytes allocated for a body of %d announced bytes that never came", m.bodyLimit)
 }
