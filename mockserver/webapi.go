@@ -574,6 +574,37 @@ func respellOrganization(body []byte) []byte {
 	return out
 }
 
+// presizedBodyMax caps the buffer readBody makes before a body's bytes arrive: memory
+// follows the bytes a client sends, not the size it announces (a Content-Length of the
+// body limit and no body cost a MiB held until the read timeout). Web API bodies are far
+// smaller; a larger one grows as it arrives.
+const presizedBodyMax = 16 << 10
+
+// readAllInto is io.ReadAll(io.LimitReader(r, limit)) reading into buf's free room first
+// (one more byte than the body's announced size: the read that sees its end needs no
+// new buffer). It reads to the end whatever was announced: a request handed to
+// ServeHTTP in process may carry a ContentLength that is not its body's.
+func readAllInto(buf []byte, r io.Reader, limit int64) ([]byte, error) {
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, cap(buf))
+		}
+		room := buf[len(buf):cap(buf)]
+		if rest := limit - int64(len(buf)); int64(len(room)) > rest {
+			room = room[:rest]
+		}
+		n, err := r.Read(room)
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
 func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return nil, nil
@@ -584,11 +615,8 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	}
 	var body []byte
 	var err error
-	if r.ContentLength > 0 { // the common request: one read into a buffer of its size (net/http stops the body there)
-		body = make([]byte, r.ContentLength)
-		var n int
-		n, err = io.ReadFull(r.Body, body)
-		body = body[:n]
+	if r.ContentLength > 0 { // the common request: read into a buffer of its announced size
+		body, err = readAllInto(make([]byte, 0, min(r.ContentLength, presizedBodyMax)+1), r.Body, m.bodyLimit+1)
 	} else {
 		body, err = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit+1))
 	}
