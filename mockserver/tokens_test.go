@@ -748,3 +748,32 @@ func TestEvictedTokenOfScenarioLength(t *testing.T) {
 	require.Equal(t, "INVALID_TOKEN", h.code(r))
 	require.Equal(t, "evicted: token store full (scenario limits.max_tokens 1)", *r.Status.Description)
 }
+
+// Ensure the evicted tokens whose reason is remembered are the newest 65 536 of the root
+// and its sandboxes together (docs/faults-and-sandboxes.md, Token bounds and memory
+// budgets) also when there is no token budget (--token-budget 0): once the root
+// remembers 65 536, a sandbox keeps only its newest eviction, and its older evicted
+// token answers INVALID_TOKEN as one never issued.
+func TestEvictedMemorySharedWithoutATokenBudget(t *testing.T) {
+	const remembered = 1 << 16
+	root, err := New(Options{Version: "R10", MaxTokens: 1, TokenBudget: -1, JWTSecret: []byte(fixedSecret), Start: t0})
+	require.NoError(t, err)
+	t.Cleanup(func() { root.Close() })
+	issueN(t, root, remembered+1) // the first evicts nothing
+	sb, err := root.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	wd, rel := sb.mock.snap.Load().world, &sb.mock.snap.Load().rel
+	u := wd.orgs[docOrg].users[docUser]
+	var issued []string
+	for range 3 {
+		a := sb.mock.issue(nil, u, u.defaultUnit, rel, wd, sb.mock.Now())
+		require.Nil(t, a.err)
+		issued = append(issued, a.issued)
+	}
+	newest := sb.mock.checkToken(issued[1], tokens.Use)
+	require.NotNil(t, newest.err)
+	assert.Contains(t, newest.err.Description, "evicted", "the sandbox's newest eviction answers why")
+	older := sb.mock.checkToken(issued[0], tokens.Use)
+	require.NotNil(t, older.err)
+	assert.NotContains(t, older.err.Description, "evicted", "the sandbox remembered past the shared 65 536")
+}
