@@ -78,7 +78,8 @@ type Options struct {
 	MaxTokens int
 	// TokenBudget bounds the tokens the mock and all its sandboxes hold together; past
 	// it, the issuing mock evicts one of its own. Zero: DefaultTokenBudget; negative:
-	// no budget.
+	// no budget (the 65 536 evicted tokens whose reason is remembered are still theirs
+	// together).
 	TokenBudget int
 	// JournalBudget bounds, in bytes (an estimate erring high), the request journals of
 	// the mock and all its sandboxes together; past it, the journal adding an entry drops
@@ -140,6 +141,8 @@ func New(opts Options) (*Mock, error) {
 		m.tokens.Join(tokens.NewBudget(DefaultTokenBudget))
 	case opts.TokenBudget > 0:
 		m.tokens.Join(tokens.NewBudget(int64(opts.TokenBudget)))
+	default: // no bound on the tokens held, but the evicted ones remembered are shared still
+		m.tokens.Join(tokens.NewBudget(0))
 	}
 	switch {
 	case opts.JournalBudget == 0:
