@@ -125,6 +125,22 @@ func TestReleaseSwitchDuringDelayKeepsAnsweredRelease(t *testing.T) {
 	assert.Equal(t, 1, findings(h.lintReport(), "deprecated-release-used")[0].Count)
 }
 
+// Ensure a logger whose handler adds the source (slog's AddSource) gets it on the
+// request line as on the mock's other lines, as when the line was logged through
+// LogAttrs: the mock's function that logged it.
+func TestRequestLogLineHasASourceForAHandlerThatAddsIt(t *testing.T) {
+	var buf bytes.Buffer
+	h := start(t, Options{Version: "R10", Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{AddSource: true}))})
+	h.login()
+	h.Reset()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 2, "%s", buf.String())
+	assert.Contains(t, lines[0], "msg=request")
+	assert.Regexp(t, `source=\S*/mockserver/webapi\.go:\d+ `, lines[0])
+	assert.Contains(t, lines[1], "msg=reset")
+	assert.Regexp(t, `source=\S*/mockserver/\w+\.go:\d+ `, lines[1])
+}
+
 // Ensure the info log has one line per Web API request (method, path, code, reason,
 // mock time, a short token id that differs between JWTs), plus clock moves, release
 // switches, scenario swaps and resets; at warn only contract violations remain.
