@@ -12,9 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/routers"
@@ -135,6 +137,9 @@ func methodAsked(operation, rest string) string {
 	return strings.TrimPrefix(rest, "/")
 }
 
+// recordPC is the program counter of record's request log line (see record).
+var recordPC atomic.Uintptr
+
 // record journals and logs an answer (before it is written: a client that has its
 // answer finds its entry) under the release the request was answered under.
 func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus, s *snapshot) {
@@ -180,9 +185,17 @@ func (m *Mock) record(r *http.Request, a answer, status int, st *envelopeStatus,
 		}
 		// the method, path and reason as the journal keeps them: cut at 2 KiB, so one
 		// hostile request is never a 100 KB log line. The record is built here rather
-		// than by LogAttrs, which looks up its caller's frame for a source the line never
-		// shows (a tenth of the line's cost under load); its time is the instance's wall.
-		rec := slog.NewRecord(m.wall.Now(), level, msg, 0)
+		// than by LogAttrs, which looks up its caller's frame for every line (a tenth of
+		// the line's cost under load): the frame, which a handler with AddSource shows,
+		// is this one, found once; its time is the instance's wall.
+		pc := recordPC.Load()
+		if pc == 0 {
+			var pcs [1]uintptr
+			runtime.Callers(1, pcs[:])
+			pc = pcs[0]
+			recordPC.Store(pc)
+		}
+		rec := slog.NewRecord(m.wall.Now(), level, msg, pc)
 		rec.AddAttrs(slog.Uint64("id", id), slog.String("method", e.Method), slog.String("path", e.Path),
 			slog.String("code", st.Code), slog.String("reason", e.Description),
 			slog.String("mock_time", e.Time.UTC().Format(time.RFC3339Nano)), slog.String("token", shortToken(tok)))
