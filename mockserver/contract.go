@@ -167,11 +167,20 @@ func newContract(doc *openapi3.T) (*apiContract, error) {
 	return c, nil
 }
 
-// singlePlainServer reports a document with one server, docBasePath without variables:
-// a request under it is routed to the path the document names, the router's first
-// choice (fixed paths sort before templates), so routeIn may build its routes.
+// singlePlainServer reports a document with one server, docBasePath without variables,
+// and no path that lists servers of its own: a request under it is routed to the path
+// the document names, the router's first choice (fixed paths sort before templates), so
+// routeIn may build its routes.
 func singlePlainServer(doc *openapi3.T) bool {
-	return len(doc.Servers) == 1 && doc.Servers[0] != nil && doc.Servers[0].URL == docBasePath
+	if len(doc.Servers) != 1 || doc.Servers[0] == nil || doc.Servers[0].URL != docBasePath {
+		return false
+	}
+	for _, item := range doc.Paths.Map() {
+		if len(item.Servers) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // routeIn is the route the router finds for method on the document's path (fixed or a
