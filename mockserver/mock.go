@@ -130,7 +130,7 @@ type Mock struct {
 
 // New builds a Mock. Errors name the bad option.
 func New(opts Options) (*Mock, error) {
-	PreloadContract() // parsed while the caller starts listening; ServeHTTP waits for it
+	PreloadContract() // built while the caller starts listening; ServeHTTP waits for it
 	m, err := newMock(opts, nil)
 	if err != nil {
 		return nil, err

@@ -195,7 +195,7 @@ func bound[T int | int64 | time.Duration](c *serveConfig, name string, v T, opt 
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	mockserver.PreloadContract() // the contract parses on the other core while flags, scenario and socket are set up
+	mockserver.PreloadContract() // the contract is built on the other core while flags, scenario and socket are set up
 	var c serveConfig
 	var err error
 	if c.flagSources, err = parseEnvFlags(newFlagSet("serve", c.flags), args); err != nil {
