@@ -26,11 +26,7 @@ func checkContractViolation(in *Input) []Finding {
 			continue
 		}
 		reason := strings.Join(e.Violations, "; ")
-		g, fresh := gs.get(e.Method + " " + e.Path + "\x00" + reason)
-		if fresh {
-			g.sample = e
-		}
-		g.add(e.ID, e.Time)
+		gs.note(e.Method+" "+e.Path+"\x00"+reason, e)
 	}
 	out := make([]Finding, 0, len(gs.order))
 	for _, g := range gs.order {

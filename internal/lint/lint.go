@@ -308,6 +308,17 @@ func (gs *groups) get(key string) (*group, bool) {
 	return g, true
 }
 
+// note counts e in its key's group, e being the sample of a new group; fresh reports a
+// new group (for the caller to name its token).
+func (gs *groups) note(key string, e *Entry) (g *group, fresh bool) {
+	g, fresh = gs.get(key)
+	if fresh {
+		g.sample = e
+	}
+	g.add(e.ID, e.Time)
+	return g, fresh
+}
+
 // short is a token as messages show it: its last 8 characters, as the mock's log
 // lines show it (a JWT's first characters are the same for every token).
 func short(v string) string {

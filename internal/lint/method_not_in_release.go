@@ -37,11 +37,7 @@ func checkMethodNotInRelease(in *Input) []Finding {
 		if e.Judged() != wire.CodeNotAvailable || e.Fault != "" { // a fault's answer says nothing of the release
 			continue
 		}
-		g, fresh := gs.get(opName(e) + "\x00" + e.Release)
-		if fresh {
-			g.sample = e
-		}
-		g.add(e.ID, e.Time)
+		gs.note(opName(e)+"\x00"+e.Release, e)
 	}
 	out := make([]Finding, 0, len(gs.order))
 	for _, g := range gs.order {

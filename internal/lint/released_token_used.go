@@ -24,11 +24,9 @@ func checkReleasedTokenUsed(in *Input) []Finding {
 		if e.Token == "" || e.Judged() != wire.CodeTokenReleased || e.Fault != "" { // a fault's answer is no release
 			continue
 		}
-		g, fresh := gs.get(e.Token)
-		if fresh {
-			g.token, g.sample = e.Token, e
+		if g, fresh := gs.note(e.Token, e); fresh {
+			g.token = e.Token
 		}
-		g.add(e.ID, e.Time)
 	}
 	out := make([]Finding, 0, len(gs.order))
 	for _, g := range gs.order {

@@ -31,11 +31,9 @@ func checkTokenEvicted(in *Input) []Finding {
 		if e.Token == "" || e.Judged() != wire.CodeInvalidToken || !strings.HasPrefix(e.Description, EvictedReason) {
 			continue
 		}
-		g, fresh := gs.get(e.Token)
-		if fresh {
-			g.token, g.sample = e.Token, e
+		if g, fresh := gs.note(e.Token, e); fresh {
+			g.token = e.Token
 		}
-		g.add(e.ID, e.Time)
 	}
 	out := make([]Finding, 0, len(gs.order))
 	for _, g := range gs.order {

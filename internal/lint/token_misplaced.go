@@ -22,11 +22,7 @@ func checkTokenMisplaced(in *Input) []Finding {
 		if e.Misplaced == "" {
 			continue
 		}
-		g, fresh := gs.get(e.Method + " " + opName(e) + "\x00" + e.Misplaced)
-		if fresh {
-			g.sample = e
-		}
-		g.add(e.ID, e.Time)
+		gs.note(e.Method+" "+opName(e)+"\x00"+e.Misplaced, e)
 	}
 	out := make([]Finding, 0, len(gs.order))
 	for _, g := range gs.order {
