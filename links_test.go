@@ -42,7 +42,9 @@ func anchors(t *testing.T, path string) map[string]bool {
 }
 
 // Ensure every relative link in the repository's Markdown resolves inside a clone
-// (files, and #anchors to headings); none leaves the repository.
+// (files, and #anchors to headings); none leaves the repository, and none climbs with
+// ../ (a file above the linking one is linked from the root, /README.md, as GitHub
+// reads it: a link that starts with ../ reads as leaving the clone).
 func TestMarkdownLinksResolve(t *testing.T) {
 	out, err := exec.Command("git", "ls-files", "--cached", "--others", "--exclude-standard", "*.md").Output()
 	require.NoError(t, err)
@@ -62,9 +64,17 @@ func TestMarkdownLinksResolve(t *testing.T) {
 				continue
 			}
 			target, anchor, _ := strings.Cut(link, "#")
+			if !assert.False(t, strings.HasPrefix(target, "../"), "%s: %s climbs with ../; link it from the repository root (/path) instead", md, link) {
+				continue
+			}
 			path := md
-			if target != "" {
+			switch {
+			case strings.HasPrefix(target, "/"): // the repository root, as GitHub reads it
+				path = filepath.Join(root, target)
+			case target != "":
 				path = filepath.Join(filepath.Dir(md), target)
+			}
+			if target != "" {
 				abs, err := filepath.Abs(path)
 				require.NoError(t, err)
 				if !assert.True(t, strings.HasPrefix(abs, root+string(filepath.Separator)), "%s: %s leaves the repository", md, link) {
