@@ -44,11 +44,7 @@ type targetFlags struct {
 
 func (t *targetFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&t.target, "target", "", "the installation's Web API root (https://host/crmapi/rest/v2), a crmmock's root or a sandbox's base_url (required)")
-	fs.StringVar(&t.creds.User, "user", "", "user name to log in with (else CRM_USERNAME)")
-	fs.StringVar(&t.creds.Password, "password", "", "the user's password (else CRM_PASSWORD; the variable keeps it out of shell history)")
-	fs.StringVar(&t.creds.Organisation, "organisation", "", "the user's organisation (else CRM_ORGANISATION)")
-	fs.StringVar(&t.creds.Unit, "unit", "", "the unit to log in to (else CRM_UNIT; default: the user's)")
-	fs.StringVar(&t.creds.Key, "key", "", "a Web API key (else CRM_WEB_API_KEY)")
+	bindCredentials(fs, &t.creds, "")
 	fs.StringVar(&t.method, "method", "", "a read-only GET method to try tokens on, as GET:resource/action")
 	fs.StringVar(&t.caCert, "ca-cert", "", "PEM file of the CA that signed the target's certificate")
 	fs.Var(&t.headers, "header", "'Name: value' sent with every request (repeatable; e.g. a gateway's key)")
@@ -62,17 +58,8 @@ var methodFlag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 // config checks the flags and turns them into a probe configuration; errors are usage
 // errors naming the flag.
 func (t *targetFlags) config(dryRun bool) (probe.Config, error) {
-	env := func(v *string, name string) {
-		if *v == "" {
-			*v = os.Getenv(name)
-		}
-	}
 	c := &t.creds
-	env(&c.User, "CRM_USERNAME")
-	env(&c.Password, "CRM_PASSWORD")
-	env(&c.Organisation, "CRM_ORGANISATION")
-	env(&c.Unit, "CRM_UNIT")
-	env(&c.Key, "CRM_WEB_API_KEY")
+	fillFromEnv(c)
 	cfg := probe.Config{Creds: *c, MaxRequests: t.maxRequests, Rate: t.rate, NoLockoutRisk: t.noLockoutRisk}
 	switch {
 	case t.target == "" && !dryRun:

@@ -35,24 +35,7 @@ func (o *runOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.format, "format", "text", "report format: text, json or junit")
 	fs.StringVar(&o.output, "output", "", "write the report to this file (default: stdout)")
 	fs.StringVar(&o.scenario, "scenario", "", "with --target: a scenario crmmock probe learned of it, to expect its codes, HTTP statuses, JWT lifetime and oun instead of the mock's")
-	fs.StringVar(&o.creds.User, "user", "", "with --target: the user name scripts log in with (else CRM_USERNAME)")
-	fs.StringVar(&o.creds.Password, "password", "", "with --target: the user's password (else CRM_PASSWORD)")
-	fs.StringVar(&o.creds.Organisation, "organisation", "", "with --target: the organisation (else CRM_ORGANISATION)")
-	fs.StringVar(&o.creds.Unit, "unit", "", "with --target: the unit (else CRM_UNIT)")
-	fs.StringVar(&o.creds.Key, "key", "", "with --target: the Web API key (else CRM_WEB_API_KEY)")
-}
-
-// credentialEnv is the environment the scripts read, with the credentials given as
-// flags over the CRM_* variables.
-func credentialEnv(c probe.Credentials) func(string) (string, bool) {
-	flags := map[string]string{"CRM_USERNAME": c.User, "CRM_PASSWORD": c.Password, "CRM_ORGANISATION": c.Organisation,
-		"CRM_UNIT": c.Unit, "CRM_WEB_API_KEY": c.Key}
-	return func(k string) (string, bool) {
-		if v := flags[k]; v != "" {
-			return v, true
-		}
-		return os.LookupEnv(k)
-	}
+	bindCredentials(fs, &o.creds, "with --target: ")
 }
 
 func init() {
