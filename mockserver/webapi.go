@@ -593,31 +593,6 @@ func respellOrganization(body []byte) []byte {
 // smaller; a larger one grows as it arrives.
 const presizedBodyMax = 16 << 10
 
-// readAllInto is io.ReadAll(io.LimitReader(r, limit)) reading into buf's free room first
-// (one more byte than the body's announced size: the read that sees its end needs no
-// new buffer). It reads to the end whatever was announced: a request handed to
-// ServeHTTP in process may carry a ContentLength that is not its body's.
-func readAllInto(buf []byte, r io.Reader, limit int64) ([]byte, error) {
-	for int64(len(buf)) < limit {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, cap(buf))
-		}
-		room := buf[len(buf):cap(buf)]
-		if rest := limit - int64(len(buf)); int64(len(room)) > rest {
-			room = room[:rest]
-		}
-		n, err := r.Read(room)
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
-}
-
 func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return nil, nil
@@ -626,13 +601,16 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > m.bodyLimit {
 		return nil, tooLarge()
 	}
-	var body []byte
-	var err error
-	if r.ContentLength > 0 { // the common request: read into a buffer of its announced size
-		body, err = readAllInto(make([]byte, 0, min(r.ContentLength, presizedBodyMax)+1), r.Body, m.bodyLimit+1)
-	} else {
-		body, err = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit+1))
+	// Read to the end whatever was announced (a request handed to ServeHTTP in process
+	// may carry a ContentLength that is not its body's), into one buffer for the common
+	// request: its announced size, capped (memory follows the bytes that arrive, not a
+	// size announced), plus the room the read that finds the end asks for.
+	var b bytes.Buffer
+	if r.ContentLength > 0 {
+		b.Grow(int(min(r.ContentLength, presizedBodyMax)) + bytes.MinRead)
 	}
+	_, err := b.ReadFrom(io.LimitReader(r.Body, m.bodyLimit+1))
+	body := b.Bytes()
 	if err != nil {
 		return nil, errorf(CodeInvalidRequest, "request body: could not be read: %v", err)
 	}
