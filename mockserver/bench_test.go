@@ -492,7 +492,7 @@ func TestFastRouteMatchesRouter(t *testing.T) {
 				t.Errorf("%s %q: fast path routes to %s, the router fails: %v", method, p, fast.Operation.OperationID, err)
 				continue
 			}
-			if route.Operation.OperationID != fast.Operation.OperationID || !maps.Equal(params, fparams) {
+			if route.Operation.OperationID != fast.Operation.OperationID || !maps.Equal(params, fparams.asMap()) {
 				t.Errorf("%s %q: fast %s %v, router %s %v", method, p, fast.Operation.OperationID, fparams, route.Operation.OperationID, params)
 			}
 		}
@@ -509,7 +509,7 @@ func TestEncodeEnvelopeMatchesEncoder(t *testing.T) {
 		"\xff\xfeinvalid", "ünïcødé ✓", "\u2028\u2029", "emoji 😀", strings.Repeat("é\"", 100)}
 	datas := []any{nil, json.RawMessage(nil), emptyObject, json.RawMessage(` { "a" : [1, 2, {"b":null}] } `),
 		json.RawMessage(`{"x":"<&>"}`), tokenData{Token: "4AD9C84FA60F9FE407140E20F707726A"}, tokenData{Token: "a\"b<\xff"},
-		map[string]any{"k": "v<>", "n": 1.5}, []int{1, 2}, json.RawMessage(`{bad`)}
+		map[string]any{"k": "v<>", "n": 1.5}, []int{1, 2}, json.RawMessage(`{bad`), compactJSON(`{"id":"C1","number":"CI000111"}`), compactJSON(`{}`)}
 	for _, code := range strs[:3] {
 		for _, msg := range strs {
 			for _, desc := range strs {

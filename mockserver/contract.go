@@ -199,45 +199,80 @@ func routeIn(doc *openapi3.T, method, path string) *routers.Route {
 	return &routers.Route{Spec: doc, Server: doc.Servers[0], Path: path, PathItem: item, Method: method, Operation: op}
 }
 
+// pathParams are a routed request's path parameters: the router's map, or, for a
+// request fastRoute routed, none (a fixed path) or another method's resource and action
+// held as fields, the map the validator takes built only if it runs (asMap).
+type pathParams struct {
+	m                map[string]string
+	other            bool // resource and action hold them
+	resource, action string
+}
+
+// get is the parameter named name.
+func (p pathParams) get(name string) (string, bool) {
+	if !p.other {
+		v, ok := p.m[name]
+		return v, ok
+	}
+	switch name {
+	case "resource":
+		return p.resource, true
+	case "action":
+		return p.action, true
+	}
+	return "", false
+}
+
+// asMap is the parameters as the router hands them to the validator.
+func (p pathParams) asMap() map[string]string {
+	switch {
+	case p.other:
+		return map[string]string{"resource": p.resource, "action": p.action}
+	case p.m == nil:
+		return map[string]string{}
+	}
+	return p.m
+}
+
 // fastRoute answers what Router.FindRoute answers for the common requests, without
 // its per-request regular expressions: POST on a fixed path, and GET or POST on
 // /<resource>[/<sub>…]/<action> (two or more non-empty segments of unreserved URL bytes,
 // as gorilla/mux's pattern [^/]+ matches them; no dot segment) when no fixed path
 // shadows it. Anything else (other methods, other shapes, 405s) goes to the router.
 // TestFastRouteMatchesRouter and FuzzOtherMethod hold it to the router's answers.
-func (c *apiContract) fastRoute(method, rest string) (*routers.Route, map[string]string, bool) {
+func (c *apiContract) fastRoute(method, rest string) (*routers.Route, pathParams, bool) {
 	if method != http.MethodGet && method != http.MethodPost {
-		return nil, nil, false
+		return nil, pathParams{}, false
 	}
 	for _, p := range fixedPaths {
 		if rest == p {
 			r, ok := c.fixed[p]
 			if !ok || method != http.MethodPost {
-				return nil, nil, false
+				return nil, pathParams{}, false
 			}
-			return r, map[string]string{}, true
+			return r, pathParams{}, true
 		}
 	}
 	if len(rest) < 4 || rest[0] != '/' {
-		return nil, nil, false
+		return nil, pathParams{}, false
 	}
 	for i := 1; i < len(rest); i++ { // the router hands out escaped values: keep to bytes escaping leaves alone
 		if b := rest[i]; !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '_' || b == '-' || b == '.' || b == '~' || b == '/') {
-			return nil, nil, false
+			return nil, pathParams{}, false
 		}
 	}
 	resource, action, ok := strings.Cut(rest[1:], "/")
 	if !ok || resource == "" || badSegment(rest) || deepAuthentication(rest) {
-		return nil, nil, false
+		return nil, pathParams{}, false
 	}
 	r := c.otherGet
 	if method == http.MethodPost {
 		r = c.otherPost
 	}
 	if r == nil {
-		return nil, nil, false
+		return nil, pathParams{}, false
 	}
-	return r, map[string]string{"resource": resource, "action": action}, true
+	return r, pathParams{other: true, resource: resource, action: action}, true
 }
 
 // badSegment reports a path (below the base path, "/" first) with an empty, "." or ".."
@@ -292,14 +327,15 @@ var validateOptions = func() *openapi3filter.Options {
 
 // route finds the contract operation of a Web API request whose path (below the
 // instance's base path) is rest. An unknown path or method is a violation.
-func (c *apiContract) route(r *http.Request, rest string) (*http.Request, *routers.Route, map[string]string, *apiError) {
-	routed := new(http.Request) // a shallow copy (as r.WithContext makes): nothing below writes its shared maps
-	*routed = *r
+func (c *apiContract) route(r *http.Request, rest string) (*http.Request, *routers.Route, pathParams, *apiError) {
+	routed := r // r itself unless its URL is rewritten; whoever changes a field of it changes a copy
 	p := r.URL.Path
 	if r.URL.RawPath != "" || len(p) != len(docBasePath)+len(rest) || !strings.HasPrefix(p, docBasePath) || !strings.HasSuffix(p, rest) {
 		u := *r.URL // served under another base path: route it as the document's
 		u.Path = docBasePath + rest
 		u.RawPath = ""
+		routed = new(http.Request) // a shallow copy (as r.WithContext makes)
+		*routed = *r
 		routed.URL = &u
 	}
 	encoded := r.URL.RawPath != "" && encodedSlash(r.URL.RawPath) // rest is decoded: %2F reads as a segment break
@@ -307,24 +343,24 @@ func (c *apiContract) route(r *http.Request, rest string) (*http.Request, *route
 		return routed, route, params, nil
 	}
 	if encoded || badSegment(rest) || deepAuthentication(rest) {
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
+		return nil, nil, pathParams{}, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
 			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>[/<sub>…]/<action>: no empty, . or .. segment, no encoded slash; under authentication/ only the contract's methods)", rest)}
 	}
 	router, err := c.router()
 	if err != nil {
-		return nil, nil, nil, &apiError{Code: CodeInternal, Description: fmt.Sprintf("openapi.yaml routes: %v", err)}
+		return nil, nil, pathParams{}, &apiError{Code: CodeInternal, Description: fmt.Sprintf("openapi.yaml routes: %v", err)}
 	}
-	route, params, err := router.FindRoute(routed)
+	route, m, err := router.FindRoute(routed)
 	switch {
 	case errors.Is(err, routers.ErrMethodNotAllowed):
 		allow := c.allowed(rest)
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Class: ClassWrongMethod, Violation: true, HTTP: http.StatusMethodNotAllowed, Allow: allow,
+		return nil, nil, pathParams{}, &apiError{Code: CodeInvalidRequest, Class: ClassWrongMethod, Violation: true, HTTP: http.StatusMethodNotAllowed, Allow: allow,
 			Description: fmt.Sprintf("method %s is not allowed on %s (the contract has no such operation): use %s", r.Method, rest, strings.ReplaceAll(allow, ", ", " or "))}
 	case err != nil:
-		return nil, nil, nil, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
+		return nil, nil, pathParams{}, &apiError{Code: CodeInvalidRequest, Violation: true, HTTP: http.StatusNotFound,
 			Description: fmt.Sprintf("path %s: no such Web API method in the contract (want <resource>[/<sub>…]/<action>)", rest)}
 	}
-	return routed, route, params, nil
+	return routed, route, pathParams{m: m}, nil
 }
 
 // allowed is the Allow header of a 405 on rest: the methods of its path in the
@@ -345,7 +381,7 @@ func (c *apiContract) allowed(rest string) string {
 // a body check passed the body, it also returns the body as the validator decoded it
 // (a JSON value of maps, slices, strings, json.Number, bools and nils), so a handler
 // need not decode it again.
-func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params map[string]string, query url.Values, body []byte) (any, *apiError) {
+func (c *apiContract) validate(ctx context.Context, routed *http.Request, route *routers.Route, params pathParams, query url.Values, body []byte) (any, *apiError) {
 	if route == c.otherGet && c.otherGetQuick != nil && c.otherGetQuick.valid(params, query) {
 		return nil, nil // what the validator would answer (see quickCheck)
 	}
@@ -354,10 +390,11 @@ func (c *apiContract) validate(ctx context.Context, routed *http.Request, route 
 			return parsed, nil // what the validator would answer (see bodyCheck), and the body as it read it
 		}
 	}
-	routed.Body = io.NopCloser(bytes.NewReader(body))
+	in := *routed // routed may be the server's request: its body is not replaced
+	in.Body = io.NopCloser(bytes.NewReader(body))
 	err := openapi3filter.ValidateRequest(ctx, &openapi3filter.RequestValidationInput{
-		Request:     routed,
-		PathParams:  params,
+		Request:     &in,
+		PathParams:  params.asMap(),
 		QueryParams: query,
 		Route:       route,
 		Options:     validateOptions,

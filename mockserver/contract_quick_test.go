@@ -2,10 +2,12 @@ package mockserver
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -44,18 +46,18 @@ func TestQuickCheckAgreesWithValidator(t *testing.T) {
 		if rng.IntN(3) == 0 {
 			query.Set("id", pick(values))
 		}
-		if !c.otherGetQuick.valid(params, query) {
+		if !c.otherGetQuick.valid(pathParams{m: params}, query) {
 			continue
 		}
 		passed++
 		req, err := http.NewRequest(http.MethodGet, docBasePath+"/"+url.PathEscape(params["resource"])+"/"+params["action"]+"?"+query.Encode(), nil)
 		require.NoError(t, err)
-		if _, aerr := slow.validate(context.Background(), req, c.otherGet, params, query, nil); aerr != nil {
+		if _, aerr := slow.validate(context.Background(), req, c.otherGet, pathParams{m: params}, query, nil); aerr != nil {
 			t.Fatalf("quick check passed what the validator refuses: %v %v: %s", params, query, aerr.Description)
 		}
 	}
 	require.Greater(t, passed, 100, "the quick check passed almost nothing")
-	require.True(t, c.otherGetQuick.valid(map[string]string{"resource": "contact_information", "action": "show"},
+	require.True(t, c.otherGetQuick.valid(pathParams{other: true, resource: "contact_information", action: "show"},
 		url.Values{"token": {"4AD9C84FA60F9FE407140E20F707726A"}}))
 }
 
@@ -87,7 +89,7 @@ func bodyCheckAgrees(t testing.TB, c *apiContract, path, contentType string, bod
 	req, err := http.NewRequest(http.MethodPost, docBasePath+path, nil)
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", contentType)
-	if _, aerr := slow.validate(context.Background(), req, route, map[string]string{}, nil, body); aerr != nil {
+	if _, aerr := slow.validate(context.Background(), req, route, pathParams{}, nil, body); aerr != nil {
 		t.Fatalf("body check passed what the validator refuses: POST %s %s: %s", path, body, aerr.Description)
 	}
 	return true
@@ -164,4 +166,30 @@ func FuzzBodyCheck(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, contentType string, body []byte) {
 		bodyCheckAgrees(t, c, paths[int(which)%len(paths)], contentType, body)
 	})
+}
+
+// Ensure the quick check's memory of accepted values (the resource and action names
+// that come back request after request) is bounded and never widens the pattern: a
+// value the pattern refuses is refused however often it comes, one it accepts is still
+// accepted once remembered, and past matchMemoMax values or over matchMemoLen bytes
+// nothing more is kept.
+func TestMatchMemoBoundedAndFaithful(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	var m matchMemo
+	for range 3 {
+		require.True(t, m.match(re, "show"))
+		require.False(t, m.match(re, "Show"))
+		require.False(t, m.match(re, "9show"))
+	}
+	require.Equal(t, int32(1), m.n.Load(), "only the accepted value is remembered")
+	long := strings.Repeat("a", matchMemoLen+1)
+	require.True(t, m.match(re, long))
+	_, kept := m.seen.Load(long)
+	require.False(t, kept, "a value over matchMemoLen bytes is not kept")
+	for i := range 2 * matchMemoMax {
+		require.True(t, m.match(re, fmt.Sprintf("m%d", i)))
+	}
+	require.Equal(t, int32(matchMemoMax), m.n.Load())
+	require.True(t, m.match(re, fmt.Sprintf("m%d", 2*matchMemoMax-1)), "a value not kept is still judged by the pattern")
+	require.False(t, m.match(re, "m-1"))
 }

@@ -3,6 +3,7 @@ package mockserver
 import (
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"slices"
@@ -275,6 +276,33 @@ func TestLenientContentType(t *testing.T) {
 	assert.Equal(t, "OK", r.Status.Code, "%s", r.Raw)
 	r = h.post("authentication/token", creds(), "Content-Type", "text/plain")
 	assert.Equal(t, "INVALID_REQUEST", r.Status.Code, "a wrong type is still wrong")
+}
+
+// Ensure the mock never changes the request it is handed (an in-process caller still
+// holds it): easing a loose or missing Content-Type, and the validator's re-read of a
+// body it refuses, work on copies.
+func TestHandlerLeavesTheCallersRequestAlone(t *testing.T) {
+	sc := *DefaultScenario()
+	sc.Contract.LenientContentType = true
+	m, err := New(Options{Scenario: &sc, Start: t0})
+	require.NoError(t, err)
+	for _, c := range []struct{ contentType, body, code string }{
+		{"", string(loginBody), "OK"},
+		{"Application/JSON; charset=UTF-8", string(loginBody), "OK"},
+		{"application/json", `{"username":1}`, "INVALID_REQUEST"},
+	} {
+		r := httptest.NewRequest(http.MethodPost, docBasePath+"/authentication/token", strings.NewReader(c.body))
+		if c.contentType != "" {
+			r.Header.Set("Content-Type", c.contentType)
+		}
+		header, body, url := r.Header.Clone(), r.Body, *r.URL
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, r)
+		require.Contains(t, w.Body.String(), `"code":"`+c.code+`"`, "%q", c.contentType)
+		assert.Equal(t, header, r.Header, "%q: headers changed", c.contentType)
+		assert.True(t, body == r.Body, "%q: body replaced", c.contentType)
+		assert.Equal(t, url, *r.URL, "%q: URL changed", c.contentType)
+	}
 }
 
 // Ensure contract: {organization_spelling: true} accepts F14's early spelling.

@@ -466,7 +466,7 @@ func checkFastRoute(t *testing.T, method, rest string) {
 	req := &http.Request{Method: method, URL: &url.URL{Path: docBasePath + rest}, Header: http.Header{}, Host: "x"}
 	router, _ := c.router()
 	route, params, err := router.FindRoute(req)
-	if err != nil || route.Operation.OperationID != fast.Operation.OperationID || !maps.Equal(params, fparams) {
+	if err != nil || route.Operation.OperationID != fast.Operation.OperationID || !maps.Equal(params, fparams.asMap()) {
 		t.Fatalf("%s %q: fast path %s %v, router %v %v", method, rest, fast.Operation.OperationID, fparams, route, err)
 	}
 }

@@ -115,7 +115,7 @@ func checkAnswer(t *testing.T, m *Mock, req *http.Request, reqBody []byte, statu
 		return
 	}
 	routed.Body = io.NopCloser(bytes.NewReader(reqBody))
-	err = validateAnswer(routed, route, params, status, header, body)
+	err = validateAnswer(routed, route, params.asMap(), status, header, body)
 	require.NoError(t, err, "answer outside the contract: %d %s", status, body)
 }
 

@@ -315,7 +315,7 @@ type apiKey struct {
 }
 
 type methodAnswer struct {
-	data json.RawMessage
+	data any // compactJSON, boxed once
 	err  Code
 }
 
@@ -587,7 +587,7 @@ func compileMethods(w *world, methods []MethodData, root *yaml.Node) error {
 		if err != nil {
 			return lineErr(root, "methods: data of %s cannot be JSON: %v", k, err)("methods", mi, "data")
 		}
-		w.methods[k] = &methodAnswer{data: raw, err: m.Error}
+		w.methods[k] = &methodAnswer{data: compactJSON(raw), err: m.Error}
 	}
 	return nil
 }

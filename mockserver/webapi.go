@@ -27,7 +27,7 @@ import (
 // answer is what a Web API handler returns; writeAnswer turns it into the envelope.
 // It carries what the journal, the log and the token's timeline need.
 type answer struct {
-	data       any // nil with err; json.RawMessage or a value otherwise
+	data       any // nil with err; compactJSON, json.RawMessage or a value otherwise
 	err        *apiError
 	deprecated bool
 	operation  string   // the contract operation as a Web API method name; empty when unrouted
@@ -59,7 +59,16 @@ type envelopeStatus struct {
 	Description string `json:"description"`
 }
 
-var emptyObject = json.RawMessage(`{}`)
+// emptyObject is the data of an answer that has none to give, boxed once.
+var emptyObject any = compactJSON(`{}`)
+
+// compactJSON is JSON known to be valid and compact (json.Marshal's output): the
+// envelope writes it as it is. Held in an answer's data as an interface made once (a
+// scenario method's answer, emptyObject), it costs a request no allocation.
+type compactJSON []byte
+
+// MarshalJSON is c itself.
+func (c compactJSON) MarshalJSON() ([]byte, error) { return c, nil }
 
 // writeAnswer is the only writer of the envelope: status, headers, scenario overrides
 // of code and message, and the journal entry.
@@ -225,6 +234,8 @@ func encodeEnvelope(buf *bytes.Buffer, env envelope) error {
 	switch d := env.Data.(type) {
 	case nil:
 		buf.WriteString("null")
+	case compactJSON:
+		buf.Write(d)
 	case json.RawMessage:
 		if d == nil {
 			buf.WriteString("null")
@@ -371,7 +382,7 @@ func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Avai
 	if q.body, a.err = m.readBody(r); a.err != nil {
 		return q, avail, a
 	}
-	lenient := ease(routed, route, &q) // F20: noted once the contract accepts the request
+	routed, lenient := ease(routed, route, &q) // F20: noted once the contract accepts the request
 	if r.URL.RawQuery != "" {
 		q.query = r.URL.Query()
 	}
@@ -400,16 +411,19 @@ func (m *Mock) admit(r *http.Request, rest string, s *snapshot) (opRequest, Avai
 // ease applies the leniency real clients rely on (F20) and the scenario allows to a
 // request before the contract judges it: a JSON media type spelled loosely (or, when
 // the scenario says so, none), organization for organisation, null optional fields.
-// It answers what only leniency let through.
-func ease(routed *http.Request, route *routers.Route, q *opRequest) []string {
+// It answers the request as eased (a copy where it changed one) and what only leniency
+// let through.
+func ease(routed *http.Request, route *routers.Route, q *opRequest) (*http.Request, []string) {
 	var lenient []string
 	if q.method == http.MethodPost {
 		ct := routed.Header.Get("Content-Type")
 		switch mt, sloppy := jsonMediaType(ct); {
 		case ct == "application/json": // the common case: nothing to do
 		case ct == "" && q.wd.lenientCT, mt != "":
-			routed.Header = routed.Header.Clone() // routed shares r's headers
-			routed.Header.Set("Content-Type", "application/json")
+			eased := *routed // routed may be the server's request, and shares its headers
+			eased.Header = routed.Header.Clone()
+			eased.Header.Set("Content-Type", "application/json")
+			routed = &eased
 			if sloppy && len(q.body) > 0 {
 				lenient = append(lenient, leniencyMediaTypeCase+": "+clipAt(mt, 64))
 			}
@@ -426,7 +440,7 @@ func ease(routed *http.Request, route *routers.Route, q *opRequest) []string {
 			}
 		}
 	}
-	return lenient
+	return routed, lenient
 }
 
 // otherOp is any other Web API method, its token in the query (GET) or the body (POST).
