@@ -6,7 +6,6 @@ package journal
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,9 +88,7 @@ func (b *Budget) Used() int64 { return b.used.Load() }
 // so a journal never drops another's entries.
 type Journal struct {
 	mu      sync.Mutex
-	entries []Entry
-	next    int // where the next entry goes once the ring is full
-	size    int
+	entries ring
 	lastID  uint64
 	bytes   int64   // what the held entries cost (Cost)
 	budget  *Budget // shared by a root and its sandboxes; nil: none
@@ -99,7 +96,7 @@ type Journal struct {
 }
 
 // New is an empty journal of at most size entries, with no budget.
-func New(size int) *Journal { return &Journal{size: size} }
+func New(size int) *Journal { return &Journal{entries: ring{size: size}} }
 
 // Join makes the journal count its entries in b (nil: none). Call it before the
 // journal holds entries.
@@ -133,52 +130,24 @@ func (j *Journal) Add(e Entry) uint64 {
 	defer j.mu.Unlock()
 	j.lastID++
 	e.ID = j.lastID
-	cost := Cost(&e)
-	if len(j.entries) < j.size {
-		j.entries = append(j.entries, e)
-	} else {
-		cost -= Cost(&j.entries[j.next])
-		j.entries[j.next] = e
-		j.next = (j.next + 1) % j.size
-	}
+	cost := Cost(&e) - j.entries.push(&e)
 	j.bytes += cost
 	if j.budget != nil {
 		j.budget.used.Add(cost)
-		if j.budget.Full() && len(j.entries) > Floor {
-			j.trim(max(Floor, len(j.entries)-len(j.entries)/4))
+		if n := j.entries.n; j.budget.Full() && n > Floor {
+			j.trim(max(Floor, n-n/4))
 		}
 	}
 	return e.ID
 }
 
 // trim keeps the newest keep entries (the caller holds j.mu) and gives the rest of
-// their cost back to the budget. It moves them to the front of the array it has, so a
-// journal kept at the budget by a flood allocates nothing once settled, and takes a
-// new array only when the one it has is over twice what the kept entries need (memory
-// given back after a deep trim).
+// their cost back to the budget.
 func (j *Journal) trim(keep int) {
-	n := len(j.entries)
-	if j.next != 0 { // a full ring: put it in order (three reversals, no allocation)
-		slices.Reverse(j.entries[:j.next])
-		slices.Reverse(j.entries[j.next:])
-		slices.Reverse(j.entries)
-		j.next = 0
-	}
-	var freed int64
-	for i := range n - keep {
-		freed += Cost(&j.entries[i])
-	}
-	if want := min(j.size, keep+keep/4+1); cap(j.entries) > 2*want {
-		kept := make([]Entry, keep, want)
-		copy(kept, j.entries[n-keep:])
-		j.entries = kept
-	} else {
-		copy(j.entries, j.entries[n-keep:])
-		clear(j.entries[keep:n]) // no string of a dropped entry stays reachable
-		j.entries = j.entries[:keep]
-	}
+	dropped := j.entries.n - keep
+	freed := j.entries.keepNewest(keep)
 	j.bytes -= freed
-	j.trimmed += uint64(n - keep)
+	j.trimmed += uint64(dropped)
 	if j.budget != nil {
 		j.budget.used.Add(-freed)
 	}
@@ -206,9 +175,9 @@ func Select[T any](j *Journal, f Filter, conv func(*Entry) T) []T {
 	presented := Clip(f.Token)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]T, 0, len(j.entries))
-	for i := range j.entries {
-		e := &j.entries[(j.next+i)%len(j.entries)]
+	out := make([]T, 0, j.entries.n)
+	for i := range j.entries.n {
+		e := j.entries.at(i)
 		if f.match(e, presented) {
 			out = append(out, conv(e))
 		}
@@ -230,10 +199,10 @@ func (j *Journal) Snapshot() []Entry {
 func (j *Journal) Stats() (entries int, bytes, recounted int64, trimmed uint64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for i := range j.entries {
-		recounted += Cost(&j.entries[i])
+	for i := range j.entries.n {
+		recounted += Cost(j.entries.at(i))
 	}
-	return len(j.entries), j.bytes, recounted, j.trimmed
+	return j.entries.n, j.bytes, recounted, j.trimmed
 }
 
 // Clear empties the journal; ids keep increasing.
@@ -244,7 +213,7 @@ func (j *Journal) Clear() {
 }
 
 func (j *Journal) clearLocked() {
-	j.entries, j.next = nil, 0 // ids keep increasing: a client never sees an id twice
+	j.entries = ring{size: j.entries.size} // ids keep increasing: a client never sees an id twice
 	if j.budget != nil {
 		j.budget.used.Add(-j.bytes)
 	}

@@ -35,7 +35,7 @@ func BenchmarkJournalAddAtBudget(b *testing.B) {
 			for range b.N {
 				j.Add(e)
 			}
-			b.ReportMetric(float64(len(j.entries)), "entries")
+			b.ReportMetric(float64(j.entries.n), "entries")
 		})
 	}
 }
@@ -52,7 +52,7 @@ func TestJournalTrimAtBudgetInPlace(t *testing.T) {
 			for range size + 700 {
 				j.Add(e)
 			}
-			require.Equal(t, 700, j.next)
+			require.Equal(t, 700, j.entries.start)
 			j.budget = &Budget{limit: 1000 * Cost(&e)}
 			j.budget.used.Store(j.bytes)
 		} else {
@@ -70,8 +70,8 @@ func TestJournalTrimAtBudgetInPlace(t *testing.T) {
 		}
 		require.Equal(t, j.lastID, l[len(l)-1].ID)
 		var sum int64
-		for i := range j.entries {
-			sum += Cost(&j.entries[i])
+		for i := range j.entries.n {
+			sum += Cost(j.entries.at(i))
 		}
 		require.Equal(t, sum, j.bytes)
 		require.Equal(t, j.bytes, j.budget.used.Load())
