@@ -4,8 +4,8 @@ package journal
 // block at a time, up to its size: no entry is copied as it grows (a slice grown by
 // append copied all of them at each step, and a fresh mock's first 10 000 requests
 // paid for about five times the final ring in new memory), and a journal of a few
-// requests holds one block.
-const blockSize = 256
+// requests holds one block (about 20 KB: 256 sandboxes of a request or two hold 5 MB).
+const blockSize = 64
 
 // ring holds a journal's entries in blocks: entry i (0 the oldest) is at position
 // (start+i) % size. It wraps (start moves) only once full; trim puts the kept entries

@@ -50,11 +50,16 @@ func TestRingMatchesAList(t *testing.T) {
 	}
 }
 
-// Ensure a fresh journal grows a block at a time: 10 000 adds allocate the 10 000
-// entries once (a slice grown by append allocated about five times that and copied
-// each entry at every step), and a deep trim gives the blocks back.
+// Ensure a fresh journal grows a block at a time: one add holds one block, 10 000 adds
+// allocate the 10 000 entries once (a slice grown by append allocated about five times
+// that and copied each entry at every step), and a deep trim gives the blocks back.
 func TestRingGrowsByBlocksAndGivesBack(t *testing.T) {
 	e := Entry{Public: Public{Method: "GET", Path: "/crmapi/rest/v2/contact_information/show", Code: "OK"}}
+	small := New(DefaultSize) // a sandbox of one request holds one block, not the ring
+	small.Add(e)
+	require.Equal(t, 1, small.entries.blocksHeld())
+	require.Len(t, small.entries.blocks[0], blockSize)
+
 	var j *Journal
 	allocated := testutil.AllocatedBy(1, func() {
 		j = New(DefaultSize)
@@ -70,7 +75,8 @@ func TestRingGrowsByBlocksAndGivesBack(t *testing.T) {
 	j.Add(e) // wrapped: the oldest is overwritten
 	require.Equal(t, 1, j.entries.start)
 	j.trim(Floor)
-	require.Equal(t, 1, j.entries.blocksHeld(), "a deep trim keeps the blocks twice the kept entries need")
+	want := Floor + Floor/4 + 1
+	require.Equal(t, (2*want+blockSize-1)/blockSize, j.entries.blocksHeld(), "a deep trim keeps the blocks twice the kept entries need")
 	l := j.Snapshot()
 	require.Len(t, l, Floor)
 	require.Equal(t, uint64(DefaultSize+1), l[Floor-1].ID)
