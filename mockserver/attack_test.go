@@ -741,3 +741,30 @@ func TestManySandboxesAtTheLimit(t *testing.T) {
 	assert.Equal(t, n, h.DeleteSandboxes())
 	assert.Empty(t, h.Sandboxes())
 }
+
+// Ensure Server.Close is bounded: a client that stalls mid-body with its connection
+// open (a request in flight that never ends) held Close, and with it the test that
+// deferred it, until the test binary's timeout; Close now waits the grace and cuts the
+// connection, and the request's goroutine ends.
+func TestServerCloseBoundedByStalledBody(t *testing.T) {
+	srv, err := NewServer(Options{Start: t0})
+	require.NoError(t, err)
+	sb, err := srv.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	conn, err := net.Dial("tcp", srv.Addr())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = fmt.Fprintf(conn, "POST %s/authentication/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"us",
+		"/sandboxes/"+sb.ID+srv.BasePath())
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return sb.inflight.Load() == 1 }, 10*time.Second, time.Millisecond, "the request reached the handler")
+	srv.grace = 10 * time.Millisecond
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second): // a guard against hanging, not an ordering
+		t.Fatal("Close still waits for a body that never ends")
+	}
+	require.Eventually(t, func() bool { return sb.inflight.Load() == 0 }, 10*time.Second, time.Millisecond, "the request's goroutine ended")
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Server is a Mock listening on a loopback port, for Go suites: httptest.Server's
@@ -22,7 +23,14 @@ type Server struct {
 	srv       *http.Server
 	client    *http.Client
 	closeOnce sync.Once
+	grace     time.Duration // how long Close waits for requests in flight (closeGrace)
 }
+
+// closeGrace is how long Server.Close waits for requests in flight before it closes
+// their connections: the binary's shutdown grace. A request whose body never ends (a
+// client stalled mid-body, its connection left open) would otherwise hold Close, and
+// the test that deferred it, forever.
+const closeGrace = 10 * time.Second
 
 // NewServer starts a Mock on 127.0.0.1 with a free port. Close it when done.
 func NewServer(opts Options) (*Server, error) {
@@ -40,6 +48,7 @@ func NewServer(opts Options) (*Server, error) {
 		ln:     ln,
 		srv:    &http.Server{Handler: m},
 		client: &http.Client{Transport: &http.Transport{}},
+		grace:  closeGrace,
 	}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -71,13 +80,17 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 func (s *Server) Client() *http.Client { return s.client }
 
 // Close shuts the server down (as httptest.Server.Close: it waits for requests in
-// flight) and drops the mock's sandboxes. It closes the Mock first, so a request held
-// by a delay fault is answered at once instead of keeping Close waiting. Calling it
-// again does nothing.
+// flight, here for at most 10 s, then closes their connections) and drops the
+// mock's sandboxes. It closes the Mock first, so a request held by a delay fault is
+// answered at once instead of keeping Close waiting. Calling it again does nothing.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.Mock.Close()
-		_ = s.srv.Shutdown(context.Background()) // stops listening, waits for requests in flight
+		ctx, cancel := context.WithTimeout(context.Background(), s.grace)
+		defer cancel()
+		if s.srv.Shutdown(ctx) != nil { // stops listening, waits for requests in flight
+			_ = s.srv.Close() // one outlasted the grace (a body still arriving): cut it off
+		}
 		s.client.CloseIdleConnections()
 		s.Mock.DeleteSandboxes()
 	})
