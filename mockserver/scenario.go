@@ -1,10 +1,14 @@
 package mockserver
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -338,6 +342,28 @@ func lineErr(root *yaml.Node, format string, args ...any) func(path ...any) erro
 	}
 }
 
+// errorsInOrder is the codes of a scenario's errors: section as the document lists
+// them (by name where it does not, as for a scenario built in Go), so a load error
+// always names the first mistake.
+func errorsInOrder(errs map[Code]ErrorOverride, root *yaml.Node) []Code {
+	codes := slices.Sorted(maps.Keys(errs))
+	if root == nil {
+		return codes
+	}
+	pos := map[Code]int{}
+	for i, k := range yamlscenario.KeyOrder(root, "errors") {
+		pos[Code(k)] = i + 1
+	}
+	at := func(c Code) int { // keys the document does not list by name come after
+		if p, ok := pos[c]; ok {
+			return p
+		}
+		return math.MaxInt
+	}
+	slices.SortStableFunc(codes, func(a, b Code) int { return cmp.Compare(at(a), at(b)) })
+	return codes
+}
+
 var methodPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_]*(/[a-z][a-z0-9_]*)+$`) }) // F19: two or more segments
 
 // compile checks a scenario (duplicates, dangling references) and indexes it.
@@ -410,7 +436,8 @@ func compileSettings(w *world, sc *Scenario, root *yaml.Node) error {
 		}
 		w.otpLife = d
 	}
-	for code, o := range sc.Errors {
+	for _, code := range errorsInOrder(sc.Errors, root) {
+		o := sc.Errors[code]
 		if _, class := ClassCode(Class(code)); !knownCode(code) && !class {
 			return lineErr(root, "errors: unknown error code %q (want one of %v, or a failure class: %v)", code, Codes(), Classes())("errors", string(code))
 		}

@@ -442,6 +442,42 @@ func TestControlScenarioBombs(t *testing.T) {
 	}
 }
 
+// Ensure a scenario with thousands of mistakes is answered with the first ones in
+// document order and a count of the rest: 20 000 unknown keys made a 634 KB error
+// body (and a 634 KB line from --scenario), larger than the mistakes were to write.
+func TestControlScenarioManyErrorsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("organisations:\n")
+	for i := range 20000 {
+		fmt.Fprintf(&b, "  - {name: O%d, units: [{id: U, zz: 1}]}\n", i)
+	}
+	h := startVersion(t, "R10")
+	st, v := h.admin("PUT", "/__admin/scenario", b.String())
+	require.Equal(t, 400, st)
+	msg, _ := v["error"].(string)
+	assert.Less(t, len(msg), 1024, "%.300s", msg)
+	assert.Contains(t, msg, `line 2: unknown key "zz"; line 3: unknown key "zz"`, "the first ones, in document order")
+	assert.True(t, strings.HasSuffix(msg, "; and 19990 more"), "the rest counted: %.300s", msg)
+	assert.Equal(t, "OK", h.post("authentication/token", creds()).Status.Code, "the scenario in force stays")
+}
+
+// Ensure a scenario's errors: section is checked in document order, so the same
+// document always names the same first mistake: the section was checked in Go map
+// order, so of many bad codes each load named another one, at another line.
+func TestScenarioErrorsSectionInDocumentOrder(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(limitsOrg + "errors:\n  INVALID_TOKEN: {code: X}\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "  NOT_A_CODE_%d: {code: X}\n", i)
+	}
+	doc := []byte(b.String())
+	for range 20 {
+		_, err := ParseScenario(doc)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `errors: unknown error code "NOT_A_CODE_0"`)
+	}
+}
+
 // Ensure a scenario body over MaxScenarioSize is refused whole, over HTTP (413) and
 // from Go, naming the limit: yaml.v3 parses dense YAML at about 3 MB/s here, so a
 // larger body could not be answered in well under a second (issue 8, item 2).

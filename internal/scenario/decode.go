@@ -56,13 +56,26 @@ func Decode(data []byte, v any, lookup func(string) (string, bool)) (*yaml.Node,
 		if !errors.As(err, &te) {
 			return nil, cleanYAMLError(err)
 		}
-		msgs = append(msgs, cleanYAMLError(err).Error())
+		msgs = append(msgs, typeErrors(te)...)
 	}
 	if len(msgs) > 0 {
-		sortByLine(msgs)
-		return nil, errors.New(strings.Join(msgs, "; "))
+		return nil, joinErrors(msgs)
 	}
 	return &root, nil
+}
+
+// maxErrors bounds the problems one load error lists: a document of thousands of
+// unknown keys is answered with the first ones (in document order) and a count of the
+// rest, not with an error larger than the document.
+const maxErrors = 10
+
+// joinErrors orders the messages by line and joins the first maxErrors of them.
+func joinErrors(msgs []string) error {
+	sortByLine(msgs)
+	if n := len(msgs) - maxErrors; n > 0 {
+		msgs = append(msgs[:maxErrors:maxErrors], fmt.Sprintf("and %d more", n))
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 var varRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`) })
@@ -102,25 +115,54 @@ var yamlNotFound = sync.OnceValue(func() *regexp.Regexp { return regexp.MustComp
 func cleanYAMLError(err error) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			msgs[i] = yamlNotFound().ReplaceAllString(m, `unknown key "$1"`)
-		}
-		return errors.New(strings.Join(msgs, "; "))
+		return joinErrors(typeErrors(te))
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// typeErrors are a decoder's messages, each "line N: …", unknown fields named as keys.
+func typeErrors(te *yaml.TypeError) []string {
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		msgs[i] = yamlNotFound().ReplaceAllString(m, `unknown key "$1"`)
+	}
+	return msgs
 }
 
 // LineOf finds the line of the node at path (map keys and slice indexes) under root,
 // the node DecodeStrict returned; where the path ends early, the line of the last node found.
 func LineOf(root *yaml.Node, path ...any) int {
+	n, _ := nodeAt(root, path...)
+	if n == nil {
+		return 0
+	}
+	return n.Line
+}
+
+// KeyOrder is the keys of the mapping at path under root, in document order: for
+// checking a section decoded into a Go map as it was written (nil when there is none).
+func KeyOrder(root *yaml.Node, path ...any) []string {
+	n, whole := nodeAt(root, path...)
+	if n == nil || !whole || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	keys := make([]string, 0, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		keys = append(keys, n.Content[i].Value)
+	}
+	return keys
+}
+
+// nodeAt finds the node at path under root, and whether the path was followed to its
+// end (else the node is the last one found).
+func nodeAt(root *yaml.Node, path ...any) (*yaml.Node, bool) {
 	n := root
 	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
 	for _, p := range path {
 		if n == nil {
-			return 0
+			return nil, false
 		}
 		switch k := p.(type) {
 		case string:
@@ -133,18 +175,15 @@ func LineOf(root *yaml.Node, path ...any) int {
 				}
 			}
 			if next == nil {
-				return n.Line
+				return n, false
 			}
 			n = next
 		case int:
 			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
-				return n.Line
+				return n, false
 			}
 			n = n.Content[k]
 		}
 	}
-	if n == nil {
-		return 0
-	}
-	return n.Line
+	return n, true
 }
