@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/crmmock/crmmock/internal/dashboard"
+	"github.com/crmmock/crmmock/internal/tokens"
 )
 
 // adminBodyLimit caps control API bodies (a scenario is the largest).
@@ -63,7 +64,7 @@ var adminRouter = sync.OnceValue(func() *mux.Router {
 		tok := mux.Vars(r)["token"]
 		tl, ok := m.TokenTimeline(tok)
 		if !ok {
-			adminError(w, http.StatusNotFound, "token: %q was never issued by this mock (or was revoked, or dropped as long dead)", clip(tok))
+			m.tokenNotHeld(w, tok)
 			return
 		}
 		writeJSON(w, http.StatusOK, tl)
@@ -361,4 +362,15 @@ func (m *Mock) putScenario(w http.ResponseWriter, r *http.Request) {
 	}
 	m.install(sc, wd)
 	writeJSON(w, http.StatusOK, map[string]any{"organisations": len(sc.Organisations), "methods": len(sc.Methods), "version": m.Version().Name})
+}
+
+// tokenNotHeld answers 404 to a control call on a token the mock does not hold: an
+// evicted one's reason while the mock remembers it (as the Web API tells it), else
+// what the token may have been.
+func (m *Mock) tokenNotHeld(w http.ResponseWriter, tok string) {
+	if why := m.tokens.EvictedWhy(tok, tokens.KeyOf(tok)); why != "" {
+		adminError(w, http.StatusNotFound, "token: %q is not held by this mock: %s", clip(tok), why)
+		return
+	}
+	adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, dropped as long dead, or evicted too long ago to be remembered)", clip(tok))
 }

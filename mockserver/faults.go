@@ -325,7 +325,7 @@ func (m *Mock) expireToken(w http.ResponseWriter, r *http.Request) {
 	tok := mux.Vars(r)["token"]
 	switch err := m.ExpireToken(tok); {
 	case errors.Is(err, ErrUnknownToken):
-		adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, or dropped as long dead)", clip(tok))
+		m.tokenNotHeld(w, tok)
 		return
 	case errors.Is(err, ErrTokenReleased):
 		adminError(w, http.StatusConflict, "token: %q was released; a released token cannot expire", clip(tok))
@@ -341,7 +341,7 @@ func (m *Mock) expireToken(w http.ResponseWriter, r *http.Request) {
 func (m *Mock) revokeToken(w http.ResponseWriter, r *http.Request) {
 	tok := mux.Vars(r)["token"]
 	if err := m.RevokeToken(tok); err != nil {
-		adminError(w, http.StatusNotFound, "token: %q is not held by this mock (never issued, revoked, or dropped as long dead)", clip(tok))
+		m.tokenNotHeld(w, tok)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"revoked": tok})

@@ -704,6 +704,29 @@ func TestMaxTokensEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
+// Ensure the control API tells an evicted token as the Web API does: its timeline,
+// expire and revoke answered 404 "was never issued by this mock" while presenting it
+// answered INVALID_TOKEN naming the bound, so a suite debugging a login flood was told
+// the token never existed.
+func TestControlNamesEvictedToken(t *testing.T) {
+	for _, version := range []string{"R10", "R12"} {
+		t.Run(version, func(t *testing.T) {
+			h := start(t, Options{Version: version, MaxTokens: 1})
+			first := h.login()
+			h.login() // past --max-tokens 1: first is evicted
+			require.Equal(t, "evicted: token store full (--max-tokens 1)", *h.use(first).Status.Description)
+			for _, call := range [][2]string{{"GET", ""}, {"POST", "/expire"}, {"POST", "/revoke"}} {
+				st, v := h.admin(call[0], "/__admin/tokens/"+first+call[1], "")
+				assert.Equal(t, 404, st, call)
+				assert.Contains(t, v["error"], "is not held by this mock: evicted: token store full (--max-tokens 1)", call)
+			}
+			st, v := h.admin("GET", "/__admin/tokens/"+strings.Repeat("A", 32), "")
+			assert.Equal(t, 404, st)
+			assert.Contains(t, v["error"], "(never issued, revoked, dropped as long dead, or evicted too long ago to be remembered)")
+		})
+	}
+}
+
 // Ensure the process-wide budget is shared by the root and its sandboxes: past it the
 // issuing sandbox evicts one of its own tokens, never the root's or another sandbox's,
 // and a dropped sandbox gives its tokens back.

@@ -915,7 +915,7 @@ func (m *Mock) checkToken(value string, p tokens.Presentation) answer {
 		if err := checkJWT(m.secret, value); err != nil {
 			a.err = errorf(CodeInvalidToken, "%v", err)
 		} else {
-			a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, or dropped as long dead)")
+			a.err = errorf(CodeInvalidToken, "token: no such token was issued (a valid signature: issued before a reset or a revoke, dropped as long dead, or evicted too long ago to be remembered)")
 		}
 	case !jtiPattern().MatchString(value):
 		a.err = errorf(CodeInvalidToken, "token: no such token was issued (malformed: neither 32 uppercase hex characters, as before R12, nor a three-part JWT, as from R12)")
