@@ -301,7 +301,7 @@ func (m *Mock) postFault(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Mock) getFaults(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"faults": m.Faults()})
+	writeJSONList(w, "faults", m.Faults())
 }
 
 func (m *Mock) deleteFaults(w http.ResponseWriter, _ *http.Request) {
