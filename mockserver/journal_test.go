@@ -379,3 +379,26 @@ func TestJournalListingStreams(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(append(want, '\n'), rec.Body.Bytes()), "violations: the same answer")
 }
+
+// Ensure the listings refuse a filter they do not take, or one given twice, naming it:
+// a misspelt filter (?states=live, ?Limit=5) was ignored, so a suite polling for a
+// few entries got the whole listing (megabytes) and read it as filtered.
+func TestListingFiltersStrict(t *testing.T) {
+	h := startVersion(t, "R12")
+	tok := h.login()
+	for _, c := range []struct{ path, want string }{
+		{"/__admin/tokens?states=live", `query parameter "states": not a filter of GET /__admin/tokens (filters: limit, state)`},
+		{"/__admin/tokens?limit=1&Limit=5", `query parameter "Limit": not a filter of GET /__admin/tokens`},
+		{"/__admin/tokens?state=live&state=released", `state: given 2 times`},
+		{"/__admin/requests?code=OK&Limit=5", `query parameter "Limit": not a filter of GET /__admin/requests (filters: limit, code, token, since)`},
+		{"/__admin/requests?token=" + tok + "&token=x", `token: given 2 times`},
+	} {
+		st, v := h.admin("GET", c.path, "")
+		assert.Equal(t, http.StatusBadRequest, st, c.path)
+		assert.Contains(t, v["error"], c.want, c.path)
+	}
+	st, v := h.admin("GET", "/__admin/tokens?limit=1&state=live", "")
+	assert.Equal(t, http.StatusOK, st, "%v", v)
+	st, v = h.admin("GET", "/__admin/requests?limit=1&code=OK&token="+tok+"&since=2024-01-01T09:00:00Z", "")
+	assert.Equal(t, http.StatusOK, st, "%v", v)
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmmock/crmmock/internal/journal"
 	"github.com/crmmock/crmmock/internal/tokens"
 )
 
@@ -167,6 +168,9 @@ type appLogin struct {
 // parameter.
 func parseTokenFilter(q map[string][]string) (TokenFilter, error) {
 	var f TokenFilter
+	if err := journal.CheckParams(q, "GET /__admin/tokens", "limit", "state"); err != nil {
+		return f, err
+	}
 	if v, ok := q["limit"]; ok && len(v) > 0 {
 		n, err := parseLimit(v[0])
 		if err != nil {

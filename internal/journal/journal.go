@@ -6,6 +6,8 @@ package journal
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -230,9 +232,31 @@ func (j *Journal) Close() {
 	j.mu.Unlock()
 }
 
+// CheckParams refuses a query holding a parameter that is not one of allowed (a
+// misspelt filter, e.g. ?State=live, would otherwise list everything), or one given
+// more than once (which value wins would be a guess); the error names it and, for an
+// unknown one, the filters call takes.
+func CheckParams(q map[string][]string, call string, allowed ...string) error {
+	keys := slices.Sorted(maps.Keys(q))
+	for _, k := range keys {
+		if !slices.Contains(allowed, k) {
+			return fmt.Errorf("query parameter %q: not a filter of %s (filters: %s)", ClipAt(k, 64), call, strings.Join(allowed, ", "))
+		}
+	}
+	for _, k := range keys {
+		if len(q[k]) > 1 {
+			return fmt.Errorf("%s: given %d times (give it once)", k, len(q[k]))
+		}
+	}
+	return nil
+}
+
 // ParseFilter reads ?limit ?code ?token ?since; the error names the parameter.
 func ParseFilter(q map[string][]string) (Filter, error) {
 	var f Filter
+	if err := CheckParams(q, "GET /__admin/requests", "limit", "code", "token", "since"); err != nil {
+		return f, err
+	}
 	get := func(k string) (string, bool) {
 		v, ok := q[k]
 		if !ok || len(v) == 0 {
