@@ -386,6 +386,53 @@ func TestFaultSetBounded(t *testing.T) {
 	h.addFault(`{"operation":"*"}`) // room again
 }
 
+// Ensure the fault bound holds for the root and its sandboxes together: each sandbox
+// held its own 10 000, so 256 sandboxes of faults with 16 KiB bodies could hold about
+// 41 GB (one root's 10 000 measured 295 MB RSS). Deleting faults, resetting or
+// dropping a sandbox gives room back.
+func TestFaultBoundSharedWithSandboxes(t *testing.T) {
+	h := startVersion(t, "R10")
+	for i := range MaxFaults - 2 {
+		_, err := h.AddFault(FaultSpec{Operation: "authentication/token", Match: FaultMatch{User: fmt.Sprintf("user%d", i)}, Times: FaultForever})
+		require.NoError(t, err)
+	}
+	a, err := h.NewSandbox(SandboxOptions{})
+	require.NoError(t, err)
+	b := h.createSandbox("")
+	_, err = a.AddFault(FaultSpec{Operation: "*"})
+	require.NoError(t, err)
+	st, v := b.admin("POST", "/faults", `{"operation":"authentication/token"}`)
+	require.Equal(t, http.StatusCreated, st, "%v", v)
+	st, v = b.admin("POST", "/faults", `{"operation":"authentication/token"}`)
+	assert.Equal(t, http.StatusTooManyRequests, st, "%v", v)
+	assert.Contains(t, v["error"], "the limit of 10000 faults of the mock and its sandboxes together is reached")
+	_, err = h.AddFault(FaultSpec{Operation: "*"})
+	assert.ErrorIs(t, err, ErrTooManyFaults, "the root is full too")
+	body, _ := json.Marshal(creds())
+	_, v = h.call("POST", b.base+"/authentication/token", string(body))
+	assert.Equal(t, "INTERNAL_ERROR", statusCode(v), "the sandbox's fault fires")
+
+	require.True(t, h.DeleteSandbox(a.ID))
+	_, err = h.AddFault(FaultSpec{Operation: "*", Match: FaultMatch{User: "nobody"}})
+	require.NoError(t, err, "a dropped sandbox's fault leaves the count")
+	_, err = a.AddFault(FaultSpec{Operation: "*"})
+	require.NoError(t, err, "a dropped sandbox counts alone")
+	st, v = b.admin("POST", "/reset", "")
+	require.Equal(t, http.StatusOK, st, "%v", v)
+	st, v = b.admin("POST", "/faults", `{"operation":"authentication/token"}`)
+	assert.Equal(t, http.StatusCreated, st, "a reset sandbox's faults left the count: %v", v)
+	h.Reset()
+	sbB, ok := h.Sandbox(b.id)
+	require.True(t, ok)
+	assert.Len(t, sbB.Faults(), 1, "the root's reset leaves the sandbox's")
+	for range MaxFaults - 1 {
+		_, err = h.AddFault(FaultSpec{Operation: "*", Match: FaultMatch{User: "nobody"}})
+		require.NoError(t, err, "the root's reset gave its faults back")
+	}
+	_, err = h.AddFault(FaultSpec{Operation: "*"})
+	assert.ErrorIs(t, err, ErrTooManyFaults)
+}
+
 // Ensure the mock's clock stays where its token times are exact: token times are Unix
 // nanoseconds (an int64 ends in 2262), so advancing by 2562047h or setting the year
 // 2300 used to issue tokens dated 1731, and setting 1600 silently stopped elsewhere.

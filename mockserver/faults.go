@@ -36,11 +36,11 @@ type Fault = faults.Fault
 // FaultForever is FaultSpec.Times for a fault that fires until deleted.
 const FaultForever = faults.Forever
 
-// MaxFaults is how many faults a mock holds, spent ones included; AddFault answers
-// ErrTooManyFaults beyond it (HTTP 429).
+// MaxFaults is how many faults a mock and its sandboxes hold together, spent ones
+// included; AddFault answers ErrTooManyFaults beyond it (HTTP 429).
 const MaxFaults = faults.MaxFaults
 
-// ErrTooManyFaults: the mock holds MaxFaults faults.
+// ErrTooManyFaults: the mock and its sandboxes hold MaxFaults faults.
 var ErrTooManyFaults = faults.ErrTooMany
 
 // faultBodyLimit caps a POST /__admin/faults body: a fault is a few hundred bytes.

@@ -208,6 +208,7 @@ func (s *sandboxSet) removeLocked(sb *Sandbox, why string) {
 	sb.Close()             // a request still held in one of its delays is answered now
 	sb.mock.tokens.Close() // its tokens and journal leave the process-wide budgets
 	sb.mock.journal.Close()
+	sb.mock.faults.Close()
 	sb.mock.log.Info("sandbox dropped", "reason", why)
 	if len(s.byID) == 0 && s.timer != nil {
 		s.timer.Stop()
@@ -311,6 +312,7 @@ func (m *Mock) NewSandbox(o SandboxOptions) (*Sandbox, error) {
 	child.rootDone = m.closed
 	child.tokens.Join(m.tokens.Budget()) // one budget for the root and its sandboxes
 	child.journal.Join(m.journal.Budget())
+	child.faults.Share(m.faults) // MaxFaults counts the root's and its sandboxes' faults together
 	now := m.wall.Now()
 	sb := &Sandbox{Instance: child, ID: id, mock: child, created: now}
 	sb.lastUsed.Store(now.UnixNano())

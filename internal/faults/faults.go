@@ -29,8 +29,10 @@ const OpAny = "*"
 // Forever is Spec.Times for a fault that fires until it is deleted (JSON "times": 0).
 const Forever = -1
 
-// MaxFaults is how many faults a set holds, spent ones included (Set.Add answers
-// ErrTooMany beyond it).
+// MaxFaults is how many faults a set holds, spent ones included, together with the
+// sets it shares its count with (a root mock's and its sandboxes'): Set.Add answers
+// ErrTooMany beyond it. A fault may take up to a 16 KiB body, so this bounds the
+// faults of a process to about 160 MB, however many sandboxes hold them.
 const MaxFaults = 10_000
 
 // ErrTooMany: the set holds MaxFaults faults.
@@ -307,11 +309,29 @@ type Set struct {
 	mu     sync.Mutex
 	faults []*Fault
 	nextID int
-	size   atomic.Int32 // len(faults), read without the lock by Armed
+	size   atomic.Int32  // len(faults), read without the lock by Armed
+	shared *atomic.Int64 // the faults held by this set and those it shares with (Share)
 }
 
 // New returns an empty set.
-func New() *Set { return &Set{} }
+func New() *Set { return &Set{shared: new(atomic.Int64)} }
+
+// Share makes the set count its faults with other's (and every set sharing with
+// other) against MaxFaults. Call it before the set holds faults.
+func (s *Set) Share(other *Set) {
+	s.mu.Lock()
+	s.shared = other.shared
+	s.mu.Unlock()
+}
+
+// Close drops every fault and leaves the shared count (a sandbox dropped): faults
+// added later count only in this set.
+func (s *Set) Close() {
+	s.mu.Lock()
+	s.clearLocked()
+	s.shared = new(atomic.Int64)
+	s.mu.Unlock()
+}
 
 // Armed reports whether the set holds any fault: the mock skips gathering a request's
 // facts when it does not.
@@ -324,8 +344,14 @@ func (s *Set) Add(spec Spec) (Fault, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.faults) >= MaxFaults {
-		return Fault{}, fmt.Errorf("%w: the limit of %d is reached (spent ones count); delete some (DELETE /__admin/faults/{id}) or all (DELETE /__admin/faults)", ErrTooMany, MaxFaults)
+	for { // other sets sharing the count add without this set's lock
+		n := s.shared.Load()
+		if n >= MaxFaults {
+			return Fault{}, fmt.Errorf("%w: the limit of %d faults of the mock and its sandboxes together is reached (spent ones count); delete some (DELETE /__admin/faults/{id}) or all (DELETE /__admin/faults), here or in a sandbox, or delete a sandbox", ErrTooMany, MaxFaults)
+		}
+		if s.shared.CompareAndSwap(n, n+1) {
+			break
+		}
 	}
 	s.nextID++
 	f := &Fault{ID: "f" + strconv.Itoa(s.nextID), Spec: spec.resolved(), Active: true}
@@ -358,6 +384,7 @@ func (s *Set) Delete(id string) bool {
 	}
 	s.faults = slices.Delete(s.faults, i, i+1)
 	s.size.Store(int32(len(s.faults)))
+	s.shared.Add(-1)
 	return true
 }
 
@@ -365,9 +392,14 @@ func (s *Set) Delete(id string) bool {
 func (s *Set) Clear() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.clearLocked()
+}
+
+func (s *Set) clearLocked() int {
 	n := len(s.faults)
 	s.faults = nil
 	s.size.Store(0)
+	s.shared.Add(-int64(n))
 	return n
 }
 
