@@ -141,15 +141,21 @@ func (s *Store[O]) Stream(f Filter, w io.Writer) error {
 	return bw.Flush()
 }
 
-// LintTokens is every held token, in issue order, as the lint reads it. known gives
-// the values of tokens whose login is still journaled (by its id), so that only the
-// others' JWTs are rebuilt (a signature each, outside the lock).
+// LintTokens is every held token, in issue order, as the lint reads it, all read in
+// one hold of the lock (at one moment: a token revoked meanwhile is not listed). known
+// gives the values of tokens whose login is still journaled (by its id), so that only
+// the others' JWTs are rebuilt (a signature each, outside the lock).
 func (s *Store[O]) LintTokens(known map[uint64]string) []lint.Token {
-	recs, _ := s.held()
-	out := make([]lint.Token, len(recs))
-	var rebuild []int
 	s.mu.Lock()
 	now := s.now()
+	recs := make([]*Record[O], 0, len(s.order))
+	for _, r := range s.order {
+		if r.flags&flagRevoked == 0 {
+			recs = append(recs, r)
+		}
+	}
+	out := make([]lint.Token, len(recs))
+	var rebuild []int
 	for i, r := range recs {
 		rule := r.owner.Rule()
 		v, ok := known[r.issueReq]

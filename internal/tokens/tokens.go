@@ -607,21 +607,6 @@ func (s *Store[O]) Value(r *Record[O]) string {
 	return v
 }
 
-// held is the records in issue order, without revoked ones, and the moment. The
-// fields that rebuild a JWT never change, so the caller may rebuild values outside
-// the lock.
-func (s *Store[O]) held() ([]*Record[O], int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*Record[O], 0, len(s.order))
-	for _, r := range s.order {
-		if r.flags&flagRevoked == 0 {
-			out = append(out, r)
-		}
-	}
-	return out, s.now()
-}
-
 // Get is a held token's fields now.
 func (s *Store[O]) Get(value string) (Token, bool) {
 	d := KeyOf(value)
