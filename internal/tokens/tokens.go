@@ -428,8 +428,10 @@ func (s *Store[O]) SetScenarioMax(n int) {
 // evict forgets one token by the second-chance clock: the hand walks the issue order
 // (never onto the newest token, just added), drops a dead token at once, spares a live
 // one used since its last pass (clearing the mark) and evicts the first that was not.
+// It reads the clock once: its states are those of one moment.
 func (s *Store[O]) evict(why string) bool {
 	n := len(s.order) - 1 // the newest is the token being added
+	now := s.now()
 	for range 2*n + 1 {
 		if s.hand >= n {
 			s.hand = 0
@@ -439,7 +441,7 @@ func (s *Store[O]) evict(why string) bool {
 		switch {
 		case r.flags&flagRevoked != 0:
 			continue
-		case r.flags&flagUsed != 0 && r.state(s.now()) == StateLive:
+		case r.flags&flagUsed != 0 && r.state(now) == StateLive:
 			r.flags &^= flagUsed
 			continue
 		}
