@@ -92,10 +92,10 @@ const (
 // OpaqueLen is the length of an opaque token (32 uppercase hex characters, F6).
 const OpaqueLen = 32
 
-// maxOpaqueLen is the longest opaque token a scenario may shape (token.opaque_length):
+// MaxOpaqueLen is the longest opaque token a scenario may shape (token.opaque_length):
 // a presented value longer than it and not JWT-shaped was never an opaque token, so it
 // is not hashed to look for it among evicted ones.
-const maxOpaqueLen = 512
+const MaxOpaqueLen = 512
 
 // evictedMemory is how many evicted tokens a store remembers, to answer their
 // presentation with the reason (older ones answer as never issued); stores sharing a
@@ -466,7 +466,7 @@ func (s *Store[O]) EvictedWhy(value string, d *[32]byte) string {
 	switch {
 	case d != nil:
 		k = [16]byte(d[:16])
-	case len(value) <= maxOpaqueLen:
+	case len(value) <= MaxOpaqueLen:
 		k = evictedKey(value)
 	default:
 		return ""
