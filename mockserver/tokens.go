@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/crmmock/crmmock/internal/tokens"
 )
@@ -184,8 +183,6 @@ func parseTokenFilter(q map[string][]string) (TokenFilter, error) {
 	}
 	return f, nil
 }
-
-func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
 
 // opaqueShape is a world's opaque tokens: length and alphabet (zero: tokens.OpaqueLen
 // uppercase hex, F6).
