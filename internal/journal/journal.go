@@ -6,6 +6,7 @@ package journal
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,21 +171,29 @@ func (f *Filter) match(e *Entry, presented string) bool {
 }
 
 // Select is the entries f selects, oldest first, each converted by conv under the
-// journal's lock (conv must not call the journal).
+// journal's lock (conv must not call the journal). With a Limit it walks from the
+// newest and stops at Limit matches: only those are converted.
 func Select[T any](j *Journal, f Filter, conv func(*Entry) T) []T {
 	presented := Clip(f.Token)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]T, 0, j.entries.n)
-	for i := range j.entries.n {
-		e := j.entries.at(i)
-		if f.match(e, presented) {
+	n := j.entries.n
+	if f.Limit <= 0 {
+		out := make([]T, 0, n)
+		for i := range n {
+			if e := j.entries.at(i); f.match(e, presented) {
+				out = append(out, conv(e))
+			}
+		}
+		return out
+	}
+	out := make([]T, 0, min(n, f.Limit))
+	for i := n - 1; i >= 0 && len(out) < f.Limit; i-- {
+		if e := j.entries.at(i); f.match(e, presented) {
 			out = append(out, conv(e))
 		}
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[len(out)-f.Limit:]
-	}
+	slices.Reverse(out)
 	return out
 }
 

@@ -136,3 +136,27 @@ func TestClipCharacters(t *testing.T) {
 	assert.Equal(t, short, Clip(long))
 	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = Clip(long) }), "the cut is one copy")
 }
+
+// Ensure a limited selection (GET /__admin/requests?limit=1&code=OK, a client polling
+// for its last request) is the newest entries that match, oldest first, and converts
+// only those: a full journal of 10 000 entries is not copied out to keep one.
+func TestSelectLimitConvertsOnlyTheNewest(t *testing.T) {
+	j := New(100)
+	for i := range 250 { // wraps the ring twice and a half
+		code := "OK"
+		if i%2 == 1 {
+			code = "TOKEN_EXPIRED"
+		}
+		j.Add(Entry{Public: Public{Code: code}})
+	}
+	converted := 0
+	conv := func(e *Entry) uint64 { converted++; return e.ID }
+	assert.Equal(t, []uint64{245, 247, 249}, Select(j, Filter{Code: "OK", Limit: 3}, conv))
+	assert.Equal(t, 3, converted)
+	assert.Equal(t, []uint64{249, 250}, Select(j, Filter{Limit: 2}, func(e *Entry) uint64 { return e.ID }))
+	assert.Equal(t, []uint64{250}, Select(j, Filter{Code: "TOKEN_EXPIRED", Limit: 1}, func(e *Entry) uint64 { return e.ID }))
+	assert.Len(t, Select(j, Filter{Code: "OK", Limit: 1000}, func(e *Entry) uint64 { return e.ID }), 50)
+	all := Select(j, Filter{}, func(e *Entry) uint64 { return e.ID })
+	assert.Len(t, all, 100)
+	assert.Equal(t, uint64(151), all[0])
+}
