@@ -288,8 +288,14 @@ func ParseLimit(v string) (int, error) {
 }
 
 // CutToken is a presented token as the journal keeps it: Clip's cut, in its own
-// memory (a token sliced from a request must not keep the request alive).
-func CutToken(s string) string { return strings.Clone(Clip(s)) }
+// memory (a token sliced from a request must not keep the request alive). A cut is a
+// copy already; only a whole token is copied here.
+func CutToken(s string) string {
+	if c := Clip(s); len(c) < len(s) {
+		return c
+	}
+	return strings.Clone(s)
+}
 
 // Clip cuts s at TokenLimit characters (runes; a byte that is no UTF-8 counts as
 // one), as the journal keeps a presented token and messages quote one. A string of at

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/crmmock/crmmock/internal/testutil"
 	"github.com/stretchr/testify/assert"
@@ -159,4 +160,16 @@ func TestSelectLimitConvertsOnlyTheNewest(t *testing.T) {
 	all := Select(j, Filter{}, func(e *Entry) uint64 { return e.ID })
 	assert.Len(t, all, 100)
 	assert.Equal(t, uint64(151), all[0])
+}
+
+// Ensure a presented token is journaled in memory of its own with one copy: cut (a
+// 1 MiB token is kept as its first 512 characters) or whole.
+func TestCutTokenCopiesOnce(t *testing.T) {
+	long, short := strings.Repeat("A", 1<<20), strings.Repeat("B", 300)
+	for _, c := range []struct{ in, want string }{{long, long[:TokenLimit]}, {short, short}} {
+		got := CutToken(c.in)
+		require.Equal(t, c.want, got)
+		assert.NotSame(t, unsafe.StringData(c.in), unsafe.StringData(got), "the journal keeps its own copy")
+		assert.Equal(t, 1.0, testing.AllocsPerRun(10, func() { _ = CutToken(c.in) }))
+	}
 }
