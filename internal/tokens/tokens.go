@@ -237,6 +237,7 @@ type Store[O Owner] struct {
 	budget      *Budget // shared by a root and its sandboxes; nil: none
 	hand        int     // the eviction clock's position in order
 	evicted     evictedSet
+	why         evictReason // the reason full gave last (see reason)
 }
 
 // Budget is the process-wide bound: how many tokens all stores sharing it hold.
@@ -408,13 +409,31 @@ func (s *Store[O]) full() string {
 	held := len(s.opaque) + len(s.jwts)
 	switch {
 	case s.scenarioMax > 0 && held > s.scenarioMax && (s.maxTokens <= 0 || s.scenarioMax < s.maxTokens):
-		return fmt.Sprintf("%s (scenario limits.max_tokens %d)", lint.EvictedReason, s.scenarioMax)
+		return s.reason("scenario limits.max_tokens", int64(s.scenarioMax))
 	case s.maxTokens > 0 && held > s.maxTokens:
-		return fmt.Sprintf("%s (--max-tokens %d)", lint.EvictedReason, s.maxTokens)
+		return s.reason("--max-tokens", int64(s.maxTokens))
 	case s.budget != nil && s.budget.limit > 0 && s.budget.held.Load() > s.budget.limit && held > 1:
-		return fmt.Sprintf("%s (--token-budget %d)", lint.EvictedReason, s.budget.limit)
+		return s.reason("--token-budget", s.budget.limit)
 	}
 	return ""
+}
+
+// reason is the eviction reason of the bound named by what, at n. It is formatted once
+// while the bound stays the same, so the tokens it evicts are remembered by one string
+// (not a copy each: half of what a remembered token costs) and an eviction formats
+// nothing.
+func (s *Store[O]) reason(what string, n int64) string {
+	if w := &s.why; w.text == "" || w.what != what || w.n != n {
+		*w = evictReason{what, n, fmt.Sprintf("%s (%s %d)", lint.EvictedReason, what, n)}
+	}
+	return s.why.text
+}
+
+// evictReason is the last eviction reason a store formatted, and of which bound.
+type evictReason struct {
+	what string
+	n    int64
+	text string
 }
 
 // SetScenarioMax sets the scenario's own bound (limits.max_tokens); a store already
