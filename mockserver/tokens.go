@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/crmmock/crmmock/internal/tokens"
 )
 
@@ -254,13 +255,14 @@ func (sh opaqueShape) random() string {
 }
 
 // truncated tells whether an unknown token looks like the start of one this shape
-// issues: all its characters in the alphabet, at least 16 and fewer than the length.
+// issues: all its characters in the alphabet, at least lint.MinTruncated (the shortest
+// the truncated-token rule considers) and fewer than the length.
 func (sh opaqueShape) truncated(v string) bool {
 	n, alpha := sh.length, sh.alphabet
 	if n == 0 {
 		n, alpha = tokens.OpaqueLen, "0123456789ABCDEF"
 	}
-	if len(v) < 16 || len(v) >= n {
+	if len(v) < lint.MinTruncated || len(v) >= n {
 		return false
 	}
 	for i := 0; i < len(v); i++ {
