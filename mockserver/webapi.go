@@ -27,7 +27,7 @@ import (
 // answer is what a Web API handler returns; writeAnswer turns it into the envelope.
 // It carries what the journal, the log and the token's timeline need.
 type answer struct {
-	data       any // nil with err; compactJSON, json.RawMessage or a value otherwise
+	data       any // nil with err; compactJSON or a value otherwise
 	err        *apiError
 	deprecated bool
 	operation  string   // the contract operation as a Web API method name; empty when unrouted
@@ -236,12 +236,6 @@ func encodeEnvelope(buf *bytes.Buffer, env envelope) error {
 		buf.WriteString("null")
 	case compactJSON:
 		buf.Write(d)
-	case json.RawMessage:
-		if d == nil {
-			buf.WriteString("null")
-		} else if err := json.Compact(buf, d); err != nil {
-			return err
-		}
 	case tokenData:
 		buf.WriteString(`{"token":`)
 		writeJSONString(buf, d.Token)
