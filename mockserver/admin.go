@@ -226,12 +226,12 @@ func adminError(w http.ResponseWriter, status int, format string, args ...any) {
 // readAdminBody reads a control body of at most limit bytes; it answers 400 or 413
 // (naming what the body is) itself on failure.
 func readAdminBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, bool) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, over, err := readAtMost(r, limit)
 	switch {
 	case err != nil:
 		adminError(w, http.StatusBadRequest, "body: %v", err)
 		return nil, false
-	case int64(len(body)) > limit:
+	case over:
 		adminError(w, http.StatusRequestEntityTooLarge, "body: %s may be at most %d bytes", what, limit)
 		return nil, false
 	}

@@ -502,8 +502,11 @@ func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body 
 		}
 		return ""
 	}
-	if r.Body != nil { // a GET's body is not read on the way in
-		body, _ = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit))
+	if r.Body != nil { // a GET's body is not read on the way in: its first bodyLimit bytes are looked at
+		var over bool
+		if body, over, _ = readAtMost(r, m.bodyLimit); over {
+			body = body[:m.bodyLimit]
+		}
 	}
 	if m.issuedInBody(body) {
 		return "body of a GET"
@@ -595,12 +598,32 @@ func respellOrganization(body []byte) []byte {
 	return out
 }
 
-// presizedBodyMax caps the buffer readBody makes before a body's bytes arrive: memory
-// follows the bytes a client sends, not the size it announces (a Content-Length of the
-// body limit and no body cost a MiB held until the read timeout). Web API bodies are far
-// smaller; a larger one grows as it arrives.
+// presizedBodyMax caps the buffer readAtMost makes before a body's bytes arrive:
+// memory follows the bytes a client sends, not the size it announces (a Content-Length
+// of the body limit and no body cost a MiB held until the read timeout). Web API and
+// control bodies are far smaller; a larger one grows as it arrives.
 const presizedBodyMax = 16 << 10
 
+// readAtMost reads a request's body to its end, or to limit+1 bytes: over reports a
+// body longer than limit. It reads whatever was announced (a request handed to
+// ServeHTTP in process may carry a ContentLength that is not its body's) into one
+// buffer for the common request: its announced size, capped at presizedBodyMax, plus
+// the room the read that finds the end asks for. The Web API (readBody), the control
+// API (readAdminBody) and the check of a GET's body (findMisplaced) read through it.
+func readAtMost(r *http.Request, limit int64) (body []byte, over bool, err error) {
+	if r.Body == nil {
+		return nil, false, nil
+	}
+	var b bytes.Buffer
+	if r.ContentLength > 0 {
+		b.Grow(int(min(r.ContentLength, presizedBodyMax)) + bytes.MinRead)
+	}
+	_, err = b.ReadFrom(io.LimitReader(r.Body, limit+1))
+	return b.Bytes(), int64(b.Len()) > limit, err
+}
+
+// readBody reads a Web API request's body (a GET's is not read): INVALID_REQUEST when
+// it cannot be read, REQUEST_TOO_LARGE over the body limit, announced or sent.
 func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return nil, nil
@@ -609,20 +632,11 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > m.bodyLimit {
 		return nil, tooLarge()
 	}
-	// Read to the end whatever was announced (a request handed to ServeHTTP in process
-	// may carry a ContentLength that is not its body's), into one buffer for the common
-	// request: its announced size, capped (memory follows the bytes that arrive, not a
-	// size announced), plus the room the read that finds the end asks for.
-	var b bytes.Buffer
-	if r.ContentLength > 0 {
-		b.Grow(int(min(r.ContentLength, presizedBodyMax)) + bytes.MinRead)
-	}
-	_, err := b.ReadFrom(io.LimitReader(r.Body, m.bodyLimit+1))
-	body := b.Bytes()
+	body, over, err := readAtMost(r, m.bodyLimit)
 	if err != nil {
 		return nil, errorf(CodeInvalidRequest, "request body: could not be read: %v", err)
 	}
-	if int64(len(body)) > m.bodyLimit {
+	if over {
 		return nil, tooLarge()
 	}
 	return body, nil
