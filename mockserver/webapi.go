@@ -785,12 +785,7 @@ func (m *Mock) keyToken(header http.Header, body []byte, rel *Release, wd *world
 		lenient = []string{leniencyBasicNoColon}
 	}
 	fail := func(e *apiError) answer { return answer{err: e, lenient: lenient} }
-	var k *apiKey
-	for v, cand := range wd.keys { // constant-time over every key: no timing oracle
-		if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
-			k = cand
-		}
-	}
+	k := findSecret(wd.keys, key)
 	if k == nil {
 		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known").classed(ClassUnknownKey), principal: keyPrincipal(key)}
 	}
@@ -829,6 +824,20 @@ func keyPrincipal(key string) string {
 		return "key …"
 	}
 	return "key …" + strings.ToValidUTF8(key[len(key)-4:], "?")
+}
+
+// findSecret is the value a secret (a key, an authentication code) names, compared in
+// constant time with every secret held, so that no timing tells how much of a guess
+// was right; nil when none matches.
+func findSecret[V any](bySecret map[string]*V, secret string) *V {
+	guess := []byte(secret)
+	var found *V
+	for s, v := range bySecret {
+		if subtle.ConstantTimeCompare([]byte(s), guess) == 1 {
+			found = v
+		}
+	}
+	return found
 }
 
 // basicKey reads the key from "Authorization: Basic base64(key:)" (F7). The scheme is
