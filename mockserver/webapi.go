@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -651,8 +652,16 @@ type loginRequest struct {
 	Identifier   *atIdentifier `json:"access_token_identifier"`
 }
 
-// loginFields are loginRequest's JSON names.
-var loginFields = [...]string{"username", "password", "organisation", "unit", "access_token_identifier"}
+// loginFields are loginRequest's JSON names, read from its tags: a field added there is
+// one takeParsed does not read, so a body naming it is left to json.Unmarshal.
+var loginFields = func() []string {
+	t := reflect.TypeFor[loginRequest]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
+}()
 
 // decodeLogin reads a login body: from the validator's decoding when it has one and
 // taking it surely gives what json.Unmarshal gives, else with json.Unmarshal. Surely:
