@@ -1,13 +1,13 @@
 package mockserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/crmmock/crmmock/internal/journal"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -238,9 +238,18 @@ func readAdminBody(w http.ResponseWriter, r *http.Request, limit int64, what str
 	return body, true
 }
 
-// readAdminJSON decodes a control body strictly; it answers 400 itself on failure.
+// readAdminJSON decodes a control body strictly, from its first adminBodyLimit bytes;
+// it answers 400 itself on failure.
 func readAdminJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, adminBodyLimit))
+	body, over, err := readAtMost(r, adminBodyLimit)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "body: %v", err)
+		return false
+	}
+	if over {
+		body = body[:adminBodyLimit]
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		adminError(w, http.StatusBadRequest, "body: %v", err)

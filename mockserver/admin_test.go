@@ -170,6 +170,13 @@ func TestControlBodyNilIsEmpty(t *testing.T) {
 	st, v = serve("POST", "/__admin/sandboxes")
 	assert.Equal(t, 201, st, "%v", v)
 	assert.Equal(t, "R10", v["version"])
+	for _, path := range []string{"/__admin/clock/advance", "/__admin/clock/set"} {
+		st, v = serve("POST", path)
+		assert.Equal(t, 400, st, "%s: %v", path, v)
+		assert.Contains(t, v["error"], "body:", path)
+	}
+	st, v = serve("PUT", "/__admin/version")
+	assert.Equal(t, 400, st, "%v", v)
 }
 
 // Ensure clock moves on a real clock answer 409.
