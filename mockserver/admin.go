@@ -2,13 +2,13 @@ package mockserver
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/crmmock/crmmock/internal/journal"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -262,21 +262,30 @@ func adminError(w http.ResponseWriter, status int, format string, args ...any) {
 // readAdminBody reads a control body of at most limit bytes; it answers 400 or 413
 // (naming what the body is) itself on failure.
 func readAdminBody(w http.ResponseWriter, r *http.Request, limit int64, what string) ([]byte, bool) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, over, err := readAtMost(r, limit)
 	switch {
 	case err != nil:
 		adminError(w, http.StatusBadRequest, "body: %v", err)
 		return nil, false
-	case int64(len(body)) > limit:
+	case over:
 		adminError(w, http.StatusRequestEntityTooLarge, "body: %s may be at most %d bytes", what, limit)
 		return nil, false
 	}
 	return body, true
 }
 
-// readAdminJSON decodes a control body strictly; it answers 400 itself on failure.
+// readAdminJSON decodes a control body strictly, from its first adminBodyLimit bytes;
+// it answers 400 itself on failure.
 func readAdminJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, adminBodyLimit))
+	body, over, err := readAtMost(r, adminBodyLimit)
+	if err != nil {
+		adminError(w, http.StatusBadRequest, "body: %v", err)
+		return false
+	}
+	if over {
+		body = body[:adminBodyLimit]
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		adminError(w, http.StatusBadRequest, "body: %v", err)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"sort"
@@ -144,6 +145,38 @@ organisations:
 	assert.Equal(t, 400, st)
 	assert.Contains(t, v["error"], "NOPE")
 	assert.Equal(t, "OK", h.post("authentication/token", map[string]string{"username": "alice", "password": "pw", "organisation": "ACME"}).Status.Code, "the old fixtures stay")
+}
+
+// Ensure a control request handed to ServeHTTP with no body at all (Body nil, as a
+// hand-built *http.Request may have) is read as an empty body: PUT /__admin/scenario
+// answers 400 naming the empty document and POST /__admin/sandboxes takes every
+// default, where reading it panicked and the recovery answered the Web API's
+// INTERNAL_ERROR envelope (HTTP 200) to a control call.
+func TestControlBodyNilIsEmpty(t *testing.T) {
+	m := newTestMock(t, "R10")
+	serve := func(method, path string) (int, map[string]any) {
+		req := httptest.NewRequest(method, path, nil)
+		req.Body = nil
+		rec := httptest.NewRecorder()
+		m.ServeHTTP(rec, req)
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v), rec.Body.String())
+		require.Nil(t, v["status"], "a control answer, not an INTERNAL_ERROR envelope: %s", rec.Body.String())
+		return rec.Code, v
+	}
+	st, v := serve("PUT", "/__admin/scenario")
+	assert.Equal(t, 400, st, "%v", v)
+	assert.Contains(t, v["error"], "the document is empty")
+	st, v = serve("POST", "/__admin/sandboxes")
+	assert.Equal(t, 201, st, "%v", v)
+	assert.Equal(t, "R10", v["version"])
+	for _, path := range []string{"/__admin/clock/advance", "/__admin/clock/set"} {
+		st, v = serve("POST", path)
+		assert.Equal(t, 400, st, "%s: %v", path, v)
+		assert.Contains(t, v["error"], "body:", path)
+	}
+	st, v = serve("PUT", "/__admin/version")
+	assert.Equal(t, 400, st, "%v", v)
 }
 
 // Ensure clock moves on a real clock answer 409.

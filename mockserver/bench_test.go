@@ -94,6 +94,9 @@ func (r *baselineRecord) state(now int64) State {
 	return StateLive
 }
 
+// nanoTime is a clock reading (Unix nanoseconds) as a time, as the store shows it.
+func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
+
 func (s *baselineStore) add(r *baselineRecord, value string) {
 	s.mu.Lock()
 	s.m[value] = r

@@ -123,7 +123,7 @@ func quickCheckFor(doc *openapi3.T, route *routers.Route) *quickCheck {
 		return nil
 	}
 	op := route.Operation
-	if op.RequestBody != nil || op.Security != nil && len(*op.Security) > 0 || op.Security == nil && len(doc.Security) > 0 {
+	if op.RequestBody != nil || secured(doc, op) {
 		return nil
 	}
 	byKey := map[string]*openapi3.Parameter{} // the operation's parameters override the path's
@@ -150,6 +150,15 @@ func quickCheckFor(doc *openapi3.T, route *routers.Route) *quickCheck {
 		q.params = append(q.params, qp)
 	}
 	return q
+}
+
+// secured reports whether an operation asks for security: its own requirements, or,
+// when it states none, the document's. The quick checks model none.
+func secured(doc *openapi3.T, op *openapi3.Operation) bool {
+	if op.Security != nil {
+		return len(*op.Security) > 0
+	}
+	return len(doc.Security) > 0
 }
 
 func quickParamFor(p *openapi3.Parameter) (quickParam, bool) {
@@ -216,8 +225,7 @@ func bodyCheckFor(doc *openapi3.T, route *routers.Route) *bodyCheck {
 		return nil
 	}
 	op := route.Operation
-	if op.Security != nil && len(*op.Security) > 0 || op.Security == nil && len(doc.Security) > 0 ||
-		len(op.Parameters) > 0 || len(route.PathItem.Parameters) > 0 {
+	if secured(doc, op) || len(op.Parameters) > 0 || len(route.PathItem.Parameters) > 0 {
 		return nil
 	}
 	if op.RequestBody == nil || op.RequestBody.Value == nil || len(op.RequestBody.Value.Content) != 1 {

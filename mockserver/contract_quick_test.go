@@ -72,6 +72,25 @@ func TestQuickCheckOnlyForPlainStrings(t *testing.T) {
 	require.Nil(t, c.otherGetQuick)
 }
 
+// Ensure the quick checks leave an operation that asks for security to the validator,
+// whether the document asks for it or the operation does, and take one whose own empty
+// requirements lift the document's.
+func TestQuickChecksLeaveSecurityToTheValidator(t *testing.T) {
+	const other, login = "/{resource}/{action:[^/]+(?:/[^/]+)*}", "/authentication/token"
+	secured := func(doc map[string]any) { doc["security"] = []any{map[string]any{"webApiKey": []any{}}} }
+	c := editedContract(t, secured)
+	require.Nil(t, c.otherGetQuick, "the document's security")
+	require.Nil(t, c.bodyChecks[c.fixed[login]], "the document's security")
+
+	c = editedContract(t, func(doc map[string]any) {
+		secured(doc)
+		at(doc, "paths", other, "get")["security"] = []any{}
+		at(doc, "paths", login, "post")["security"] = []any{}
+	})
+	require.NotNil(t, c.otherGetQuick, "no security of its own")
+	require.NotNil(t, c.bodyChecks[c.fixed[login]], "no security of its own")
+}
+
 // bodyCheckAgrees fails t when route's body check passes a body the validator refuses;
 // it reports whether the check passed it.
 func bodyCheckAgrees(t testing.TB, c *apiContract, path, contentType string, body []byte) bool {

@@ -60,12 +60,7 @@ func loginCredentialsMissing(body []byte) *apiError {
 func (m *Mock) findAccessToken(g *org, id *atIdentifier, otp bool, now time.Time) (*accessToken, *apiError) {
 	switch {
 	case id.AuthenticationCode != "":
-		var found *accessToken
-		for code, t := range g.byCode { // constant-time over every code: no timing oracle
-			if subtle.ConstantTimeCompare([]byte(code), []byte(id.AuthenticationCode)) == 1 {
-				found = t
-			}
-		}
+		found := findSecret(g.byCode, id.AuthenticationCode)
 		if found == nil {
 			return nil, errorf(CodeInvalidCredentials, "access_token_identifier.authentication_code: no access token of organisation %q has it", g.name)
 		}
@@ -280,11 +275,7 @@ func consumerKeyOf(h string, wd *world) (ck *consumerKey, principal string, leni
 	if noColon {
 		lenient = []string{leniencyBasicNoColon}
 	}
-	for v, cand := range wd.consumerKeys { // constant-time over every key
-		if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
-			ck = cand
-		}
-	}
+	ck = findSecret(wd.consumerKeys, key)
 	principal = "consumer " + keyPrincipal(key)
 	if ck == nil {
 		return nil, principal, nil, errorf(CodeInvalidKey, "Authorization: the consumer application key is not known")

@@ -30,7 +30,7 @@ var (
 )
 
 // Availability of a Web API method in a release: read from the contract's
-// x-available-from and x-deprecated-from (see Contract.availability), never from the
+// x-available-from and x-deprecated-from (see apiContract.availability), never from the
 // release table.
 type Availability int
 

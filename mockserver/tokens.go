@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/crmmock/crmmock/internal/journal"
+	"github.com/crmmock/crmmock/internal/lint"
 	"github.com/crmmock/crmmock/internal/tokens"
 )
 
@@ -189,9 +189,8 @@ func parseTokenFilter(q map[string][]string) (TokenFilter, error) {
 	return f, nil
 }
 
-func nanoTime(n int64) time.Time { return time.Unix(0, n).UTC() }
-
-// opaqueShape is a world's opaque tokens: length and alphabet (zero: 32 uppercase hex, F6).
+// opaqueShape is a world's opaque tokens: length and alphabet (zero: tokens.OpaqueLen
+// uppercase hex, F6).
 type opaqueShape struct {
 	length   int
 	alphabet string
@@ -204,10 +203,10 @@ func compileOpaque(s TokenSpec) (opaqueShape, error) {
 	}
 	sh := opaqueShape{length: s.OpaqueLength}
 	if sh.length == 0 {
-		sh.length = 32
+		sh.length = tokens.OpaqueLen
 	}
-	if sh.length < 8 || sh.length > 512 {
-		return sh, fmt.Errorf("opaque_length %d: want 8 to 512", s.OpaqueLength)
+	if sh.length < 8 || sh.length > tokens.MaxOpaqueLen {
+		return sh, fmt.Errorf("opaque_length %d: want 8 to %d", s.OpaqueLength, tokens.MaxOpaqueLen)
 	}
 	spec := s.Alphabet
 	if spec == "" {
@@ -260,13 +259,14 @@ func (sh opaqueShape) random() string {
 }
 
 // truncated tells whether an unknown token looks like the start of one this shape
-// issues: all its characters in the alphabet, at least 16 and fewer than the length.
+// issues: all its characters in the alphabet, at least lint.MinTruncated (the shortest
+// the truncated-token rule considers) and fewer than the length.
 func (sh opaqueShape) truncated(v string) bool {
 	n, alpha := sh.length, sh.alphabet
 	if n == 0 {
-		n, alpha = 32, "0123456789ABCDEF"
+		n, alpha = tokens.OpaqueLen, "0123456789ABCDEF"
 	}
-	if len(v) < 16 || len(v) >= n {
+	if len(v) < lint.MinTruncated || len(v) >= n {
 		return false
 	}
 	for i := 0; i < len(v); i++ {

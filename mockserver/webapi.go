@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -27,7 +28,7 @@ import (
 // answer is what a Web API handler returns; writeAnswer turns it into the envelope.
 // It carries what the journal, the log and the token's timeline need.
 type answer struct {
-	data       any // nil with err; compactJSON, json.RawMessage or a value otherwise
+	data       any // nil with err; compactJSON or a value otherwise
 	err        *apiError
 	deprecated bool
 	operation  string   // the contract operation as a Web API method name; empty when unrouted
@@ -236,12 +237,6 @@ func encodeEnvelope(buf *bytes.Buffer, env envelope) error {
 		buf.WriteString("null")
 	case compactJSON:
 		buf.Write(d)
-	case json.RawMessage:
-		if d == nil {
-			buf.WriteString("null")
-		} else if err := json.Compact(buf, d); err != nil {
-			return err
-		}
 	case tokenData:
 		buf.WriteString(`{"token":`)
 		writeJSONString(buf, d.Token)
@@ -508,8 +503,11 @@ func (m *Mock) findMisplaced(r *http.Request, post bool, query url.Values, body 
 		}
 		return ""
 	}
-	if r.Body != nil { // a GET's body is not read on the way in
-		body, _ = io.ReadAll(io.LimitReader(r.Body, m.bodyLimit))
+	if r.Body != nil { // a GET's body is not read on the way in: its first bodyLimit bytes are looked at
+		var over bool
+		if body, over, _ = readAtMost(r, m.bodyLimit); over {
+			body = body[:m.bodyLimit]
+		}
 	}
 	if m.issuedInBody(body) {
 		return "body of a GET"
@@ -601,12 +599,32 @@ func respellOrganization(body []byte) []byte {
 	return out
 }
 
-// presizedBodyMax caps the buffer readBody makes before a body's bytes arrive: memory
-// follows the bytes a client sends, not the size it announces (a Content-Length of the
-// body limit and no body cost a MiB held until the read timeout). Web API bodies are far
-// smaller; a larger one grows as it arrives.
+// presizedBodyMax caps the buffer readAtMost makes before a body's bytes arrive:
+// memory follows the bytes a client sends, not the size it announces (a Content-Length
+// of the body limit and no body cost a MiB held until the read timeout). Web API and
+// control bodies are far smaller; a larger one grows as it arrives.
 const presizedBodyMax = 16 << 10
 
+// readAtMost reads a request's body to its end, or to limit+1 bytes: over reports a
+// body longer than limit. It reads whatever was announced (a request handed to
+// ServeHTTP in process may carry a ContentLength that is not its body's) into one
+// buffer for the common request: its announced size, capped at presizedBodyMax, plus
+// the room the read that finds the end asks for. The Web API (readBody), the control
+// API (readAdminBody) and the check of a GET's body (findMisplaced) read through it.
+func readAtMost(r *http.Request, limit int64) (body []byte, over bool, err error) {
+	if r.Body == nil {
+		return nil, false, nil
+	}
+	var b bytes.Buffer
+	if r.ContentLength > 0 {
+		b.Grow(int(min(r.ContentLength, presizedBodyMax)) + bytes.MinRead)
+	}
+	_, err = b.ReadFrom(io.LimitReader(r.Body, limit+1))
+	return b.Bytes(), int64(b.Len()) > limit, err
+}
+
+// readBody reads a Web API request's body (a GET's is not read): INVALID_REQUEST when
+// it cannot be read, REQUEST_TOO_LARGE over the body limit, announced or sent.
 func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return nil, nil
@@ -615,20 +633,11 @@ func (m *Mock) readBody(r *http.Request) ([]byte, *apiError) {
 	if r.ContentLength > m.bodyLimit {
 		return nil, tooLarge()
 	}
-	// Read to the end whatever was announced (a request handed to ServeHTTP in process
-	// may carry a ContentLength that is not its body's), into one buffer for the common
-	// request: its announced size, capped (memory follows the bytes that arrive, not a
-	// size announced), plus the room the read that finds the end asks for.
-	var b bytes.Buffer
-	if r.ContentLength > 0 {
-		b.Grow(int(min(r.ContentLength, presizedBodyMax)) + bytes.MinRead)
-	}
-	_, err := b.ReadFrom(io.LimitReader(r.Body, m.bodyLimit+1))
-	body := b.Bytes()
+	body, over, err := readAtMost(r, m.bodyLimit)
 	if err != nil {
 		return nil, errorf(CodeInvalidRequest, "request body: could not be read: %v", err)
 	}
-	if int64(len(body)) > m.bodyLimit {
+	if over {
 		return nil, tooLarge()
 	}
 	return body, nil
@@ -643,8 +652,16 @@ type loginRequest struct {
 	Identifier   *atIdentifier `json:"access_token_identifier"`
 }
 
-// loginFields are loginRequest's JSON names.
-var loginFields = [...]string{"username", "password", "organisation", "unit", "access_token_identifier"}
+// loginFields are loginRequest's JSON names, read from its tags: a field added there is
+// one takeParsed does not read, so a body naming it is left to json.Unmarshal.
+var loginFields = func() []string {
+	t := reflect.TypeFor[loginRequest]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return names
+}()
 
 // decodeLogin reads a login body: from the validator's decoding when it has one and
 // taking it surely gives what json.Unmarshal gives, else with json.Unmarshal. Surely:
@@ -777,12 +794,7 @@ func (m *Mock) keyToken(header http.Header, body []byte, rel *Release, wd *world
 		lenient = []string{leniencyBasicNoColon}
 	}
 	fail := func(e *apiError) answer { return answer{err: e, lenient: lenient} }
-	var k *apiKey
-	for v, cand := range wd.keys { // constant-time over every key: no timing oracle
-		if subtle.ConstantTimeCompare([]byte(v), []byte(key)) == 1 {
-			k = cand
-		}
-	}
+	k := findSecret(wd.keys, key)
 	if k == nil {
 		return answer{err: errorf(CodeInvalidKey, "Authorization: the Web API key is not known").classed(ClassUnknownKey), principal: keyPrincipal(key)}
 	}
@@ -821,6 +833,20 @@ func keyPrincipal(key string) string {
 		return "key …"
 	}
 	return "key …" + strings.ToValidUTF8(key[len(key)-4:], "?")
+}
+
+// findSecret is the value a secret (a key, an authentication code) names, compared in
+// constant time with every secret held, so that no timing tells how much of a guess
+// was right; nil when none matches.
+func findSecret[V any](bySecret map[string]*V, secret string) *V {
+	guess := []byte(secret)
+	var found *V
+	for s, v := range bySecret {
+		if subtle.ConstantTimeCompare([]byte(s), guess) == 1 {
+			found = v
+		}
+	}
+	return found
 }
 
 // basicKey reads the key from "Authorization: Basic base64(key:)" (F7). The scheme is

@@ -129,6 +129,25 @@ func TestCLIEnvErrorsNameTheVariable(t *testing.T) {
 	assert.NotContains(t, errOut, "CRMMOCK_VERSION")
 }
 
+// Ensure a negative bound (tokens, budgets, sandboxes, their TTL, dead tokens kept) is
+// refused in one line naming the flag and the value it got, before anything listens.
+func TestCLINegativeBoundsNameTheFlag(t *testing.T) {
+	for flag, want := range map[string]string{
+		"--keep-dead": "--keep-dead: -1: want 0 or more tokens", "--max-tokens": "--max-tokens: -1 is negative (0: no bound)",
+		"--token-budget": "--token-budget: -1 is negative (0: no bound)", "--journal-budget": "--journal-budget: -1 is negative (0: no budget)",
+		"--max-sandboxes": "--max-sandboxes: -1 is negative (0: no sandboxes)",
+	} {
+		code, out, errOut := cli(t, "serve", "--addr", "127.0.0.1:0", flag, "-1")
+		assert.Equal(t, 2, code, flag)
+		assert.Empty(t, out, "%s: nothing listened", flag)
+		oneLine(t, errOut)
+		assert.Contains(t, errOut, want)
+	}
+	code, _, errOut := cli(t, "serve", "--addr", "127.0.0.1:0", "--sandbox-ttl", "-1s")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--sandbox-ttl: -1s is negative (0: never)")
+}
+
 // Ensure `crmmock health` exits 0 against a running mock (also under --admin-token)
 // and 1 with one line against nothing listening or something else (docs/cli.md).
 func TestCLIHealth(t *testing.T) {

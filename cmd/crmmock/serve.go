@@ -163,12 +163,12 @@ func (c *serveConfig) options(logger *slog.Logger) (mockserver.Options, error) {
 // Options spells -1; a negative flag is an error naming it.
 func (c *serveConfig) bounds(o *mockserver.Options) error {
 	for _, err := range []error{ // the first bad flag is the one-line error
-		bound(c, "keep-dead", c.keepDead, &o.KeepDead, "want 0 or more tokens"),
-		bound(c, "max-tokens", c.maxTokens, &o.MaxTokens, "is negative (0: no bound)"),
-		bound(c, "token-budget", c.tokenBudget, &o.TokenBudget, "is negative (0: no bound)"),
-		bound(c, "journal-budget", c.journalBudget, &o.JournalBudget, "is negative (0: no budget)"),
-		bound(c, "max-sandboxes", c.maxSandboxes, &o.MaxSandboxes, "is negative (0: no sandboxes)"),
-		bound(c, "sandbox-ttl", c.sandboxTTL, &o.SandboxTTL, "is negative (0: never)"),
+		bound(c, "keep-dead", c.keepDead, &o.KeepDead, ": want 0 or more tokens"),
+		bound(c, "max-tokens", c.maxTokens, &o.MaxTokens, " is negative (0: no bound)"),
+		bound(c, "token-budget", c.tokenBudget, &o.TokenBudget, " is negative (0: no bound)"),
+		bound(c, "journal-budget", c.journalBudget, &o.JournalBudget, " is negative (0: no budget)"),
+		bound(c, "max-sandboxes", c.maxSandboxes, &o.MaxSandboxes, " is negative (0: no sandboxes)"),
+		bound(c, "sandbox-ttl", c.sandboxTTL, &o.SandboxTTL, " is negative (0: never)"),
 	} {
 		if err != nil {
 			return err
@@ -178,14 +178,12 @@ func (c *serveConfig) bounds(o *mockserver.Options) error {
 }
 
 // bound sets *opt from a flag's value v: 0 becomes -1 (none), a positive value stays,
-// a negative one is an error naming the flag (or its CRMMOCK_ variable).
+// a negative one is an error naming the flag (or its CRMMOCK_ variable), the value and
+// then negative.
 func bound[T int | int64 | time.Duration](c *serveConfig, name string, v T, opt *T, negative string) error {
 	switch {
 	case v < 0:
-		if strings.HasPrefix(negative, "want") {
-			return fmt.Errorf("%s: %v: %s", c.src(name), v, negative)
-		}
-		return fmt.Errorf("%s: %v %s", c.src(name), v, negative)
+		return fmt.Errorf("%s: %v%s", c.src(name), v, negative)
 	case v == 0:
 		*opt = -1
 	default:

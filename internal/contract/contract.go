@@ -1,7 +1,7 @@
 // Package contract holds openapi.yaml compiled at build time to Go composite literals
 // (doc_gen.go): the binary then neither parses YAML nor decodes JSON at start-up, where
-// kin-openapi's decode was the longest step before the first answered login (issue 15
-// item 5). openapi.yaml stays the one source; gen's TestGeneratedIsCurrent fails when
+// kin-openapi's decode was the longest step before the first answered login.
+// openapi.yaml stays the one source; gen's TestGeneratedIsCurrent fails when
 // doc_gen.go is stale. Regenerate with `go generate ./internal/contract` (or `make
 // generate`).
 package contract

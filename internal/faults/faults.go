@@ -203,7 +203,7 @@ func (s *Spec) check() error {
 	switch op := s.Operation; {
 	case op == "":
 		return errors.New("operation: missing; " + wantOperation)
-	case op == OpAny, op == ops.UserToken, op == ops.KeyToken, op == ops.Release, op == ops.ConsumerToken, op == ops.DeviceToken:
+	case op == OpAny, ops.IsFixed(op):
 	case !resourceAction().MatchString(op):
 		return fmt.Errorf("operation: %q is not a Web API method; %s", op, wantOperation)
 	case strings.HasPrefix(op, "authentication/") && strings.Count(op, "/") > 1:

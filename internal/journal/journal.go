@@ -172,21 +172,29 @@ func (f *Filter) match(e *Entry, presented string) bool {
 }
 
 // Select is the entries f selects, oldest first, each converted by conv under the
-// journal's lock (conv must not call the journal).
+// journal's lock (conv must not call the journal). With a Limit it walks from the
+// newest and stops at Limit matches: only those are converted.
 func Select[T any](j *Journal, f Filter, conv func(*Entry) T) []T {
 	presented := Clip(f.Token)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]T, 0, j.entries.n)
-	for i := range j.entries.n {
-		e := j.entries.at(i)
-		if f.match(e, presented) {
+	n := j.entries.n
+	if f.Limit <= 0 {
+		out := make([]T, 0, n)
+		for i := range n {
+			if e := j.entries.at(i); f.match(e, presented) {
+				out = append(out, conv(e))
+			}
+		}
+		return out
+	}
+	out := make([]T, 0, min(n, f.Limit))
+	for i := n - 1; i >= 0 && len(out) < f.Limit; i-- {
+		if e := j.entries.at(i); f.match(e, presented) {
 			out = append(out, conv(e))
 		}
 	}
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[len(out)-f.Limit:]
-	}
+	slices.Reverse(out)
 	return out
 }
 
@@ -303,8 +311,14 @@ func ParseLimit(v string) (int, error) {
 }
 
 // CutToken is a presented token as the journal keeps it: Clip's cut, in its own
-// memory (a token sliced from a request must not keep the request alive).
-func CutToken(s string) string { return strings.Clone(Clip(s)) }
+// memory (a token sliced from a request must not keep the request alive). A cut is a
+// copy already; only a whole token is copied here.
+func CutToken(s string) string {
+	if c := Clip(s); len(c) < len(s) {
+		return c
+	}
+	return strings.Clone(s)
+}
 
 // Clip cuts s at TokenLimit characters (runes; a byte that is no UTF-8 counts as
 // one), as the journal keeps a presented token and messages quote one. A string of at

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/crmmock/crmmock/internal/testutil"
 	"github.com/stretchr/testify/assert"
@@ -135,4 +136,40 @@ func TestClipCharacters(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = Clip(short) }), "at most 512 bytes: returned as it is")
 	assert.Equal(t, short, Clip(long))
 	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = Clip(long) }), "the cut is one copy")
+}
+
+// Ensure a limited selection (GET /__admin/requests?limit=1&code=OK, a client polling
+// for its last request) is the newest entries that match, oldest first, and converts
+// only those: a full journal of 10 000 entries is not copied out to keep one.
+func TestSelectLimitConvertsOnlyTheNewest(t *testing.T) {
+	j := New(100)
+	for i := range 250 { // wraps the ring twice and a half
+		code := "OK"
+		if i%2 == 1 {
+			code = "TOKEN_EXPIRED"
+		}
+		j.Add(Entry{Public: Public{Code: code}})
+	}
+	converted := 0
+	conv := func(e *Entry) uint64 { converted++; return e.ID }
+	assert.Equal(t, []uint64{245, 247, 249}, Select(j, Filter{Code: "OK", Limit: 3}, conv))
+	assert.Equal(t, 3, converted)
+	assert.Equal(t, []uint64{249, 250}, Select(j, Filter{Limit: 2}, func(e *Entry) uint64 { return e.ID }))
+	assert.Equal(t, []uint64{250}, Select(j, Filter{Code: "TOKEN_EXPIRED", Limit: 1}, func(e *Entry) uint64 { return e.ID }))
+	assert.Len(t, Select(j, Filter{Code: "OK", Limit: 1000}, func(e *Entry) uint64 { return e.ID }), 50)
+	all := Select(j, Filter{}, func(e *Entry) uint64 { return e.ID })
+	assert.Len(t, all, 100)
+	assert.Equal(t, uint64(151), all[0])
+}
+
+// Ensure a presented token is journaled in memory of its own with one copy: cut (a
+// 1 MiB token is kept as its first 512 characters) or whole.
+func TestCutTokenCopiesOnce(t *testing.T) {
+	long, short := strings.Repeat("A", 1<<20), strings.Repeat("B", 300)
+	for _, c := range []struct{ in, want string }{{long, long[:TokenLimit]}, {short, short}} {
+		got := CutToken(c.in)
+		require.Equal(t, c.want, got)
+		assert.NotSame(t, unsafe.StringData(c.in), unsafe.StringData(got), "the journal keeps its own copy")
+		assert.Equal(t, 1.0, testing.AllocsPerRun(10, func() { _ = CutToken(c.in) }))
+	}
 }

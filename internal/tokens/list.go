@@ -45,6 +45,25 @@ func (c *Counts) add(st State) {
 	}
 }
 
+// pick walks the held tokens newest first at the moment now (the caller holds s.mu),
+// counts each by its state and hands keep the ones f selects, at most f.Limit.
+func (s *Store[O]) pick(f Filter, now int64, keep func(*Record[O])) (c Counts) {
+	kept := 0
+	for i := len(s.order) - 1; i >= 0; i-- {
+		r := s.order[i]
+		if r.flags&flagRevoked != 0 {
+			continue
+		}
+		st := r.state(now)
+		c.add(st)
+		if (f.State == "" || st == f.State) && (f.Limit <= 0 || kept < f.Limit) {
+			keep(r)
+			kept++
+		}
+	}
+	return c
+}
+
 // List lists the tokens f selects and counts every held one, all at one moment.
 // Counting reads states only; only the selected JWTs are rebuilt (a signature each),
 // outside the lock (the fields that rebuild a JWT never change).
@@ -60,18 +79,10 @@ func (s *Store[O]) List(f Filter) List {
 		}
 		l.Tokens, picked = make([]Token, 0, n), make([]*Record[O], 0, n)
 	}
-	for i := len(s.order) - 1; i >= 0; i-- {
-		r := s.order[i]
-		if r.flags&flagRevoked != 0 {
-			continue
-		}
-		st := r.state(now)
-		l.Counts.add(st)
-		if (f.State == "" || st == f.State) && (f.Limit <= 0 || len(picked) < f.Limit) {
-			l.Tokens = append(l.Tokens, r.public("", now))
-			picked = append(picked, r)
-		}
-	}
+	l.Counts = s.pick(f, now, func(r *Record[O]) {
+		l.Tokens = append(l.Tokens, r.public("", now))
+		picked = append(picked, r)
+	})
 	l.Dropped = s.dropped
 	l.Evicted = s.evicted.count
 	s.mu.Unlock()
@@ -94,21 +105,10 @@ func (s *Store[O]) List(f Filter) List {
 // record is copied under the lock (its changing fields are then read from the copy,
 // never from the record a request may be changing).
 func (s *Store[O]) Stream(f Filter, w io.Writer) error {
-	var counts Counts
 	var picked []Record[O] // copies, newest first
 	s.mu.Lock()
 	now := s.now()
-	for i := len(s.order) - 1; i >= 0; i-- {
-		r := s.order[i]
-		if r.flags&flagRevoked != 0 {
-			continue
-		}
-		st := r.state(now)
-		counts.add(st)
-		if (f.State == "" || st == f.State) && (f.Limit <= 0 || len(picked) < f.Limit) {
-			picked = append(picked, *r)
-		}
-	}
+	counts := s.pick(f, now, func(r *Record[O]) { picked = append(picked, *r) })
 	dropped, evicted := s.dropped, s.evicted.count
 	s.mu.Unlock()
 
@@ -141,15 +141,21 @@ func (s *Store[O]) Stream(f Filter, w io.Writer) error {
 	return bw.Flush()
 }
 
-// LintTokens is every held token, in issue order, as the lint reads it. known gives
-// the values of tokens whose login is still journaled (by its id), so that only the
-// others' JWTs are rebuilt (a signature each, outside the lock).
+// LintTokens is every held token, in issue order, as the lint reads it, all read in
+// one hold of the lock (at one moment: a token revoked meanwhile is not listed). known
+// gives the values of tokens whose login is still journaled (by its id), so that only
+// the others' JWTs are rebuilt (a signature each, outside the lock).
 func (s *Store[O]) LintTokens(known map[uint64]string) []lint.Token {
-	recs, _ := s.held()
-	out := make([]lint.Token, len(recs))
-	var rebuild []int
 	s.mu.Lock()
 	now := s.now()
+	recs := make([]*Record[O], 0, len(s.order))
+	for _, r := range s.order {
+		if r.flags&flagRevoked == 0 {
+			recs = append(recs, r)
+		}
+	}
+	out := make([]lint.Token, len(recs))
+	var rebuild []int
 	for i, r := range recs {
 		rule := r.owner.Rule()
 		v, ok := known[r.issueReq]

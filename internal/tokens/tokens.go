@@ -92,10 +92,10 @@ const (
 // OpaqueLen is the length of an opaque token (32 uppercase hex characters, F6).
 const OpaqueLen = 32
 
-// maxOpaqueLen is the longest opaque token a scenario may shape (token.opaque_length):
+// MaxOpaqueLen is the longest opaque token a scenario may shape (token.opaque_length):
 // a presented value longer than it and not JWT-shaped was never an opaque token, so it
 // is not hashed to look for it among evicted ones.
-const maxOpaqueLen = 512
+const MaxOpaqueLen = 512
 
 // evictedMemory is how many evicted tokens a store remembers, to answer their
 // presentation with the reason (older ones answer as never issued); stores sharing a
@@ -237,6 +237,7 @@ type Store[O Owner] struct {
 	budget      *Budget // shared by a root and its sandboxes; nil: none
 	hand        int     // the eviction clock's position in order
 	evicted     evictedSet
+	why         evictReason // the reason full gave last (see reason)
 }
 
 // Budget is the process-wide bound: how many tokens all stores sharing it hold.
@@ -408,13 +409,31 @@ func (s *Store[O]) full() string {
 	held := len(s.opaque) + len(s.jwts)
 	switch {
 	case s.scenarioMax > 0 && held > s.scenarioMax && (s.maxTokens <= 0 || s.scenarioMax < s.maxTokens):
-		return fmt.Sprintf("%s (scenario limits.max_tokens %d)", lint.EvictedReason, s.scenarioMax)
+		return s.reason("scenario limits.max_tokens", int64(s.scenarioMax))
 	case s.maxTokens > 0 && held > s.maxTokens:
-		return fmt.Sprintf("%s (--max-tokens %d)", lint.EvictedReason, s.maxTokens)
+		return s.reason("--max-tokens", int64(s.maxTokens))
 	case s.budget != nil && s.budget.limit > 0 && s.budget.held.Load() > s.budget.limit && held > 1:
-		return fmt.Sprintf("%s (--token-budget %d)", lint.EvictedReason, s.budget.limit)
+		return s.reason("--token-budget", s.budget.limit)
 	}
 	return ""
+}
+
+// reason is the eviction reason of the bound named by what, at n. It is formatted once
+// while the bound stays the same, so the tokens it evicts are remembered by one string
+// (not a copy each: half of what a remembered token costs) and an eviction formats
+// nothing.
+func (s *Store[O]) reason(what string, n int64) string {
+	if w := &s.why; w.text == "" || w.what != what || w.n != n {
+		*w = evictReason{what, n, fmt.Sprintf("%s (%s %d)", lint.EvictedReason, what, n)}
+	}
+	return s.why.text
+}
+
+// evictReason is the last eviction reason a store formatted, and of which bound.
+type evictReason struct {
+	what string
+	n    int64
+	text string
 }
 
 // SetScenarioMax sets the scenario's own bound (limits.max_tokens); a store already
@@ -428,8 +447,10 @@ func (s *Store[O]) SetScenarioMax(n int) {
 // evict forgets one token by the second-chance clock: the hand walks the issue order
 // (never onto the newest token, just added), drops a dead token at once, spares a live
 // one used since its last pass (clearing the mark) and evicts the first that was not.
+// It reads the clock once: its states are those of one moment.
 func (s *Store[O]) evict(why string) bool {
 	n := len(s.order) - 1 // the newest is the token being added
+	now := s.now()
 	for range 2*n + 1 {
 		if s.hand >= n {
 			s.hand = 0
@@ -439,7 +460,7 @@ func (s *Store[O]) evict(why string) bool {
 		switch {
 		case r.flags&flagRevoked != 0:
 			continue
-		case r.flags&flagUsed != 0 && r.state(s.now()) == StateLive:
+		case r.flags&flagUsed != 0 && r.state(now) == StateLive:
 			r.flags &^= flagUsed
 			continue
 		}
@@ -464,7 +485,7 @@ func (s *Store[O]) EvictedWhy(value string, d *[32]byte) string {
 	switch {
 	case d != nil:
 		k = [16]byte(d[:16])
-	case len(value) <= maxOpaqueLen:
+	case len(value) <= MaxOpaqueLen:
 		k = evictedKey(value)
 	default:
 		return ""
@@ -605,21 +626,6 @@ func (s *Store[O]) Value(r *Record[O]) string {
 		return ""
 	}
 	return v
-}
-
-// held is the records in issue order, without revoked ones, and the moment. The
-// fields that rebuild a JWT never change, so the caller may rebuild values outside
-// the lock.
-func (s *Store[O]) held() ([]*Record[O], int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*Record[O], 0, len(s.order))
-	for _, r := range s.order {
-		if r.flags&flagRevoked == 0 {
-			out = append(out, r)
-		}
-	}
-	return out, s.now()
 }
 
 // Get is a held token's fields now.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -133,4 +134,29 @@ func TestEvictedMemorySharedByTheBudget(t *testing.T) {
 	}
 	sandbox.Close()
 	assert.Equal(t, int64(0), b.Remembered(), "a closed store gives its places back")
+}
+
+// Ensure each evicted token is remembered by the bound that evicted it when the bound
+// changes between evictions, and that the tokens one bound evicts share one reason
+// string (formatted once, not a copy per remembered token).
+func TestEvictedReasonFollowsTheBound(t *testing.T) {
+	s := newTestStore(func() int64 { return 0 })
+	s.Configure(DefaultKeepDead, 3)
+	tok := func(c string) string { return strings.Repeat(c, OpaqueLen) }
+	for _, v := range []string{"A", "B", "C", "D", "E"} {
+		s.AddOpaque(testOwner{"u"}, 0, tok(v))
+	}
+	a, b := s.EvictedWhy(tok("A"), nil), s.EvictedWhy(tok("B"), nil)
+	assert.Equal(t, "evicted: token store full (--max-tokens 3)", a)
+	assert.Equal(t, a, b)
+	assert.Same(t, unsafe.StringData(a), unsafe.StringData(b), "one string for the tokens one bound evicted")
+	s.SetScenarioMax(2)
+	s.AddOpaque(testOwner{"u"}, 0, tok("F"))
+	assert.Equal(t, "evicted: token store full (scenario limits.max_tokens 2)", s.EvictedWhy(tok("C"), nil))
+	assert.Equal(t, "evicted: token store full (scenario limits.max_tokens 2)", s.EvictedWhy(tok("D"), nil))
+	s.SetScenarioMax(0)
+	s.Configure(DefaultKeepDead, 1)
+	s.AddOpaque(testOwner{"u"}, 0, tok("G"))
+	s.AddOpaque(testOwner{"u"}, 0, tok("H"))
+	assert.Equal(t, "evicted: token store full (--max-tokens 1)", s.EvictedWhy(tok("G"), nil))
 }
